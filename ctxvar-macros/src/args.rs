@@ -1,0 +1,105 @@
+//! Argument lists of `#[with_context(VAR = value, ..)]` and `#[uses_context(VAR, ..)]`.
+
+use proc_macro2::{Span, TokenStream};
+use syn::parse::{Parse, ParseStream, Parser};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Expr, Ident, Path, Token};
+
+/// One `VAR = value` of `#[with_context]`.
+pub(crate) struct Assignment {
+    pub(crate) var: Path,
+    pub(crate) value: Expr,
+}
+
+impl Parse for Assignment {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let var: Path = input.call(Path::parse_mod_style).map_err(|err| {
+            syn::Error::new(
+                err.span(),
+                "expected a context variable, as in `VAR = value`",
+            )
+        })?;
+        if !input.peek(Token![=]) {
+            return Err(syn::Error::new(
+                input.span(),
+                format!(
+                    "expected `=` after `{}`: each argument is `VAR = value`",
+                    last_ident(&var)
+                ),
+            ));
+        }
+        input.parse::<Token![=]>()?;
+        if input.is_empty() || input.peek(Token![,]) {
+            return Err(syn::Error::new(
+                input.span(),
+                format!("expected a value for `{}`", last_ident(&var)),
+            ));
+        }
+        let value: Expr = input.parse()?;
+        Ok(Assignment { var, value })
+    }
+}
+
+/// Parses `#[with_context]`'s arguments: at least one `VAR = value`, no variable twice.
+pub(crate) fn parse_assignments(args: TokenStream) -> syn::Result<Vec<Assignment>> {
+    let list = Punctuated::<Assignment, Token![,]>::parse_terminated.parse2(args)?;
+    if list.is_empty() {
+        return Err(syn::Error::new(
+            Span::call_site(),
+            "expected at least one binding: `#[with_context(VAR = value, ...)]`",
+        ));
+    }
+    let list: Vec<Assignment> = list.into_iter().collect();
+    reject_duplicates(list.iter().map(|a| &a.var))?;
+    Ok(list)
+}
+
+/// Parses `#[uses_context]`'s arguments: at least one variable, none twice.
+pub(crate) fn parse_requirements(args: TokenStream) -> syn::Result<Vec<Path>> {
+    let parser = |input: ParseStream<'_>| {
+        Punctuated::<Path, Token![,]>::parse_terminated_with(input, Path::parse_mod_style)
+    };
+    let list = parser.parse2(args).map_err(|err| {
+        syn::Error::new(
+            err.span(),
+            "expected context variables: `#[uses_context(VAR, ...)]`",
+        )
+    })?;
+    if list.is_empty() {
+        return Err(syn::Error::new(
+            Span::call_site(),
+            "expected at least one context variable: `#[uses_context(VAR, ...)]`",
+        ));
+    }
+    let list: Vec<Path> = list.into_iter().collect();
+    reject_duplicates(list.iter())?;
+    Ok(list)
+}
+
+/// The name a variable has inside the function: the last segment of its path.
+pub(crate) fn last_ident(path: &Path) -> &Ident {
+    // `Path::parse_mod_style` never yields an empty path.
+    &path
+        .segments
+        .last()
+        .expect("a parsed path has a segment")
+        .ident
+}
+
+/// Two arguments naming the same variable (even by different paths) would shadow each
+/// other's local inside the function.
+fn reject_duplicates<'a>(vars: impl Iterator<Item = &'a Path>) -> syn::Result<()> {
+    let mut seen: Vec<&Ident> = Vec::new();
+    for var in vars {
+        let ident = last_ident(var);
+        if seen.contains(&ident) {
+            return Err(syn::Error::new(
+                var.span(),
+                format!("`{ident}` is named twice; name each context variable once"),
+            ));
+        }
+        seen.push(ident);
+    }
+    Ok(())
+}

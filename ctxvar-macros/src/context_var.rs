@@ -1,0 +1,329 @@
+//! `#[context_var] static NAME: Type;` (or `= default;`): declare a variable.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::parse::{Parse, ParseStream};
+use syn::spanned::Spanned;
+use syn::visit_mut::VisitMut;
+use syn::{Attribute, Expr, Ident, Token, Type, Visibility};
+
+use crate::private::private;
+
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    if !args.is_empty() {
+        return Err(syn::Error::new(
+            args.span(),
+            "`#[context_var]` takes no arguments",
+        ));
+    }
+    let declaration: Declaration = syn::parse2(item)?;
+    Ok(expand_declaration(&declaration))
+}
+
+/// `#[attrs] vis static NAME: Type;` or `... = default;`.
+///
+/// Parsed by hand because `syn::ItemStatic` requires an initializer.
+struct Declaration {
+    attrs: Vec<Attribute>,
+    vis: Visibility,
+    name: Ident,
+    ty: Type,
+    default: Option<Expr>,
+}
+
+impl Parse for Declaration {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis: Visibility = input.parse()?;
+        let expected = "context variables are declared as `static NAME: Type;` or \
+                        `static NAME: Type = default;`";
+        if !input.peek(Token![static]) {
+            return Err(syn::Error::new(input.span(), expected));
+        }
+        input.parse::<Token![static]>()?;
+        if input.peek(Token![mut]) {
+            let mutability: Token![mut] = input.parse()?;
+            return Err(syn::Error::new(
+                mutability.span,
+                "a context variable cannot be `static mut`: bind a new value in a scope \
+                 with `#[with_context]` instead of mutating it",
+            ));
+        }
+        let name: Ident = input
+            .parse()
+            .map_err(|err| syn::Error::new(err.span(), expected))?;
+        if !input.peek(Token![:]) {
+            return Err(syn::Error::new(
+                input.span(),
+                format!("expected `: Type` after `{name}`: {expected}"),
+            ));
+        }
+        input.parse::<Token![:]>()?;
+        let ty: Type = input.parse()?;
+        let default = if input.peek(Token![=]) {
+            input.parse::<Token![=]>()?;
+            Some(input.parse::<Expr>()?)
+        } else {
+            None
+        };
+        input.parse::<Token![;]>()?;
+        if !input.is_empty() {
+            return Err(syn::Error::new(input.span(), expected));
+        }
+        Ok(Declaration {
+            attrs,
+            vis,
+            name,
+            ty,
+            default,
+        })
+    }
+}
+
+// Input:
+//
+//     /// Docs.
+//     #[context_var]
+//     pub static NAME: Type;
+//
+// Output (see the "Equivalent code" section of `context_var`'s docs):
+//
+//     #[doc(hidden)] pub fn NAME() -> Marker<dyn NAME> { .. }     // the value namespace
+//     /// Docs.
+//     pub trait NAME { fn get(&self) -> Type where Self: __ctxvar_NAME_unbound ..; .. }
+//     impl<F: Fn() -> Marker<dyn NAME>> NAME for F {}              // so `NAME.get()` works
+//     impl ContextKey for dyn NAME { type Value = Type; fn __meta() -> .. { static .. } }
+//     #[diagnostic::on_unimplemented(..)] pub trait __ctxvar_NAME_unbound {}
+//
+// Two items share the name: a function (value namespace), which a `let` inside
+// `#[with_context]` functions may shadow with evidence, and a trait (type namespace),
+// which carries the methods and names the key type `dyn NAME`. Importing `NAME`
+// imports both. A variable with a default gets no `unbound` trait: it is readable
+// anywhere.
+fn expand_declaration(declaration: &Declaration) -> TokenStream {
+    let private = private();
+    let Declaration {
+        attrs,
+        vis,
+        name,
+        ty,
+        default,
+    } = declaration;
+    let ty = static_lifetimes(ty);
+    // `#[cfg]` must reach every generated item, or a disabled variable would leave
+    // half of its items behind. Everything else (docs, `deprecated`, ...) belongs to
+    // the one documented item, the trait.
+    let cfgs: Vec<&Attribute> = attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr"))
+        .collect();
+    // Public like the variable (a bound of its public trait), hidden, and named so that
+    // rustc's "the trait `..` is not implemented" line still reads sensibly.
+    let unbound = Ident::new(&format!("__ctxvar_{name}_unbound"), name.span());
+    let name_str = name.to_string();
+    let ty_str = quote!(#ty).to_string().replace(" ", "");
+
+    let (kind_doc, unbound_item, unbound_bound, default_value) = match default {
+        None => {
+            let message =
+                format!("context variable `{name_str}` is read outside a scope that binds it");
+            let label = format!("`{name_str}` is not bound in this function");
+            let note = format!(
+                "bind it for this function with `#[with_context({name_str} = ...)]`, or \
+                 declare that callers bind it with `#[uses_context({name_str})]`"
+            );
+            let note_path = "inside such a function, name the variable as in the attribute \
+                             (a read by another path is not checked)";
+            let item = quote! {
+                #(#cfgs)*
+                #[doc(hidden)]
+                #[allow(non_camel_case_types)]
+                #[diagnostic::on_unimplemented(
+                    message = #message,
+                    label = #label,
+                    note = #note,
+                    note = #note_path
+                )]
+                #vis trait #unbound {}
+            };
+            (
+                format!(
+                    "*Context variable* of type `{ty_str}`, required: reads compile only in \
+                     functions annotated with `#[with_context({name_str} = ...)]` or \
+                     `#[uses_context({name_str})]`."
+                ),
+                item,
+                quote!(+ #unbound),
+                quote!(::core::option::Option::None),
+            )
+        }
+        Some(default) => (
+            format!(
+                "*Context variable* of type `{ty_str}`, with a default: reads compile anywhere, \
+                 and find the default where the variable is not bound."
+            ),
+            TokenStream::new(),
+            TokenStream::new(),
+            quote_spanned!(default.span()=> ::core::option::Option::Some(#default)),
+        ),
+    };
+    let see_also = "See the [`ctxvar`](https://docs.rs/ctxvar) crate for how to bind and read it.";
+
+    quote! {
+        #(#cfgs)*
+        #[doc(hidden)]
+        #[allow(non_snake_case, dead_code)]
+        #[inline(always)]
+        #vis fn #name() -> #private::Marker<dyn #name> {
+            #private::Marker::new()
+        }
+
+        #(#attrs)*
+        #[doc = ""]
+        #[doc = #kind_doc]
+        #[doc = #see_also]
+        #[allow(non_camel_case_types, dead_code)]
+        #vis trait #name {
+            /// A clone of the innermost value (or the default).
+            #[track_caller]
+            #[must_use]
+            fn get(&self) -> #ty
+            where
+                Self: ::core::marker::Sized + #private::CloneValue<#ty> #unbound_bound,
+            {
+                #private::get::<Self, dyn #name>()
+            }
+
+            /// Runs `f` on a reference to the innermost value (or the default).
+            #[track_caller]
+            fn with<R>(&self, f: impl ::core::ops::FnOnce(&#ty) -> R) -> R
+            where
+                Self: ::core::marker::Sized #unbound_bound,
+            {
+                #private::with::<dyn #name, R>(f)
+            }
+
+            /// A clone of the innermost value (or the default), or an error if the
+            /// variable is not bound.
+            ///
+            /// # Errors
+            ///
+            /// `ctxvar::AccessError` when the variable is not bound and has no default.
+            fn try_get(&self) -> ::core::result::Result<#ty, ::ctxvar::AccessError>
+            where
+                Self: ::core::marker::Sized + #private::CloneValue<#ty>,
+            {
+                #private::try_get::<Self, dyn #name>()
+            }
+
+            /// Runs `f` on the innermost value (or the default), or returns an error if
+            /// the variable is not bound.
+            ///
+            /// # Errors
+            ///
+            /// `ctxvar::AccessError` when the variable is not bound and has no default.
+            fn try_with<R>(
+                &self,
+                f: impl ::core::ops::FnOnce(&#ty) -> R,
+            ) -> ::core::result::Result<R, ::ctxvar::AccessError>
+            where
+                Self: ::core::marker::Sized,
+            {
+                #private::try_with::<dyn #name, R>(f)
+            }
+
+            /// Whether a read would find a value (a binding or a default).
+            #[must_use]
+            fn is_bound(&self) -> bool
+            where
+                Self: ::core::marker::Sized,
+            {
+                #private::is_bound::<dyn #name>()
+            }
+
+            /// A value for this variable, to bind with `scope` or `sync_scope`,
+            /// possibly together with others (`ctxvar::Bindings`).
+            fn bind(&self, value: #ty) -> ::ctxvar::Bindings<::ctxvar::Binding<dyn #name>>
+            where
+                Self: ::core::marker::Sized,
+            {
+                #private::bind::<dyn #name>(value)
+            }
+
+            /// Runs `future` with this variable bound to `value` on every poll.
+            fn scope<F: ::core::future::IntoFuture>(
+                &self,
+                value: #ty,
+                future: F,
+            ) -> ::ctxvar::Scope<::ctxvar::Binding<dyn #name>, F::IntoFuture>
+            where
+                Self: ::core::marker::Sized,
+            {
+                #private::bind::<dyn #name>(value).scope(future)
+            }
+
+            /// Runs `f` with this variable bound to `value`.
+            fn sync_scope<R>(&self, value: #ty, f: impl ::core::ops::FnOnce() -> R) -> R
+            where
+                Self: ::core::marker::Sized,
+            {
+                #private::bind::<dyn #name>(value).sync_scope(f)
+            }
+
+            /// The variable's declared name.
+            #[must_use]
+            fn name(&self) -> &'static str
+            where
+                Self: ::core::marker::Sized,
+            {
+                #name_str
+            }
+        }
+
+        #(#cfgs)*
+        impl<F: ::core::ops::Fn() -> #private::Marker<dyn #name>> #name for F {}
+
+        #(#cfgs)*
+        impl ::ctxvar::ContextKey for dyn #name {
+            type Value = #ty;
+
+            #[inline(always)]
+            fn __meta() -> &'static #private::VarMeta<#ty> {
+                static META: #private::VarMeta<#ty> =
+                    #private::VarMeta::new(#name_str, ::core::module_path!(), #default_value);
+                &META
+            }
+        }
+
+        #unbound_item
+    }
+}
+
+/// A `static`'s type may elide lifetimes (`&str` means `&'static str`); the generated
+/// trait methods and associated type may not, so spell them out.
+fn static_lifetimes(ty: &Type) -> Type {
+    struct Fill;
+    impl VisitMut for Fill {
+        fn visit_type_reference_mut(&mut self, reference: &mut syn::TypeReference) {
+            match &reference.lifetime {
+                None => {
+                    reference.lifetime =
+                        Some(syn::Lifetime::new("'static", reference.and_token.span));
+                }
+                Some(lifetime) if lifetime.ident == "_" => {
+                    reference.lifetime = Some(syn::Lifetime::new("'static", lifetime.span()));
+                }
+                Some(_) => {}
+            }
+            syn::visit_mut::visit_type_reference_mut(self, reference);
+        }
+        fn visit_lifetime_mut(&mut self, lifetime: &mut syn::Lifetime) {
+            if lifetime.ident == "_" {
+                *lifetime = syn::Lifetime::new("'static", lifetime.span());
+            }
+        }
+    }
+    let mut ty = ty.clone();
+    Fill.visit_type_mut(&mut ty);
+    ty
+}

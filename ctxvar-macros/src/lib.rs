@@ -1,0 +1,305 @@
+//! Procedural macros of [`ctxvar`](https://docs.rs/ctxvar). Use them through `ctxvar`,
+//! which re-exports them; this crate is an implementation detail.
+//!
+//! Each entry point is a thin shim: parse and validate into a model, then expand
+//! infallibly. On an error, the user's item is emitted unchanged next to the error, so
+//! one mistake gives one error and the rest of the code (and IDE completion) keeps
+//! working.
+
+#![forbid(unsafe_code)]
+#![doc(test(attr(deny(warnings))))]
+
+mod args;
+mod context_var;
+mod function;
+mod private;
+mod uses_context;
+mod with_context;
+
+use proc_macro::TokenStream;
+
+/// Declares a context variable.
+///
+/// ```
+/// use ctxvar::context_var;
+///
+/// /// The item the current task is working on.
+/// #[context_var]
+/// pub static ITEM_ID: u64; // required: no value until bound
+///
+/// #[context_var]
+/// pub(crate) static RETRIES: u32 = 3; // has a default: readable anywhere
+///
+/// assert_eq!(RETRIES.get(), 3);
+/// assert!(ITEM_ID.try_get().is_err());
+/// assert_eq!(ITEM_ID.sync_scope(7, || ITEM_ID.try_get()), Ok(7));
+/// ```
+///
+/// # Syntax
+///
+/// `#[context_var] VIS static NAME: Type;` or `... static NAME: Type = default;`.
+///
+/// - The value type must be `Send + Sync + 'static`; elided lifetimes (`&str`) mean
+///   `'static`, as in any `static`.
+/// - The default is a constant expression, as for any `static`; it is read, never
+///   cloned into place, by `with`, and cloned by `get`.
+/// - Visibility, doc comments, `#[cfg]` and other attributes are kept.
+///
+/// # Using the variable
+///
+/// Import it (`use crate::vars::ITEM_ID;`) or name it by path; no other import is
+/// needed. On the variable:
+///
+/// | method | compiles | returns |
+/// |---|---|---|
+/// | `get()` (needs `Type: Clone`), `with(\|v\| ..)` | with a default; or inside `#[with_context]` / `#[uses_context]` functions that name it | the innermost value or the default |
+/// | `try_get()`, `try_with(\|v\| ..)` | anywhere | `Result<_, ctxvar::AccessError>` |
+/// | `is_bound()` | anywhere | `bool` |
+/// | `scope(value, future)` | anywhere | a [`Scope`](https://docs.rs/ctxvar/latest/ctxvar/struct.Scope.html) future |
+/// | `sync_scope(value, \|\| ..)` | anywhere | the closure's result |
+/// | `bind(value)` | anywhere | `Bindings`, to bind several variables at once |
+/// | `name()` | anywhere | the declared name |
+///
+/// A required variable read outside such a function is a compile error:
+///
+/// ```compile_fail
+/// #[ctxvar::context_var]
+/// static ITEM_ID: u64;
+///
+/// fn outside() -> u64 {
+///     ITEM_ID.get() // error: context variable `ITEM_ID` is read outside a scope that binds it
+/// }
+/// ```
+///
+/// # Equivalent code without the macro
+///
+/// The declaration expands to a function and a trait of the same name (see the crate
+/// docs for why), written here in full for `static ITEM_ID: u64;`. It uses items of
+/// `ctxvar::__private`, which are not covered by semver: write the attribute.
+///
+/// ```
+/// use ctxvar::__private::{self as private, Marker, VarMeta};
+///
+/// #[doc(hidden)]
+/// #[allow(non_snake_case)]
+/// pub fn ITEM_ID() -> Marker<dyn ITEM_ID> {
+///     Marker::new()
+/// }
+///
+/// /// The item the current task is working on.
+/// #[allow(non_camel_case_types)]
+/// pub trait ITEM_ID {
+///     fn get(&self) -> u64
+///     where
+///         Self: Sized + private::CloneValue<u64> + __ctxvar_ITEM_ID_unbound,
+///     {
+///         private::get::<Self, dyn ITEM_ID>()
+///     }
+///     fn try_get(&self) -> Result<u64, ctxvar::AccessError>
+///     where
+///         Self: Sized + private::CloneValue<u64>,
+///     {
+///         private::try_get::<Self, dyn ITEM_ID>()
+///     }
+///     fn sync_scope<R>(&self, value: u64, f: impl FnOnce() -> R) -> R
+///     where
+///         Self: Sized,
+///     {
+///         private::bind::<dyn ITEM_ID>(value).sync_scope(f)
+///     }
+///     // ... and `with`, `try_with`, `is_bound`, `bind`, `scope`, `name` alike.
+/// }
+///
+/// impl<F: Fn() -> Marker<dyn ITEM_ID>> ITEM_ID for F {}
+///
+/// impl ctxvar::ContextKey for dyn ITEM_ID {
+///     type Value = u64;
+///     fn __meta() -> &'static VarMeta<u64> {
+///         static META: VarMeta<u64> = VarMeta::new("ITEM_ID", module_path!(), None);
+///         &META
+///     }
+/// }
+///
+/// #[doc(hidden)]
+/// #[allow(non_camel_case_types)]
+/// #[diagnostic::on_unimplemented(
+///     message = "context variable `ITEM_ID` is read outside a scope that binds it"
+/// )]
+/// pub trait __ctxvar_ITEM_ID_unbound {}
+///
+/// assert_eq!(ITEM_ID.sync_scope(7, || ITEM_ID.try_get()), Ok(7));
+/// ```
+#[proc_macro_attribute]
+pub fn context_var(args: TokenStream, item: TokenStream) -> TokenStream {
+    // The item is not re-emitted on error: a `static` without a value is itself an
+    // error, which would only repeat ours.
+    context_var::expand(args.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Binds context variables for the dynamic extent of a function.
+///
+/// ```
+/// use ctxvar::{context_var, uses_context, with_context};
+///
+/// #[context_var]
+/// static ITEM_ID: u64;
+///
+/// #[uses_context(ITEM_ID)]
+/// async fn log(message: &str) -> String {
+///     format!("item {}: {message}", ITEM_ID.get())
+/// }
+///
+/// #[with_context(ITEM_ID = id)]
+/// async fn process(id: u64) -> String {
+///     tokio::task::yield_now().await;
+///     log("done").await
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// // Concurrent calls each see their own value.
+/// let (a, b) = tokio::join!(process(1), process(2));
+/// assert_eq!((a.as_str(), b.as_str()), ("item 1: done", "item 2: done"));
+/// # }
+/// ```
+///
+/// # Syntax
+///
+/// `#[with_context(VAR = value, path::to::OTHER = value, ...)]` on an `async fn` or a
+/// plain `fn`: free functions, methods with any receiver, trait impl methods (including
+/// native `async fn` in traits), generic functions, functions returning `Result` that
+/// use `?`.
+///
+/// # Semantics
+///
+/// - The values are evaluated on entry (on the first poll of an `async fn`), left to
+///   right, before the new bindings exist: they see the caller's bindings and may use
+///   the parameters. A value that moves a parameter moves it; clone it to use it in
+///   the body too.
+/// - The bindings hold for the whole body, across `.await`s and worker threads, and
+///   are restored on every exit: return, `?`, panic, and (for an `async fn`) the future
+///   being dropped mid-way. While the body's future is dropped the values are still
+///   bound, so destructors can read them.
+/// - Inside the function, each variable is named by the last segment of its path
+///   (`ITEM_ID` for `vars::ITEM_ID`), and `get`/`with` compile there, also in closures
+///   and async blocks written in the body.
+/// - Binding a variable that a caller already bound shadows it until the function
+///   returns; nothing leaks to the caller or to sibling futures.
+/// - All the variables of one attribute are one frame: binding eight costs the same
+///   per poll as binding one.
+///
+/// # With other attributes
+///
+/// `#[tokio::main]`, `#[tokio::test]` and `#[tracing::instrument]` work above or below
+/// it. To read a variable in the binding value itself (`DEPTH = DEPTH.get() + 1`), put
+/// `#[with_context]` *above* `#[uses_context(DEPTH)]`, so the read is inside the
+/// `uses_context` evidence.
+///
+/// # Equivalent code without the macro
+///
+/// ```
+/// # use ctxvar::context_var;
+/// # #[context_var] static ITEM_ID: u64;
+/// use ctxvar::{Anchor, Scoped};
+///
+/// // #[with_context(ITEM_ID = id)] async fn process(id: u64) -> u64 { ITEM_ID.get() }
+/// async fn process(id: u64) -> u64 {
+///     ITEM_ID
+///         .bind(id)
+///         .scope(async move {
+///             let anchor = Anchor::new();
+///             #[allow(non_snake_case)]
+///             let ITEM_ID = Scoped::<dyn ITEM_ID>::assume_bound(&anchor);
+///             ITEM_ID.get()
+///         })
+///         .await
+/// }
+///
+/// // #[with_context(ITEM_ID = id)] fn process_sync(id: u64) -> u64 { ITEM_ID.get() }
+/// fn process_sync(id: u64) -> u64 {
+///     ITEM_ID.bind(id).sync_scope(move || -> u64 {
+///         let anchor = Anchor::new();
+///         #[allow(non_snake_case)]
+///         let ITEM_ID = Scoped::<dyn ITEM_ID>::assume_bound(&anchor);
+///         ITEM_ID.get()
+///     })
+/// }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// assert_eq!(process(1).await, 1);
+/// assert_eq!(process_sync(2), 2);
+/// # }
+/// ```
+///
+/// Several variables are bound as one frame with `A.bind(a).and(B.bind(b))`.
+#[proc_macro_attribute]
+pub fn with_context(args: TokenStream, item: TokenStream) -> TokenStream {
+    let original = proc_macro2::TokenStream::from(item.clone());
+    with_context::expand(args.into(), item.into())
+        .unwrap_or_else(|err| with_error(err, original))
+        .into()
+}
+
+/// Declares that a function's callers bind some context variables.
+///
+/// Inside the function `get` and `with` compile for those variables; on entry (the
+/// first poll of an `async fn`) each is checked, and if one is not bound the function
+/// panics with a message that names it, the variable and the fix. After a successful
+/// entry no infallible read in the body can fail.
+///
+/// ```
+/// use ctxvar::{context_var, uses_context};
+///
+/// #[context_var]
+/// static TENANT: String;
+///
+/// #[uses_context(TENANT)]
+/// fn table_name() -> String {
+///     format!("{}_orders", TENANT.get())
+/// }
+///
+/// assert_eq!(TENANT.sync_scope("acme".into(), table_name), "acme_orders");
+///
+/// let unbound = std::panic::catch_unwind(table_name).unwrap_err();
+/// let message = unbound.downcast_ref::<String>().unwrap();
+/// assert!(message.starts_with("`table_name` requires context variable `TENANT`"));
+/// ```
+///
+/// # Syntax
+///
+/// `#[uses_context(VAR, path::to::OTHER, ...)]` on the same kinds of functions as
+/// `#[with_context]`.
+///
+/// # Equivalent code without the macro
+///
+/// ```
+/// # use ctxvar::context_var;
+/// # #[context_var] static TENANT: String;
+/// use ctxvar::{Anchor, Scoped};
+///
+/// // #[uses_context(TENANT)] fn table_name() -> String { .. }
+/// fn table_name() -> String {
+///     let anchor = Anchor::new();
+///     #[allow(non_snake_case)]
+///     let TENANT = Scoped::<dyn TENANT>::require(&anchor, "table_name");
+///     format!("{}_orders", TENANT.get())
+/// }
+/// assert_eq!(TENANT.sync_scope("acme".into(), table_name), "acme_orders");
+/// ```
+#[proc_macro_attribute]
+pub fn uses_context(args: TokenStream, item: TokenStream) -> TokenStream {
+    let original = proc_macro2::TokenStream::from(item.clone());
+    uses_context::expand(args.into(), item.into())
+        .unwrap_or_else(|err| with_error(err, original))
+        .into()
+}
+
+/// The error, followed by the user's item unchanged, so that one mistake in an
+/// attribute gives one error and uses of the item still resolve (tokio-rs/tokio#4162).
+fn with_error(err: syn::Error, original: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    let mut tokens = err.to_compile_error();
+    tokens.extend(original);
+    tokens
+}

@@ -1,0 +1,43 @@
+//! `#[uses_context(VAR, ..)]`: declare that callers bind some variables.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::args::parse_requirements;
+use crate::function::{Evidence, Function, anchor_stmt, evidence_stmt};
+
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let function = Function::parse(item, "uses_context")?;
+    let vars = parse_requirements(args)?;
+    Ok(expand_function(&function, &vars))
+}
+
+// Input:
+//
+//     #[uses_context(A, m::B)]
+//     async fn f(x: X) -> R { body }
+//
+// Output:
+//
+//     async fn f(x: X) -> R {
+//         let __ctxvar_anchor = Anchor::new();
+//         let A = Scoped::<dyn A>::require(&__ctxvar_anchor, "f");    // panics if unbound
+//         let B = Scoped::<dyn m::B>::require(&__ctxvar_anchor, "f");
+//         body
+//     }
+//
+// The checks are the first statements of the body, so for an `async fn` they run on
+// its first poll, inside whatever scopes its poller has entered.
+fn expand_function(function: &Function, vars: &[syn::Path]) -> TokenStream {
+    let name = function.name();
+    let anchor = anchor_stmt();
+    let evidence = vars
+        .iter()
+        .map(|var| evidence_stmt(var, &Evidence::Required { function: &name }));
+    let stmts = function.stmts();
+    function.with_body(&quote! {
+        #anchor
+        #(#evidence)*
+        #(#stmts)*
+    })
+}

@@ -1,0 +1,158 @@
+//! Reading variables: the lookups behind `get`, `with`, `try_get`, `try_with` and
+//! `is_bound`, and the error they report.
+
+use core::fmt;
+
+use crate::frame;
+use crate::key::{ContextKey, VarHeader, key_of};
+
+/// The error of a fallible read (`try_get`, `try_with`) of a variable that is not
+/// bound where it was read and has no default.
+///
+/// Its `Display` names the variable:
+///
+/// ```
+/// use ctxvar::context_var;
+///
+/// #[context_var]
+/// static ITEM_ID: u64;
+///
+/// let err = ITEM_ID.try_get().unwrap_err();
+/// assert_eq!(err.name(), "ITEM_ID");
+/// assert_eq!(
+///     err.to_string(),
+///     "context variable `ITEM_ID` is not bound in the current context",
+/// );
+/// ```
+#[derive(Clone, Copy)]
+pub struct AccessError {
+    var: &'static VarHeader,
+}
+
+/// Two errors are equal when they are about the same variable.
+impl PartialEq for AccessError {
+    fn eq(&self, other: &Self) -> bool {
+        core::ptr::eq(self.var, other.var)
+    }
+}
+impl Eq for AccessError {}
+
+impl AccessError {
+    /// The name of the variable that was read.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        self.var.name
+    }
+
+    /// The module the variable was declared in, as `module_path!()` printed it.
+    ///
+    /// ```
+    /// mod vars {
+    ///     #[ctxvar::context_var]
+    ///     pub static ITEM_ID: u64;
+    /// }
+    /// use vars::ITEM_ID;
+    ///
+    /// assert!(ITEM_ID.try_get().unwrap_err().module_path().ends_with("vars"));
+    /// ```
+    #[must_use]
+    pub fn module_path(&self) -> &'static str {
+        self.var.module_path
+    }
+}
+
+impl fmt::Debug for AccessError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessError")
+            .field("name", &self.var.name)
+            .field("module_path", &self.var.module_path)
+            .finish()
+    }
+}
+
+impl fmt::Display for AccessError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "context variable `{}` is not bound in the current context",
+            self.var.name
+        )
+    }
+}
+
+impl core::error::Error for AccessError {}
+
+/// Runs `f` on the innermost value of `K`, or its default.
+#[inline]
+pub(crate) fn try_with<K, R>(f: impl FnOnce(&K::Value) -> R) -> Result<R, AccessError>
+where
+    K: ContextKey + ?Sized,
+{
+    let meta = K::__meta();
+    match frame::lookup(key_of::<K>()) {
+        // SAFETY: an entry whose key is `K`'s metadata address points to a value of
+        // `K::Value` (keys are unique per type, see `ContextKey::__meta`), and the frame
+        // that holds it stays linked until this function returns.
+        Some(value) => Ok(f(unsafe { &*value.cast::<K::Value>() })),
+        None => match &meta.default {
+            Some(default) => Ok(f(default)),
+            None => Err(AccessError { var: &meta.header }),
+        },
+    }
+}
+
+#[inline]
+pub(crate) fn is_bound<K: ContextKey + ?Sized>() -> bool {
+    frame::lookup(key_of::<K>()).is_some() || K::__meta().default.is_some()
+}
+
+/// `with` where the compiler has checked that a scope provides `K`.
+///
+/// Can still fail when a future or closure built inside the scope runs outside it,
+/// which the compile-time check cannot see; the panic says so.
+#[inline]
+#[track_caller]
+pub(crate) fn with_checked<K, R>(f: impl FnOnce(&K::Value) -> R) -> R
+where
+    K: ContextKey + ?Sized,
+{
+    match try_with::<K, R>(f) {
+        Ok(r) => r,
+        Err(err) => unbound_in_checked_scope(err),
+    }
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn unbound_in_checked_scope(err: AccessError) -> ! {
+    panic!(
+        "context variable `{name}` is not bound here, although this read is inside a function \
+         that binds or requires it. Likely cause: a future or closure created in that function \
+         is being run outside it (for example on a scoped thread, or by an executor that polls \
+         it after the function returned). Keep such work inside the function's extent, or use \
+         `{name}.try_get()` where the variable may be missing",
+        name = err.name()
+    )
+}
+
+/// The check at the entry of a `#[uses_context]` function.
+#[inline]
+#[track_caller]
+pub(crate) fn require<K: ContextKey + ?Sized>(function: &'static str) {
+    if !is_bound::<K>() {
+        required_but_unbound(K::name(), function);
+    }
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn required_but_unbound(name: &str, function: &str) -> ! {
+    panic!(
+        "`{function}` requires context variable `{name}`, but no caller bound it. Bind it in a \
+         caller with `#[with_context({name} = ...)]` (or `{name}.scope(value, future)`), or, if \
+         this runs in a spawned task or thread, bind it again there: a new task or thread \
+         starts with no bindings"
+    )
+}

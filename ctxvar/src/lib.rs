@@ -1,0 +1,120 @@
+//! Context variables for async Rust.
+//!
+//! A *context variable* carries request-scoped state (a correlation id, a tenant, the
+//! item a loop is working on) through async code without passing it to every call, as
+//! Python's `contextvars` does. It is declared with [`#[context_var]`](context_var),
+//! bound for the dynamic extent of a function with [`#[with_context]`](with_context),
+//! and read with `get`/`with`. Reading a variable where no scope can provide it is a
+//! **compile error**.
+//!
+//! ```
+//! use ctxvar::{context_var, uses_context, with_context};
+//!
+//! /// The correlation id of the request being handled.
+//! #[context_var]
+//! static CORRELATION_ID: String;
+//!
+//! #[uses_context(CORRELATION_ID)] // callers must bind it; checked on entry
+//! async fn log_message(message: &str) -> String {
+//!     format!("[{}] {message}", CORRELATION_ID.get())
+//! }
+//!
+//! #[with_context(CORRELATION_ID = format!("req-{n}"))] // bound on entry, restored on exit
+//! async fn process_request(n: u32) -> String {
+//!     log_message("received").await
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let (a, b) = tokio::join!(process_request(1), process_request(2));
+//! assert_eq!(a, "[req-1] received");
+//! assert_eq!(b, "[req-2] received");
+//! # }
+//! ```
+//!
+//! # Concepts
+//!
+//! - **Variable**: a `static`-like declaration, `#[context_var] static NAME: Type;`
+//!   (*required*: it has no value until bound) or `static NAME: Type = default;` (it
+//!   reads its default wherever it is not bound). The value type must be
+//!   `Send + Sync + 'static`.
+//! - **Scope**: a dynamic extent in which some variables are bound. `#[with_context]`
+//!   makes a function's body a scope; by hand, `NAME.scope(value, future)` and
+//!   `NAME.sync_scope(value, closure)` do, and [`Bindings`] binds several variables
+//!   at once. Scopes nest: an inner binding shadows an outer one until it ends.
+//! - **Evidence**: inside a function annotated with `#[with_context]` or
+//!   `#[uses_context]`, the variable's name is a local [`Scoped`] value whose reads
+//!   compile. Everywhere else, the name is the variable itself, whose infallible reads
+//!   do not compile unless it has a default.
+//!
+//! # What is checked when
+//!
+//! At compile time:
+//!
+//! - `NAME.get()` and `NAME.with(..)` of a required variable compile only inside a
+//!   function that binds it (`#[with_context(NAME = ..)]`) or declares that its
+//!   callers bind it (`#[uses_context(NAME)]`), including in closures and async
+//!   blocks written there. Elsewhere the error reads *"context variable `NAME` is read
+//!   outside a scope that binds it"* and says which attribute to add.
+//! - A closure or async block that reads a variable through that evidence borrows the
+//!   function's body, so it cannot be handed to `tokio::spawn` or
+//!   `std::thread::spawn`, where it would run without the binding.
+//!
+//! At run time:
+//!
+//! - `#[uses_context]` checks on entry that each variable is bound, and otherwise
+//!   panics with a message naming the function, the variable and the fix. After that
+//!   entry, no infallible read in its body can fail.
+//! - `try_get`, `try_with` and `is_bound` compile anywhere and report a missing value
+//!   as an [`AccessError`] or `false`: use them in callbacks, `Drop` impls, trait
+//!   objects and code run by foreign executors.
+//! - A read the compiler could not follow (work created in a scope and run outside it,
+//!   for example on a scoped thread) panics with the variable's name and that cause.
+//!
+//! # Semantics of a poll
+//!
+//! A future sees the bindings of whoever polls it, plus its own. Every poll of a
+//! binding future installs its bindings over its poller's and restores the previous
+//! state when the poll returns, whether it returns `Ready`, `Pending`, or unwinds; so
+//! work done in one poll never sees a sibling future's bindings, and a callee never
+//! leaks a binding to its caller. A binding future drops its inner future with its
+//! bindings still installed. Reads take no lock and hold no borrow: binding inside a
+//! `with` closure or a destructor works.
+//!
+//! A spawned task or a new thread starts with nothing bound: bind again inside it.
+//!
+//! # Cost
+//!
+//! Each binding call (one `#[with_context]`, however many variables it binds) is one
+//! *frame* in a per-thread chain. Entering a frame on a poll is two pointer stores;
+//! a read walks the chain from the innermost frame; binding allocates once (the values
+//! are shared, so capturing them later need not clone them) and polling never does.
+//!
+//! # Writing it by hand
+//!
+//! Every macro is sugar over this crate's API; each macro's documentation ends with the
+//! code it stands for.
+
+#![warn(missing_docs)]
+#![doc(test(attr(deny(warnings))))]
+
+mod access;
+mod bindings;
+mod frame;
+mod key;
+mod scope;
+mod scoped;
+
+pub use access::AccessError;
+pub use bindings::{Binding, BindingList, Bindings};
+pub use key::ContextKey;
+pub use scope::Scope;
+pub use scoped::{Anchor, Scoped};
+
+#[doc(inline)]
+pub use ctxvar_macros::{context_var, uses_context, with_context};
+
+// Not public API. Used by `ctxvar-macros` expansions; not covered by semver.
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;

@@ -1,0 +1,117 @@
+//! Running work inside bindings: the [`Scope`] future and `sync_scope`.
+
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use std::sync::Arc;
+
+use pin_project_lite::pin_project;
+
+use crate::bindings::BindingList;
+use crate::frame::Frame;
+
+pin_project! {
+    /// A future that runs an inner future with some variables bound.
+    ///
+    /// Returned by `VAR.scope(value, future)` and [`Bindings::scope`](crate::Bindings::scope),
+    /// and what `#[with_context]` wraps an `async fn`'s body in. Its type can be named,
+    /// for example as a `tower::Service::Future`: `Scope<Binding<dyn ITEM_ID>, F>`.
+    ///
+    /// On every poll it installs its bindings over those of whoever polls it, polls the
+    /// inner future, and restores the previous bindings when the poll returns (`Ready`,
+    /// `Pending`, or by unwinding). When dropped, it drops the inner future with the
+    /// bindings installed, so destructors can read them.
+    ///
+    /// The values live in one shared allocation made when the `Scope` is created;
+    /// polling allocates nothing.
+    ///
+    /// ```
+    /// use ctxvar::{context_var, Binding, Scope};
+    /// use std::future::Ready;
+    ///
+    /// #[context_var]
+    /// static ITEM_ID: u64;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let fut: Scope<Binding<dyn ITEM_ID>, Ready<u8>> = ITEM_ID.scope(7, std::future::ready(1));
+    /// assert_eq!(fut.await, 1);
+    /// # }
+    /// ```
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    pub struct Scope<L: BindingList, F> {
+        frame: Frame<L::Entries>,
+        // Owns the values the frame's entries point to. Never moved out of or
+        // replaced while the `Scope` exists, so those pointers stay valid.
+        values: Arc<L>,
+        #[pin]
+        future: Option<F>,
+    }
+
+    impl<L: BindingList, F> PinnedDrop for Scope<L, F> {
+        fn drop(this: Pin<&mut Self>) {
+            let mut this = this.project();
+            if this.future.is_some() {
+                let frame: &Frame<L::Entries> = this.frame;
+                // SAFETY: the entries point into `this.values`, alive for this call.
+                unsafe { frame.enter(|| this.future.set(None)) };
+            }
+        }
+    }
+}
+
+// SAFETY: the raw pointers in `frame` (entry values and the parent link) make the
+// compiler treat `Scope` as `!Send`. The entry values point into `values`, an
+// `Arc<L>` with `L: Send + Sync`, which moves with the `Scope`. The parent link is
+// written and read only inside `Frame::enter`, on the thread running `poll` or `drop`,
+// and is stale (never read) between calls, so moving the `Scope` to another thread
+// between polls is sound.
+unsafe impl<L: BindingList, F: Send> Send for Scope<L, F> {}
+// SAFETY: a `&Scope` gives access to nothing: entering the frame needs `Pin<&mut Scope>`.
+unsafe impl<L: BindingList, F: Sync> Sync for Scope<L, F> {}
+
+impl<L: BindingList, F> Scope<L, F> {
+    pub(crate) fn new(list: L, future: F) -> Self {
+        let values = Arc::new(list);
+        let frame = Frame::new(values.entries());
+        Scope {
+            frame,
+            values,
+            future: Some(future),
+        }
+    }
+}
+
+impl<L: BindingList, F: Future> Future for Scope<L, F> {
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let frame: &Frame<L::Entries> = this.frame;
+        let future = this.future;
+        // SAFETY: the entries point into `this.values`, alive for this call.
+        unsafe {
+            frame.enter(|| match future.as_pin_mut() {
+                Some(future) => future.poll(cx),
+                None => unreachable!("the inner future is only removed when the Scope is dropped"),
+            })
+        }
+    }
+}
+
+impl<L: BindingList, F> fmt::Debug for Scope<L, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scope").finish_non_exhaustive()
+    }
+}
+
+/// Runs `f` with `list` bound; see `Bindings::sync_scope`.
+#[inline]
+pub(crate) fn sync_scope<L: BindingList, R>(list: L, f: impl FnOnce() -> R) -> R {
+    let values = Arc::new(list);
+    let frame = Frame::new(values.entries());
+    // SAFETY: the entries point into `values`, a local that outlives the call.
+    unsafe { frame.enter(f) }
+}

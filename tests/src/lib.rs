@@ -1,0 +1,23 @@
+//! Variables declared in a crate of their own, so the behaviour tests (each its own
+//! crate) use them across crates, as a library's users would.
+
+use ctxvar::context_var;
+
+/// The correlation id of the request being handled.
+#[context_var]
+pub static REQUEST_ID: String;
+
+/// The tenant of the request; a `&'static str` to test elided lifetimes.
+#[context_var]
+pub static TENANT: &str;
+
+/// How many times to retry; has a default.
+#[context_var]
+pub static RETRIES: u32 = 3;
+
+/// Nested modules work as well as the crate root.
+pub mod nested {
+    /// A required variable declared in a nested module.
+    #[ctxvar::context_var]
+    pub static ITEM_ID: u64;
+}
