@@ -283,8 +283,11 @@ fn expand_declaration(declaration: &Declaration) -> TokenStream {
         #(#cfgs)*
         impl<F: ::core::ops::Fn() -> #private::Marker<dyn #name>> #name for F {}
 
+        // For every object lifetime, not just `'static`: rustc erases all lifetimes in
+        // the types an `async fn` holds across `.await` and proves `Send` for any of
+        // them, so `dyn NAME + '_` must be a key too. The key is only a type-level tag.
         #(#cfgs)*
-        impl ::ctxvar::ContextKey for dyn #name {
+        impl ::ctxvar::ContextKey for dyn #name + '_ {
             type Value = #ty;
 
             #[inline(always)]

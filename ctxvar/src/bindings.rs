@@ -42,7 +42,7 @@ impl<K: ContextKey + ?Sized> fmt::Debug for Binding<K> {
 /// A list of values to bind in one frame: a [`Binding`] or a pair of lists.
 ///
 /// Sealed: implemented for [`Binding`] and for pairs `(A, B)` of lists.
-pub trait BindingList: Send + Sync + Sized + 'static + sealed::Sealed {
+pub trait BindingList: Send + Sync + Sized + sealed::Sealed {
     #[doc(hidden)]
     type Entries: EntryList;
     #[doc(hidden)]

@@ -6,7 +6,8 @@ use core::sync::atomic::AtomicBool;
 ///
 /// You do not implement this trait yourself; it is what generic code and the
 /// hand-written API ([`Binding`](crate::Binding), [`Scope`](crate::Scope)) use to name a
-/// variable by type. The key type of a variable `ITEM_ID` is `dyn ITEM_ID`.
+/// variable by type. The key type of a variable `ITEM_ID` is `dyn ITEM_ID` (with any
+/// object lifetime: it is only a tag, never a value).
 ///
 /// ```
 /// use ctxvar::{context_var, ContextKey};
@@ -19,7 +20,7 @@ use core::sync::atomic::AtomicBool;
 /// }
 /// assert_eq!(name_of::<dyn ITEM_ID>(), "ITEM_ID");
 /// ```
-pub trait ContextKey: 'static {
+pub trait ContextKey {
     /// The type of the variable's value.
     type Value: Send + Sync + 'static;
 
