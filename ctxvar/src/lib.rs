@@ -42,6 +42,11 @@
 //!   makes a function's body a scope; by hand, `NAME.scope(value, future)` and
 //!   `NAME.sync_scope(value, closure)` do, and [`Bindings`] binds several variables
 //!   at once. Scopes nest: an inner binding shadows an outer one until it ends.
+//! - **Names**: import a variable (`use crate::vars::ITEM_ID;`) and all its methods
+//!   come with it. To call methods by path without importing it
+//!   (`vars::ITEM_ID.try_get()`), add the one crate-wide import
+//!   `use ctxvar::prelude::*;`. Reads by path that must be checked (`get`, `with`)
+//!   need the import of the variable itself.
 //! - **Evidence**: inside a function annotated with `#[with_context]` or
 //!   `#[uses_context]`, the variable's name is a local [`Scoped`] value whose reads
 //!   compile. Everywhere else, the name is the variable itself, whose infallible reads
@@ -102,14 +107,17 @@ mod access;
 mod bindings;
 mod frame;
 mod key;
+pub mod prelude;
 mod scope;
 mod scoped;
+mod var;
 
 pub use access::AccessError;
 pub use bindings::{Binding, BindingList, Bindings};
 pub use key::ContextKey;
 pub use scope::Scope;
 pub use scoped::{Anchor, Scoped};
+pub use var::ContextVar;
 
 #[doc(inline)]
 pub use ctxvar_macros::{context_var, uses_context, with_context};

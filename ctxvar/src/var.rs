@@ -1,0 +1,100 @@
+//! [`ContextVar`]: the methods every variable has, for generic code and path calls.
+
+use core::future::IntoFuture;
+
+use crate::__private::Marker;
+use crate::access::{self, AccessError};
+use crate::bindings::{Binding, Bindings};
+use crate::key::ContextKey;
+use crate::scope::Scope;
+
+/// The methods every context variable has wherever it is named, whether or not it is
+/// bound: implemented for each variable declared with `#[context_var]`.
+///
+/// A variable's own name brings these methods into scope when it is imported; this
+/// trait serves generic code and calls by path (through [`prelude`](crate::prelude)).
+/// The methods take `self` by value (a variable is `Copy`), so that where both this
+/// trait and the variable are in scope, calls resolve here without ambiguity.
+///
+/// ```
+/// use ctxvar::{context_var, ContextVar};
+///
+/// #[context_var]
+/// static ITEM_ID: u64;
+///
+/// fn describe(var: impl ContextVar<Value = u64>) -> String {
+///     match var.try_get() {
+///         Ok(value) => format!("{} = {value}", var.name()),
+///         Err(err) => err.to_string(),
+///     }
+/// }
+/// assert_eq!(ITEM_ID.sync_scope(7, || describe(ITEM_ID)), "ITEM_ID = 7");
+/// ```
+pub trait ContextVar: Copy {
+    /// The variable's key type, `dyn NAME`.
+    type Key: ContextKey<Value = Self::Value> + ?Sized;
+    /// The type of the variable's value.
+    type Value: Send + Sync + 'static;
+
+    /// A clone of the innermost value (or the default).
+    ///
+    /// # Errors
+    ///
+    /// [`AccessError`] when the variable is not bound and has no default.
+    fn try_get(self) -> Result<Self::Value, AccessError>
+    where
+        Self::Value: Clone,
+    {
+        access::try_with::<Self::Key, _>(Clone::clone)
+    }
+
+    /// Runs `f` on the innermost value (or the default).
+    ///
+    /// # Errors
+    ///
+    /// [`AccessError`] when the variable is not bound and has no default.
+    fn try_with<R>(self, f: impl FnOnce(&Self::Value) -> R) -> Result<R, AccessError> {
+        access::try_with::<Self::Key, R>(f)
+    }
+
+    /// Whether a read would find a value (a binding or a default).
+    #[must_use]
+    fn is_bound(self) -> bool {
+        access::is_bound::<Self::Key>()
+    }
+
+    /// A value for this variable, to bind with [`Bindings::scope`] or
+    /// [`Bindings::sync_scope`], possibly together with others.
+    fn bind(self, value: Self::Value) -> Bindings<Binding<Self::Key>> {
+        Bindings::new(value)
+    }
+
+    /// Runs `future` with this variable bound to `value` on every poll.
+    fn scope<F: IntoFuture>(
+        self,
+        value: Self::Value,
+        future: F,
+    ) -> Scope<Binding<Self::Key>, F::IntoFuture> {
+        Bindings::new(value).scope(future)
+    }
+
+    /// Runs `f` with this variable bound to `value`.
+    fn sync_scope<R>(self, value: Self::Value, f: impl FnOnce() -> R) -> R {
+        Bindings::<Binding<Self::Key>>::new(value).sync_scope(f)
+    }
+
+    /// The variable's declared name.
+    #[must_use]
+    fn name(self) -> &'static str {
+        Self::Key::name()
+    }
+}
+
+impl<F, K> ContextVar for F
+where
+    F: Fn() -> Marker<K> + Copy,
+    K: ContextKey + ?Sized,
+{
+    type Key = K;
+    type Value = K::Value;
+}

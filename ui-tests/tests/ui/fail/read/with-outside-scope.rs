@@ -1,0 +1,13 @@
+// SPEC §6.1 for `with`, on a variable declared in another module and imported.
+mod vars {
+    #[ctxvar::context_var]
+    pub static TENANT: String;
+}
+
+use vars::TENANT;
+
+fn tenant_len() -> usize {
+    TENANT.with(|tenant| tenant.len())
+}
+
+fn main() {}
