@@ -10,9 +10,9 @@ use syn::{Attribute, Expr, Ident, Token, Type, Visibility};
 use crate::private::private;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    if !args.is_empty() {
+    if let Some(first) = args.into_iter().next() {
         return Err(syn::Error::new(
-            args.span(),
+            first.span(),
             "`#[context_var]` takes no arguments",
         ));
     }
@@ -121,7 +121,7 @@ fn expand_declaration(declaration: &Declaration) -> TokenStream {
     // rustc's "the trait `..` is not implemented" line still reads sensibly.
     let unbound = Ident::new(&format!("__ctxvar_{name}_unbound"), name.span());
     let name_str = name.to_string();
-    let ty_str = quote!(#ty).to_string().replace(" ", "");
+    let ty_str = quote!(#ty).to_string().replace(' ', "");
 
     let (kind_doc, unbound_item, unbound_bound, default_value) = match default {
         None => {
@@ -168,6 +168,12 @@ fn expand_declaration(declaration: &Declaration) -> TokenStream {
         ),
     };
     let see_also = "See the [`ctxvar`](https://docs.rs/ctxvar) crate for how to bind and read it.";
+    let variable_trait = variable_trait(
+        declaration,
+        &ty,
+        &[kind_doc, see_also.to_owned()],
+        &unbound_bound,
+    );
 
     quote! {
         #(#cfgs)*
@@ -178,10 +184,50 @@ fn expand_declaration(declaration: &Declaration) -> TokenStream {
             #private::Marker::new()
         }
 
+        #variable_trait
+
+        #(#cfgs)*
+        impl<F: ::core::ops::Fn() -> #private::Marker<dyn #name>> #name for F {}
+
+        // For every object lifetime, not just `'static`: rustc erases all lifetimes in
+        // the types an `async fn` holds across `.await` and proves `Send` for any of
+        // them, so `dyn NAME + '_` must be a key too. The key is only a type-level tag.
+        #(#cfgs)*
+        impl ::ctxvar::ContextKey for dyn #name + '_ {
+            type Value = #ty;
+
+            #[inline(always)]
+            fn __meta() -> &'static #private::VarMeta<#ty> {
+                static META: #private::VarMeta<#ty> =
+                    #private::VarMeta::new(#name_str, ::core::module_path!(), #default_value);
+                &META
+            }
+        }
+
+        #unbound_item
+    }
+}
+
+/// The trait named like the variable: its documentation, and the methods that
+/// `NAME.get()` and friends resolve to outside annotated functions.
+///
+/// `unbound_bound` is `+ __ctxvar_NAME_unbound` for a required variable (so `get` and
+/// `with` fail to compile where it is not known to be bound) and empty with a default.
+fn variable_trait(
+    declaration: &Declaration,
+    ty: &Type,
+    extra_docs: &[String],
+    unbound_bound: &TokenStream,
+) -> TokenStream {
+    let private = private();
+    let Declaration {
+        attrs, vis, name, ..
+    } = declaration;
+    let name_str = name.to_string();
+    quote! {
         #(#attrs)*
         #[doc = ""]
-        #[doc = #kind_doc]
-        #[doc = #see_also]
+        #(#[doc = #extra_docs])*
         #[allow(non_camel_case_types, dead_code)]
         #vis trait #name {
             /// A clone of the innermost value (or the default).
@@ -280,25 +326,6 @@ fn expand_declaration(declaration: &Declaration) -> TokenStream {
             }
         }
 
-        #(#cfgs)*
-        impl<F: ::core::ops::Fn() -> #private::Marker<dyn #name>> #name for F {}
-
-        // For every object lifetime, not just `'static`: rustc erases all lifetimes in
-        // the types an `async fn` holds across `.await` and proves `Send` for any of
-        // them, so `dyn NAME + '_` must be a key too. The key is only a type-level tag.
-        #(#cfgs)*
-        impl ::ctxvar::ContextKey for dyn #name + '_ {
-            type Value = #ty;
-
-            #[inline(always)]
-            fn __meta() -> &'static #private::VarMeta<#ty> {
-                static META: #private::VarMeta<#ty> =
-                    #private::VarMeta::new(#name_str, ::core::module_path!(), #default_value);
-                &META
-            }
-        }
-
-        #unbound_item
     }
 }
 

@@ -19,9 +19,10 @@ pub(crate) struct Function {
 impl Function {
     /// Parses the item; anything but a function with a body is an error at the item.
     pub(crate) fn parse(item: TokenStream, attribute: &str) -> syn::Result<Self> {
-        let item: ItemFn = syn::parse2(item.clone()).map_err(|_| {
+        let first_token = first_token_span(&item);
+        let item: ItemFn = syn::parse2(item).map_err(|_| {
             syn::Error::new(
-                first_token_span(&item),
+                first_token,
                 format!("`#[{attribute}]` can only be applied to a function with a body"),
             )
         })?;

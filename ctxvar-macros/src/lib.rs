@@ -87,7 +87,7 @@ use proc_macro::TokenStream;
 /// }
 ///
 /// /// The item the current task is working on.
-/// #[allow(non_camel_case_types)]
+/// #[allow(non_camel_case_types, dead_code)]
 /// pub trait ITEM_ID {
 ///     fn get(&self) -> u64
 ///     where
@@ -299,7 +299,7 @@ pub fn uses_context(args: TokenStream, item: TokenStream) -> TokenStream {
 /// The error, followed by the user's item unchanged, so that one mistake in an
 /// attribute gives one error and uses of the item still resolve (tokio-rs/tokio#4162).
 fn with_error(err: syn::Error, original: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
-    let mut tokens = err.to_compile_error();
+    let mut tokens = err.into_compile_error();
     tokens.extend(original);
     tokens
 }

@@ -173,3 +173,82 @@ pub(crate) fn lookup(key: *const VarHeader) -> Option<*const ()> {
 pub(crate) fn is_empty() -> bool {
     CURRENT.with(|current| current.get().is_null())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static KEY_A: VarHeader = VarHeader {
+        name: "A",
+        module_path: "tests",
+    };
+    static KEY_B: VarHeader = VarHeader {
+        name: "B",
+        module_path: "tests",
+    };
+
+    fn entry(key: &'static VarHeader, value: &u32) -> Entry {
+        Entry {
+            key,
+            value: ptr::from_ref(value).cast(),
+        }
+    }
+
+    fn read(key: &'static VarHeader) -> Option<u32> {
+        // SAFETY: every value entered in these tests is a `u32`.
+        lookup(key).map(|value| unsafe { *value.cast::<u32>() })
+    }
+
+    #[test]
+    fn nested_frames_shadow_and_unlink_in_order() {
+        let (one, two, three) = (1, 2, 3);
+        let outer = Frame::new(EntryPair(entry(&KEY_A, &one), entry(&KEY_B, &two)));
+        let inner = Frame::new(entry(&KEY_A, &three));
+        assert!(is_empty());
+        // SAFETY: the values are locals that outlive both calls.
+        unsafe {
+            outer.enter(|| {
+                assert_eq!((read(&KEY_A), read(&KEY_B)), (Some(1), Some(2)));
+                inner.enter(|| {
+                    // The inner frame shadows A and lets B through from the outer one.
+                    assert_eq!((read(&KEY_A), read(&KEY_B)), (Some(3), Some(2)));
+                });
+                assert_eq!(read(&KEY_A), Some(1));
+            });
+        }
+        assert!(is_empty());
+        assert_eq!(read(&KEY_A), None);
+    }
+
+    #[test]
+    fn a_frame_is_unlinked_when_its_callback_unwinds() {
+        let one = 1;
+        let frame = Frame::new(entry(&KEY_A, &one));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            // SAFETY: `one` outlives the call.
+            unsafe { frame.enter(|| panic!("unwind through enter")) }
+        }));
+        assert!(result.is_err());
+        assert!(is_empty());
+    }
+
+    #[test]
+    fn a_frame_can_be_entered_again_after_it_moved() {
+        let one = 1;
+        let frame = Frame::new(entry(&KEY_A, &one));
+        // SAFETY: `one` outlives both calls.
+        unsafe { frame.enter(|| assert_eq!(read(&KEY_A), Some(1))) };
+        let moved = Box::new(frame);
+        // SAFETY: as above; the stale parent link of the first entry is overwritten.
+        unsafe { moved.enter(|| assert_eq!(read(&KEY_A), Some(1))) };
+        assert!(is_empty());
+    }
+
+    #[test]
+    fn the_later_entry_of_one_frame_wins() {
+        let (one, two) = (1, 2);
+        let frame = Frame::new(EntryPair(entry(&KEY_A, &one), entry(&KEY_A, &two)));
+        // SAFETY: the values outlive the call.
+        unsafe { frame.enter(|| assert_eq!(read(&KEY_A), Some(2))) };
+    }
+}

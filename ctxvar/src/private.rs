@@ -24,6 +24,12 @@ impl<K: ?Sized> Marker<K> {
     }
 }
 
+impl<K: ?Sized> Default for Marker<K> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl<K: ?Sized> core::fmt::Debug for Marker<K> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("Marker")

@@ -1,6 +1,14 @@
 //! Concurrent futures each see their own values: across tasks, threads, and sibling
 //! futures polled in one task (SPEC §8).
 
+// Tests declare helper fns next to their use, and exercise every receiver and shape
+// of function the attributes accept, some of which clippy would rewrite.
+#![allow(
+    clippy::items_after_statements,
+    clippy::unused_async,
+    clippy::boxed_local
+)]
+
 mod support;
 
 use std::future::Future;

@@ -1,5 +1,13 @@
 //! Rebinding shadows, and the outer value is back when the inner scope ends.
 
+// Tests declare helper fns next to their use, and exercise every receiver and shape
+// of function the attributes accept, some of which clippy would rewrite.
+#![allow(
+    clippy::items_after_statements,
+    clippy::unused_async,
+    clippy::boxed_local
+)]
+
 mod support;
 
 use ctxvar::{uses_context, with_context};

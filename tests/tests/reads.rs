@@ -1,6 +1,14 @@
 //! Reading: defaults, the fallible reads, `AccessError`, and the `#[uses_context]`
 //! entry check (SPEC §5, §6).
 
+// Tests declare helper fns next to their use, and exercise every receiver and shape
+// of function the attributes accept, some of which clippy would rewrite.
+#![allow(
+    clippy::items_after_statements,
+    clippy::unused_async,
+    clippy::boxed_local
+)]
+
 mod support;
 
 use ctxvar::{AccessError, context_var, uses_context, with_context};

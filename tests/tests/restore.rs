@@ -1,6 +1,14 @@
 //! Bindings are restored on every exit: panic, cancellation; and still set while the
 //! inner future is dropped.
 
+// Tests declare helper fns next to their use, and exercise every receiver and shape
+// of function the attributes accept, some of which clippy would rewrite.
+#![allow(
+    clippy::items_after_statements,
+    clippy::unused_async,
+    clippy::boxed_local
+)]
+
 mod support;
 
 use std::panic::AssertUnwindSafe;

@@ -1,5 +1,13 @@
 //! `#[with_context]` on every kind of function SPEC §4 lists.
 
+// Tests declare helper fns next to their use, and exercise every receiver and shape
+// of function the attributes accept, some of which clippy would rewrite.
+#![allow(
+    clippy::items_after_statements,
+    clippy::unused_async,
+    clippy::boxed_local
+)]
+
 mod support;
 
 use ctxvar::{context_var, uses_context, with_context};
