@@ -4,7 +4,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::visit::Visit;
-use syn::{AttrStyle, Attribute, ItemFn, Path, ReturnType, Stmt};
+use syn::{AttrStyle, Attribute, Expr, ItemFn, Path, ReturnType, Stmt};
 
 use crate::args::last_ident;
 use crate::private::private;
@@ -38,16 +38,26 @@ impl Function {
         })
     }
 
-    pub(crate) fn is_async(&self) -> bool {
-        self.item.sig.asyncness.is_some()
+    /// What the function's body is, for the purpose of wrapping it.
+    pub(crate) fn body(&self) -> Body<'_> {
+        if self.item.sig.asyncness.is_some() {
+            return Body::Async(&self.item.block.stmts);
+        }
+        match boxed_async_block(&self.item.block.stmts) {
+            Some((box_pin, block)) => {
+                let (prologue, rest) = block.split_at(parameter_moves_end(block));
+                Body::BoxedAsync {
+                    box_pin,
+                    prologue,
+                    rest,
+                }
+            }
+            None => Body::Sync(&self.item.block.stmts),
+        }
     }
 
     pub(crate) fn name(&self) -> String {
         self.item.sig.ident.to_string()
-    }
-
-    pub(crate) fn stmts(&self) -> &[Stmt] {
-        &self.item.block.stmts
     }
 
     /// Re-emits the function with a new body (the braces are added here).
@@ -78,6 +88,94 @@ impl Function {
             ReturnType::Type(..) => None,
         }
     }
+}
+
+/// The shapes of body the attributes know how to wrap.
+pub(crate) enum Body<'a> {
+    /// An `async fn`: the statements run on the future's first poll.
+    Async(&'a [Stmt]),
+    /// A plain `fn` whose whole body is `Box::pin(async move { .. })`: what
+    /// `#[async_trait]` (which expands before attributes on its methods) makes of an
+    /// `async fn`.
+    BoxedAsync {
+        /// The callee, `Box::pin` as the user's crate spells it.
+        box_pin: &'a Expr,
+        /// The block's leading statements that move the parameters into the future
+        /// (`let __self = self; let id = id;`), after its return-type check.
+        prologue: &'a [Stmt],
+        /// The rest: the real body.
+        rest: &'a [Stmt],
+    },
+    /// Any other plain `fn`.
+    Sync(&'a [Stmt]),
+}
+
+fn boxed_async_block(stmts: &[Stmt]) -> Option<(&Expr, &[Stmt])> {
+    let [Stmt::Expr(Expr::Call(call), None)] = stmts else {
+        return None;
+    };
+    let Expr::Path(callee) = &*call.func else {
+        return None;
+    };
+    let segments: Vec<String> = callee
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    if !segments.ends_with(&["Box".to_owned(), "pin".to_owned()]) || call.args.len() != 1 {
+        return None;
+    }
+    match &call.args[0] {
+        Expr::Async(block) if block.capture.is_some() => Some((&call.func, &block.block.stmts)),
+        _ => None,
+    }
+}
+
+/// Where `#[async_trait]`'s prologue ends in its boxed block: an optional
+/// `if let Some(__ret) = None::<R> { .. }`, then one `let` per parameter moving it into
+/// the future (`let x = x;`, `let __self = self;`, `let (a, b) = { let __arg1 = __arg1;
+/// __arg1 };`). Values that read parameters must be evaluated after these, or the
+/// moved copies would look unused.
+fn parameter_moves_end(stmts: &[Stmt]) -> usize {
+    let mut end = usize::from(matches!(stmts.first(), Some(Stmt::Expr(Expr::If(_), _))));
+    while let Some(Stmt::Local(local)) = stmts.get(end) {
+        let Some(init) = &local.init else { break };
+        let moves_a_parameter = match &*init.expr {
+            Expr::Path(path) => path.path.get_ident().is_some(),
+            Expr::Block(block) => matches!(
+                block.block.stmts.as_slice(),
+                [Stmt::Local(_), Stmt::Expr(Expr::Path(_), None)]
+            ),
+            _ => false,
+        };
+        if !moves_a_parameter {
+            break;
+        }
+        end += 1;
+    }
+    end
+}
+
+/// `#[async_trait]` renames `self` to `__self` in the body it boxes; binding values
+/// evaluated there must say `__self` too (with the user's span, so it resolves to
+/// async-trait's local).
+pub(crate) fn rename_self(expr: &Expr) -> Expr {
+    struct Rename;
+    impl syn::visit_mut::VisitMut for Rename {
+        fn visit_expr_path_mut(&mut self, path: &mut syn::ExprPath) {
+            if path.qself.is_none() && path.path.is_ident("self") {
+                let span = path.path.segments[0].ident.span();
+                path.path.segments[0].ident = syn::Ident::new("__self", span);
+            }
+        }
+        fn visit_item_mut(&mut self, _: &mut syn::Item) {
+            // A nested item has its own `self`.
+        }
+    }
+    let mut expr = expr.clone();
+    syn::visit_mut::VisitMut::visit_expr_mut(&mut Rename, &mut expr);
+    expr
 }
 
 fn first_token_span(item: &TokenStream) -> Span {

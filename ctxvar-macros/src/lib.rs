@@ -193,7 +193,10 @@ pub fn context_var(args: TokenStream, item: TokenStream) -> TokenStream {
 /// # With other attributes
 ///
 /// `#[tokio::main]`, `#[tokio::test]` and `#[tracing::instrument]` work above or below
-/// it. To read a variable in the binding value itself (`DEPTH = DEPTH.get() + 1`), put
+/// it. In an `#[async_trait]` impl, put it on the method as usual: `#[async_trait]`
+/// expands first and boxes the body, and `#[with_context]` binds inside the boxed
+/// future, so the values are still evaluated on its first poll (the same holds for
+/// `#[uses_context]`). To read a variable in the binding value itself (`DEPTH = DEPTH.get() + 1`), put
 /// `#[with_context]` *above* `#[uses_context(DEPTH)]`, so the read is inside the
 /// `uses_context` evidence.
 ///

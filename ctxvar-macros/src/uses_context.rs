@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::args::parse_requirements;
-use crate::function::{Evidence, Function, anchor_stmt, evidence_stmt};
+use crate::function::{Body, Evidence, Function, anchor_stmt, evidence_stmt};
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let function = Function::parse(item, "uses_context")?;
@@ -34,10 +34,26 @@ fn expand_function(function: &Function, vars: &[syn::Path]) -> TokenStream {
     let evidence = vars
         .iter()
         .map(|var| evidence_stmt(var, &Evidence::Required { function: &name }));
-    let stmts = function.stmts();
-    function.with_body(&quote! {
-        #anchor
-        #(#evidence)*
-        #(#stmts)*
-    })
+    let body = match function.body() {
+        Body::Async(stmts) | Body::Sync(stmts) => quote! {
+            #anchor
+            #(#evidence)*
+            #(#stmts)*
+        },
+        // After `#[async_trait]`: check on the boxed future's first poll, as for an
+        // `async fn`, and keep the evidence inside the future that reads through it.
+        Body::BoxedAsync {
+            box_pin,
+            prologue,
+            rest,
+        } => quote! {
+            #box_pin(async move {
+                #(#prologue)*
+                #anchor
+                #(#evidence)*
+                #(#rest)*
+            })
+        },
+    };
+    function.with_body(&body)
 }

@@ -5,7 +5,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::args::{Assignment, parse_assignments};
-use crate::function::{Evidence, Function, anchor_stmt, evidence_stmt};
+use crate::function::{Body, Evidence, Function, anchor_stmt, evidence_stmt, rename_self};
 use crate::private::private;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
@@ -31,42 +31,76 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
 //         }).await
 //     }
 //
-// A plain `fn` gets `.sync_scope(move || -> R { .. })` instead of `.scope(async move ..)`.
+// A plain `fn` gets `.sync_scope(move || -> R { .. })` instead of `.scope(async move ..)`;
+// a method rewritten by `#[async_trait]` gets the `async fn` treatment inside its
+// `Box::pin(async move { .. })`.
 // The values are evaluated on entry (the first poll of an `async fn`), left to right,
 // before the new bindings exist, so they see the caller's bindings and the parameters.
 fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStream {
-    let private = private();
-    let mut bindings = assignments.iter().map(|Assignment { var, value }| {
-        quote_spanned!(value.span()=> #private::bind::<dyn #var>(#value))
-    });
-    let first = bindings.next();
-    let bindings = quote!(#first #(.and(#bindings))*);
+    let bindings = chain_bindings(assignments, Clone::clone);
     let anchor = anchor_stmt();
     let evidence = assignments
         .iter()
         .map(|a| evidence_stmt(&a.var, &Evidence::Bound));
-    let stmts = function.stmts();
-    let body = if function.is_async() {
-        let fake_return = fake_return(function);
-        quote! {
-            #bindings.scope(async move {
-                #fake_return
-                #anchor
-                #(#evidence)*
-                #(#stmts)*
-            }).await
+    let body = match function.body() {
+        Body::Async(stmts) => {
+            let fake_return = fake_return(function);
+            quote! {
+                #bindings.scope(async move {
+                    #fake_return
+                    #anchor
+                    #(#evidence)*
+                    #(#stmts)*
+                }).await
+            }
         }
-    } else {
-        let output = function.nameable_return_type().map(|ty| quote!(-> #ty));
-        quote! {
-            #bindings.sync_scope(move || #output {
-                #anchor
-                #(#evidence)*
-                #(#stmts)*
-            })
+        // `#[async_trait]` already turned the body into a boxed future: bind inside it,
+        // after its parameter moves, so the values are still evaluated on the first
+        // poll and see the parameters. Its block fixes its own output type, so no fake
+        // return is needed.
+        Body::BoxedAsync {
+            box_pin,
+            prologue,
+            rest,
+        } => {
+            let bindings = chain_bindings(assignments, rename_self);
+            quote! {
+                #box_pin(async move {
+                    #(#prologue)*
+                    #bindings.scope(async move {
+                        #anchor
+                        #(#evidence)*
+                        #(#rest)*
+                    }).await
+                })
+            }
+        }
+        Body::Sync(stmts) => {
+            let output = function.nameable_return_type().map(|ty| quote!(-> #ty));
+            quote! {
+                #bindings.sync_scope(move || #output {
+                    #anchor
+                    #(#evidence)*
+                    #(#stmts)*
+                })
+            }
         }
     };
     function.with_body(&body)
+}
+
+/// `bind::<dyn A>(a).and(bind::<dyn B>(b))...`, each value passed through `value`.
+fn chain_bindings(
+    assignments: &[Assignment],
+    value: impl Fn(&syn::Expr) -> syn::Expr,
+) -> TokenStream {
+    let private = private();
+    let mut bindings = assignments.iter().map(|Assignment { var, value: expr }| {
+        let expr = value(expr);
+        quote_spanned!(expr.span()=> #private::bind::<dyn #var>(#expr))
+    });
+    let first = bindings.next();
+    quote!(#first #(.and(#bindings))*)
 }
 
 /// An unreachable `return` of the declared return type, first in the async block.
