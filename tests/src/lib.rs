@@ -21,3 +21,14 @@ pub mod nested {
     #[ctxvar::context_var]
     pub static ITEM_ID: u64;
 }
+
+/// `#[cfg]` written below the attribute applies to every item the declaration expands
+/// to: this crate would not compile if half of a disabled variable were left behind.
+#[context_var]
+#[cfg(any())] // never true
+pub static DISABLED: u8;
+
+/// An enabled variable with a `#[cfg]` that holds, and a default.
+#[context_var]
+#[cfg(all())]
+pub static ENABLED: u8 = 1;

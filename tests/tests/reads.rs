@@ -215,3 +215,9 @@ fn names_are_reported() {
     assert_eq!(ITEM_ID.name(), "ITEM_ID");
     assert_eq!(<dyn ITEM_ID as ctxvar::ContextKey>::name(), "ITEM_ID");
 }
+
+#[test]
+fn cfg_on_a_declaration_keeps_or_removes_the_whole_variable() {
+    use ctxvar_tests::ENABLED;
+    assert_eq!(ENABLED.get(), 1);
+}
