@@ -30,5 +30,5 @@ pub static DISABLED: u8;
 
 /// An enabled variable with a `#[cfg]` that holds, and a default.
 #[context_var]
-#[cfg(all())]
+#[cfg(not(any()))] // always true
 pub static ENABLED: u8 = 1;
