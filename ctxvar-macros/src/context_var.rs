@@ -10,14 +10,47 @@ use syn::{Attribute, Expr, Ident, Token, Type, Visibility};
 use crate::private::private;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    if let Some(first) = args.into_iter().next() {
-        return Err(syn::Error::new(
-            first.span(),
-            "`#[context_var]` takes no arguments",
-        ));
-    }
+    let options: Options = syn::parse2(args)?;
     let declaration: Declaration = syn::parse2(item)?;
-    Ok(expand_declaration(&declaration))
+    Ok(expand_declaration(&declaration, &options))
+}
+
+/// `#[context_var(inherit = false)]`.
+struct Options {
+    /// Whether `Context::current()` (and so `ctxvar::spawn`) captures the variable.
+    inherit: bool,
+}
+
+impl Parse for Options {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let mut inherit: Option<syn::LitBool> = None;
+        while !input.is_empty() {
+            let key: Ident = input
+                .parse()
+                .map_err(|err| syn::Error::new(err.span(), "expected `inherit = false`"))?;
+            if key != "inherit" {
+                return Err(syn::Error::new(
+                    key.span(),
+                    format!("unknown argument `{key}`; the only argument is `inherit = false`"),
+                ));
+            }
+            if inherit.is_some() {
+                return Err(syn::Error::new(key.span(), "`inherit` is given twice"));
+            }
+            input.parse::<Token![=]>()?;
+            inherit = Some(
+                input
+                    .parse()
+                    .map_err(|err| syn::Error::new(err.span(), "expected `true` or `false`"))?,
+            );
+            if !input.is_empty() {
+                input.parse::<Token![,]>()?;
+            }
+        }
+        Ok(Options {
+            inherit: inherit.is_none_or(|lit| lit.value),
+        })
+    }
 }
 
 /// `#[attrs] vis static NAME: Type;` or `... = default;`.
@@ -100,7 +133,7 @@ impl Parse for Declaration {
 // which carries the methods and names the key type `dyn NAME`. Importing `NAME`
 // imports both. A variable with a default gets no `unbound` trait: it is readable
 // anywhere.
-fn expand_declaration(declaration: &Declaration) -> TokenStream {
+fn expand_declaration(declaration: &Declaration, options: &Options) -> TokenStream {
     let private = private();
     let Declaration {
         attrs,
@@ -167,11 +200,18 @@ fn expand_declaration(declaration: &Declaration) -> TokenStream {
             quote_spanned!(default.span()=> ::core::option::Option::Some(#default)),
         ),
     };
+    let inherit = options.inherit;
+    let inherit_doc = if inherit {
+        "Captured by `ctxvar::Context::current()`, so `ctxvar::spawn` carries it into new tasks."
+    } else {
+        "Declared `inherit = false`: never captured by `ctxvar::Context::current()`, so \
+         tasks spawned with `ctxvar::spawn` do not see it."
+    };
     let see_also = "See the [`ctxvar`](https://docs.rs/ctxvar) crate for how to bind and read it.";
     let variable_trait = variable_trait(
         declaration,
         &ty,
-        &[kind_doc, see_also.to_owned()],
+        &[kind_doc, inherit_doc.to_owned(), see_also.to_owned()],
         &unbound_bound,
     );
 
@@ -199,7 +239,7 @@ fn expand_declaration(declaration: &Declaration) -> TokenStream {
             #[inline(always)]
             fn __meta() -> &'static #private::VarMeta<#ty> {
                 static META: #private::VarMeta<#ty> =
-                    #private::VarMeta::new(#name_str, ::core::module_path!(), #default_value);
+                    #private::VarMeta::new(#name_str, ::core::module_path!(), #inherit, #default_value);
                 &META
             }
         }

@@ -115,7 +115,7 @@ use proc_macro::TokenStream;
 /// impl ctxvar::ContextKey for dyn ITEM_ID {
 ///     type Value = u64;
 ///     fn __meta() -> &'static VarMeta<u64> {
-///         static META: VarMeta<u64> = VarMeta::new("ITEM_ID", module_path!(), None);
+///         static META: VarMeta<u64> = VarMeta::new("ITEM_ID", module_path!(), true, None);
 ///         &META
 ///     }
 /// }

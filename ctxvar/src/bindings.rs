@@ -179,6 +179,26 @@ impl<L: BindingList> Bindings<L> {
         Scope::new(self.list, future.into_future())
     }
 
+    /// Polls a stream with these bindings installed on every poll (and while it is
+    /// dropped), so the code producing its items sees them (feature `stream`).
+    ///
+    /// ```
+    /// use ctxvar::context_var;
+    /// use futures::stream::{self, StreamExt};
+    ///
+    /// #[context_var]
+    /// static SHARD: u32;
+    ///
+    /// # futures::executor::block_on(async {
+    /// let items = SHARD.bind(3).scope_stream(stream::iter(0..2).map(|n| n + SHARD.try_get().unwrap()));
+    /// assert_eq!(items.collect::<Vec<_>>().await, [3, 4]);
+    /// # });
+    /// ```
+    #[cfg(feature = "stream")]
+    pub fn scope_stream<S: futures_core::Stream>(self, stream: S) -> crate::ScopeStream<L, S> {
+        crate::ScopeStream::new(Scope::new(self.list, stream))
+    }
+
     /// Runs a closure with these bindings installed.
     ///
     /// ```

@@ -18,9 +18,13 @@
 //! keep the frame and the values alive across the call. So the chain is a stack that
 //! mirrors the Rust call stack, and no safe code can reorder it: there is no guard a
 //! user could leak or drop out of order.
+//!
+//! A captured [`Context`](crate::Context) is entered as a *root* frame: its parent
+//! stays null, so inside it only the captured bindings are visible.
 
 use core::cell::Cell;
 use core::ptr;
+use std::sync::Arc;
 
 use crate::key::VarHeader;
 
@@ -68,17 +72,127 @@ unsafe impl<A: EntryList, B: EntryList> EntryList for EntryPair<A, B> {
     };
 }
 
+/// Who keeps a frame's values alive: the strong count of one `Arc`, type-erased.
+///
+/// Borrowed (no count of its own) while the frame is entered; [`Owner`] is the owned
+/// form a capture takes, so a [`Context`](crate::Context) can keep values alive after
+/// the frame that bound them is gone, without cloning them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RawOwner {
+    data: *const (),
+    vtable: &'static OwnerVTable,
+}
+
+#[derive(Debug)]
+struct OwnerVTable {
+    retain: unsafe fn(*const ()),
+    release: unsafe fn(*const ()),
+}
+
+trait ArcVTable {
+    const VTABLE: &'static OwnerVTable;
+}
+
+impl<T> ArcVTable for T {
+    const VTABLE: &'static OwnerVTable = &OwnerVTable {
+        retain: retain_arc::<T>,
+        release: release_arc::<T>,
+    };
+}
+
+/// # Safety
+///
+/// `data` comes from `Arc::<T>::as_ptr` of an `Arc` that is still alive.
+unsafe fn retain_arc<T>(data: *const ()) {
+    // SAFETY: per the contract, `data` points into a live `Arc<T>`.
+    unsafe { Arc::increment_strong_count(data.cast::<T>()) }
+}
+
+/// # Safety
+///
+/// `data` comes from `Arc::<T>::as_ptr`, and the caller gives up one strong count that
+/// it owns.
+unsafe fn release_arc<T>(data: *const ()) {
+    // SAFETY: per the contract, this consumes one owned strong count.
+    drop(unsafe { Arc::from_raw(data.cast::<T>()) });
+}
+
+impl RawOwner {
+    /// The owner of values stored in `arc`, borrowed: valid while `arc` is.
+    pub(crate) fn of_arc<T: Send + Sync>(arc: &Arc<T>) -> Self {
+        RawOwner {
+            data: Arc::as_ptr(arc).cast(),
+            vtable: T::VTABLE,
+        }
+    }
+
+    /// Takes a strong count of its own.
+    ///
+    /// # Safety
+    ///
+    /// The `Arc` this was made from is alive.
+    unsafe fn retain(self) -> Owner {
+        // SAFETY: per the contract.
+        unsafe { (self.vtable.retain)(self.data) };
+        Owner(self)
+    }
+}
+
+/// One owned strong count of the `Arc` that holds some bound values.
+#[derive(Debug)]
+pub(crate) struct Owner(RawOwner);
+
+impl Clone for Owner {
+    fn clone(&self) -> Self {
+        // SAFETY: `self` holds a count, so the `Arc` is alive.
+        unsafe { self.0.retain() }
+    }
+}
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        // SAFETY: `self` owns one count, given up here.
+        unsafe { (self.0.vtable.release)(self.0.data) }
+    }
+}
+
+/// One binding captured by a [`Context`](crate::Context): the entry, and a count of the
+/// `Arc` its value lives in. `repr(C)` with the entry first, so a frame can point at a
+/// slice of these as entries with a larger stride.
+#[derive(Clone, Debug)]
+#[repr(C)]
+pub(crate) struct CapturedEntry {
+    entry: Entry,
+    owner: Owner,
+}
+
+// SAFETY: an `Owner` is only ever made (in `capture`) from an `Arc<L>` with
+// `L: BindingList`, which is `Send + Sync`; releasing it on any thread is what `Arc<L>`
+// allows. The entry's value points into that `Arc`, to a `Send + Sync` value, and its
+// key to a `static`.
+unsafe impl Send for CapturedEntry {}
+// SAFETY: as above; a shared `CapturedEntry` gives only shared access to the value.
+unsafe impl Sync for CapturedEntry {}
+
 /// The type-independent start of every frame.
 #[derive(Debug)]
 #[repr(C)]
-struct FrameHead {
-    /// The frame that was current when this one was entered; only meaningful while
+pub(crate) struct FrameHead {
+    /// The frame that was current when this one was entered, or null for a root frame
+    /// (a captured context, which hides everything outside it). Only meaningful while
     /// this frame is linked.
     parent: Cell<*const FrameHead>,
+    /// The first entry; set when the frame is entered.
+    first: Cell<*const Entry>,
     len: usize,
+    /// Bytes from one entry to the next: `Entry`s inline, or `CapturedEntry`s.
+    stride: usize,
+    /// `Some`: every entry's value lives in this one `Arc`. `None`: each entry is the
+    /// start of a `CapturedEntry` carrying its own owner.
+    owner: Option<RawOwner>,
 }
 
-/// A frame: a head followed by its entries.
+/// A frame of one binding call: a head followed by its entries.
 #[derive(Debug)]
 #[repr(C)]
 pub(crate) struct Frame<E> {
@@ -87,49 +201,81 @@ pub(crate) struct Frame<E> {
 }
 
 impl<E: EntryList> Frame<E> {
-    pub(crate) fn new(entries: E) -> Self {
+    /// A frame whose entries point into the `Arc` that `owner` describes.
+    pub(crate) fn new(entries: E, owner: RawOwner) -> Self {
         Frame {
             head: FrameHead {
                 parent: Cell::new(ptr::null()),
+                first: Cell::new(ptr::null()),
                 len: E::LEN,
+                stride: size_of::<Entry>(),
+                owner: Some(owner),
             },
             entries,
         }
     }
 
-    /// Runs `f` with this frame as the innermost one on this thread.
+    /// Runs `f` with this frame as the innermost one on this thread, over the frames
+    /// that were current.
     ///
     /// # Safety
     ///
     /// Every `Entry::value` of this frame must point to a live value of the type its
-    /// key was declared with, for the whole call.
+    /// key was declared with, and the `Arc` its owner describes must be alive, for the
+    /// whole call.
     #[inline]
     pub(crate) unsafe fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
-        // The pointer is taken from the whole frame, not from `self.head`, so that it
-        // may be used to reach the entries behind the head.
+        // Both pointers are derived from the whole frame, not from `self.head`, so
+        // that they may be used to reach the entries behind the head.
         let this: *const FrameHead = ptr::from_ref(self).cast();
-        CURRENT.with(|current| {
-            self.head.parent.set(current.get());
-            current.set(this);
-            let _restore = Restore {
-                current,
-                parent: &self.head.parent,
-            };
-            f()
-        })
+        self.head.first.set(ptr::from_ref(&self.entries).cast());
+        // SAFETY: forwarded from this function's contract.
+        unsafe { enter_head(this, false, f) }
     }
 }
 
-/// Puts the entered frame's parent back as the innermost frame, on return or unwind.
+/// A root frame over captured entries: entering it hides every other binding.
+pub(crate) fn context_head(captured: &[CapturedEntry]) -> FrameHead {
+    FrameHead {
+        parent: Cell::new(ptr::null()),
+        first: Cell::new(captured.as_ptr().cast()),
+        len: captured.len(),
+        stride: size_of::<CapturedEntry>(),
+        owner: None,
+    }
+}
+
+/// Runs `f` with `head` as the innermost frame; a root frame keeps a null parent.
+///
+/// # Safety
+///
+/// `head` points to a live frame whose entries (`head.first`, `head.len` of them,
+/// `head.stride` bytes apart) point to live values of their keys' types, and whose
+/// owners are alive, for the whole call; the pointer may be used to read them.
+#[inline]
+pub(crate) unsafe fn enter_head<R>(head: *const FrameHead, root: bool, f: impl FnOnce() -> R) -> R {
+    CURRENT.with(|current| {
+        let previous = current.get();
+        if !root {
+            // SAFETY: `head` is live per the contract.
+            unsafe { (*head).parent.set(previous) };
+        }
+        current.set(head);
+        let _restore = Restore { current, previous };
+        f()
+    })
+}
+
+/// Puts back the frame that was innermost before an `enter`, on return or unwind.
 struct Restore<'a> {
     current: &'a Cell<*const FrameHead>,
-    parent: &'a Cell<*const FrameHead>,
+    previous: *const FrameHead,
 }
 
 impl Drop for Restore<'_> {
     #[inline]
     fn drop(&mut self) {
-        self.current.set(self.parent.get());
+        self.current.set(self.previous);
     }
 }
 
@@ -140,32 +286,114 @@ thread_local! {
     static CURRENT: Cell<*const FrameHead> = const { Cell::new(ptr::null()) };
 }
 
+/// Every entry visible from the innermost frame outwards, in lookup order (innermost
+/// frame first, later entries of a frame first), with the owner of its value.
+///
+/// The entries are valid as long as the frames that hold them stay linked, which is at
+/// least until the caller returns to whoever entered them.
+struct ChainEntries {
+    frame: *const FrameHead,
+    /// How many entries of `frame` are left to visit, from the last one down.
+    left: usize,
+}
+
+impl ChainEntries {
+    fn from_current() -> Self {
+        let frame = CURRENT.with(Cell::get);
+        ChainEntries {
+            frame,
+            // SAFETY: a frame reachable from `CURRENT` is alive (module invariant).
+            left: if frame.is_null() {
+                0
+            } else {
+                unsafe { (*frame).len }
+            },
+        }
+    }
+}
+
+impl Iterator for ChainEntries {
+    type Item = (Entry, RawOwner);
+
+    #[inline]
+    fn next(&mut self) -> Option<(Entry, RawOwner)> {
+        while !self.frame.is_null() {
+            // SAFETY: `self.frame` is reachable from `CURRENT`, so it is alive (module
+            // invariant), and so are its entries, `stride` bytes apart from `first`.
+            let head = unsafe { &*self.frame };
+            if self.left > 0 {
+                self.left -= 1;
+                // SAFETY: as above; `left < len`, so the entry is in bounds. A frame's
+                // pointers carry the provenance of its whole allocation (see `enter`).
+                let at = unsafe { head.first.get().byte_add(self.left * head.stride) };
+                // SAFETY: `at` points to an `Entry`, alone or first in a
+                // `CapturedEntry` (`repr(C)`), which then also holds its owner.
+                let (entry, owner) = unsafe {
+                    let owner = match head.owner {
+                        Some(owner) => owner,
+                        None => (*at.cast::<CapturedEntry>()).owner.0,
+                    };
+                    (*at, owner)
+                };
+                return Some((entry, owner));
+            }
+            self.frame = head.parent.get();
+            if !self.frame.is_null() {
+                // SAFETY: the parent of a linked frame is linked, so alive.
+                self.left = unsafe { (*self.frame).len };
+            }
+        }
+        None
+    }
+}
+
 /// Finds the innermost binding of `key` on this thread.
 ///
 /// The returned pointer is valid as long as the frame that holds it stays linked,
 /// which is at least until the caller returns to whoever entered that frame.
 #[inline]
 pub(crate) fn lookup(key: *const VarHeader) -> Option<*const ()> {
-    CURRENT.with(|current| {
-        let mut frame = current.get();
-        while !frame.is_null() {
-            // SAFETY: `frame` is reachable from `CURRENT`, so it is alive (module
-            // invariant). It points to a `Frame<E>` whose `repr(C)` layout puts
-            // `head.len` entries right after the head, and the pointer carries the
-            // provenance of the whole frame (see `enter`).
-            let (head, entries) = unsafe {
-                let head = &*frame;
-                let first = frame.add(1).cast::<Entry>();
-                (head, core::slice::from_raw_parts(first, head.len))
-            };
-            // Later entries of one frame shadow earlier ones, as nested frames do.
-            if let Some(entry) = entries.iter().rev().find(|e| ptr::eq(e.key, key)) {
-                return Some(entry.value);
-            }
-            frame = head.parent.get();
-        }
-        None
-    })
+    ChainEntries::from_current()
+        .find(|(entry, _)| ptr::eq(entry.key, key))
+        .map(|(entry, _)| entry.value)
+}
+
+/// Captures every visible binding of a variable that may be inherited, sharing the
+/// values (one strong count each) instead of cloning them. One allocation, none when
+/// nothing is captured.
+pub(crate) fn capture() -> Option<Arc<[CapturedEntry]>> {
+    // Visible: not shadowed by an entry met earlier in lookup order. Shadowing is
+    // checked by walking the chain again, which needs no allocation; chains are short.
+    let visible = || {
+        ChainEntries::from_current()
+            .enumerate()
+            .filter(|(_, (entry, _))| {
+                // SAFETY: keys point to the `static` metadata of a variable.
+                unsafe { (*entry.key).inherit }
+            })
+            .filter(|&(position, (entry, _))| {
+                !ChainEntries::from_current()
+                    .take(position)
+                    .any(|(earlier, _)| ptr::eq(earlier.key, entry.key))
+            })
+            .map(|(_, found)| found)
+    };
+    let count = visible().count();
+    if count == 0 {
+        return None;
+    }
+    let mut captured = Arc::<[CapturedEntry]>::new_uninit_slice(count);
+    let slots = Arc::get_mut(&mut captured).expect("a new Arc is unique");
+    for (slot, (entry, owner)) in slots.iter_mut().zip(visible()) {
+        // SAFETY: the owner belongs to a linked frame, so its `Arc` is alive.
+        slot.write(CapturedEntry {
+            entry,
+            owner: unsafe { owner.retain() },
+        });
+    }
+    // SAFETY: both walks see the same chain (nothing runs in between), so they yield
+    // `count` entries and every slot was written.
+    Some(unsafe { captured.assume_init() })
 }
 
 /// Whether any frame is entered on this thread.
@@ -181,10 +409,12 @@ mod tests {
     static KEY_A: VarHeader = VarHeader {
         name: "A",
         module_path: "tests",
+        inherit: true,
     };
     static KEY_B: VarHeader = VarHeader {
         name: "B",
         module_path: "tests",
+        inherit: false,
     };
 
     fn entry(key: &'static VarHeader, value: &u32) -> Entry {
@@ -201,11 +431,15 @@ mod tests {
 
     #[test]
     fn nested_frames_shadow_and_unlink_in_order() {
-        let (one, two, three) = (1, 2, 3);
-        let outer = Frame::new(EntryPair(entry(&KEY_A, &one), entry(&KEY_B, &two)));
-        let inner = Frame::new(entry(&KEY_A, &three));
+        let values = Arc::new([1_u32, 2, 3]);
+        let owner = RawOwner::of_arc(&values);
+        let outer = Frame::new(
+            EntryPair(entry(&KEY_A, &values[0]), entry(&KEY_B, &values[1])),
+            owner,
+        );
+        let inner = Frame::new(entry(&KEY_A, &values[2]), owner);
         assert!(is_empty());
-        // SAFETY: the values are locals that outlive both calls.
+        // SAFETY: `values` outlives both calls.
         unsafe {
             outer.enter(|| {
                 assert_eq!((read(&KEY_A), read(&KEY_B)), (Some(1), Some(2)));
@@ -222,10 +456,10 @@ mod tests {
 
     #[test]
     fn a_frame_is_unlinked_when_its_callback_unwinds() {
-        let one = 1;
-        let frame = Frame::new(entry(&KEY_A, &one));
+        let values = Arc::new(1_u32);
+        let frame = Frame::new(entry(&KEY_A, &values), RawOwner::of_arc(&values));
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            // SAFETY: `one` outlives the call.
+            // SAFETY: `values` outlives the call.
             unsafe { frame.enter(|| panic!("unwind through enter")) }
         }));
         assert!(result.is_err());
@@ -234,21 +468,64 @@ mod tests {
 
     #[test]
     fn a_frame_can_be_entered_again_after_it_moved() {
-        let one = 1;
-        let frame = Frame::new(entry(&KEY_A, &one));
-        // SAFETY: `one` outlives both calls.
+        let values = Arc::new(1_u32);
+        let frame = Frame::new(entry(&KEY_A, &values), RawOwner::of_arc(&values));
+        // SAFETY: `values` outlives both calls.
         unsafe { frame.enter(|| assert_eq!(read(&KEY_A), Some(1))) };
         let moved = Box::new(frame);
-        // SAFETY: as above; the stale parent link of the first entry is overwritten.
+        // SAFETY: as above; the stale pointers of the first entry are overwritten.
         unsafe { moved.enter(|| assert_eq!(read(&KEY_A), Some(1))) };
         assert!(is_empty());
     }
 
     #[test]
     fn the_later_entry_of_one_frame_wins() {
-        let (one, two) = (1, 2);
-        let frame = Frame::new(EntryPair(entry(&KEY_A, &one), entry(&KEY_A, &two)));
-        // SAFETY: the values outlive the call.
+        let values = Arc::new([1_u32, 2]);
+        let frame = Frame::new(
+            EntryPair(entry(&KEY_A, &values[0]), entry(&KEY_A, &values[1])),
+            RawOwner::of_arc(&values),
+        );
+        // SAFETY: `values` outlives the call.
         unsafe { frame.enter(|| assert_eq!(read(&KEY_A), Some(2))) };
+    }
+
+    #[test]
+    fn a_capture_shares_visible_inheritable_values_and_outlives_the_frames() {
+        let values = Arc::new([1_u32, 2, 3]);
+        let captured = {
+            let owner = RawOwner::of_arc(&values);
+            let outer = Frame::new(
+                EntryPair(entry(&KEY_A, &values[0]), entry(&KEY_B, &values[1])),
+                owner,
+            );
+            let inner = Frame::new(entry(&KEY_A, &values[2]), owner);
+            // SAFETY: `values` outlives both calls.
+            unsafe { outer.enter(|| inner.enter(capture)) }.expect("A is bound")
+        }; // the frames are gone; the capture still holds the values
+        // Only A (B is not inherited), and only its innermost binding.
+        assert_eq!(captured.len(), 1);
+        assert_eq!(Arc::strong_count(&values), 2, "the capture holds one count");
+        let head = context_head(&captured);
+        // SAFETY: `captured` holds its values alive for the call.
+        let seen = unsafe { enter_head(&raw const head, true, || (read(&KEY_A), read(&KEY_B))) };
+        assert_eq!(seen, (Some(3), None));
+        drop(captured);
+        assert_eq!(Arc::strong_count(&values), 1, "and gives it back");
+        assert!(is_empty());
+    }
+
+    #[test]
+    fn a_root_frame_hides_the_frames_below_it() {
+        let values = Arc::new(1_u32);
+        let frame = Frame::new(entry(&KEY_A, &values), RawOwner::of_arc(&values));
+        let empty = context_head(&[]);
+        // SAFETY: `values` outlives the call; the root frame has no entries.
+        let seen = unsafe {
+            frame.enter(|| {
+                let hidden = enter_head(&raw const empty, true, || read(&KEY_A));
+                (hidden, read(&KEY_A))
+            })
+        };
+        assert_eq!(seen, (None, Some(1)));
     }
 }

@@ -49,6 +49,8 @@ pub trait ContextKey {
 pub struct VarHeader {
     pub(crate) name: &'static str,
     pub(crate) module_path: &'static str,
+    /// Whether `Context::current()` captures this variable's bindings.
+    pub(crate) inherit: bool,
 }
 
 /// Metadata of one variable; `#[context_var]` places one in a `static`.
@@ -65,9 +67,18 @@ pub struct VarMeta<T> {
 impl<T> VarMeta<T> {
     /// Used by `#[context_var]` expansions; not covered by semver.
     #[must_use]
-    pub const fn new(name: &'static str, module_path: &'static str, default: Option<T>) -> Self {
+    pub const fn new(
+        name: &'static str,
+        module_path: &'static str,
+        inherit: bool,
+        default: Option<T>,
+    ) -> Self {
         VarMeta {
-            header: VarHeader { name, module_path },
+            header: VarHeader {
+                name,
+                module_path,
+                inherit,
+            },
             default,
             not_promotable: AtomicBool::new(false),
         }

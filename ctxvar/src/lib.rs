@@ -105,18 +105,29 @@
 
 mod access;
 mod bindings;
+mod context;
 mod frame;
 mod key;
 pub mod prelude;
 mod scope;
 mod scoped;
+#[cfg(feature = "tokio")]
+mod spawn;
+#[cfg(feature = "stream")]
+mod stream;
+pub mod thread;
 mod var;
 
 pub use access::AccessError;
 pub use bindings::{Binding, BindingList, Bindings};
+pub use context::{Context, ContextScope, FutureExt};
 pub use key::ContextKey;
 pub use scope::Scope;
 pub use scoped::{Anchor, Scoped};
+#[cfg(feature = "tokio")]
+pub use spawn::{spawn, spawn_blocking, spawn_local};
+#[cfg(feature = "stream")]
+pub use stream::{ContextStream, ScopeStream};
 pub use var::ContextVar;
 
 #[doc(inline)]

@@ -23,3 +23,4 @@
 //! function.
 
 pub use crate::ContextVar as _;
+pub use crate::FutureExt as _;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use pin_project_lite::pin_project;
 
 use crate::bindings::BindingList;
-use crate::frame::Frame;
+use crate::frame::{Frame, RawOwner};
 
 pin_project! {
     /// A future that runs an inner future with some variables bound.
@@ -74,7 +74,7 @@ unsafe impl<L: BindingList, F: Sync> Sync for Scope<L, F> {}
 impl<L: BindingList, F> Scope<L, F> {
     pub(crate) fn new(list: L, future: F) -> Self {
         let values = Arc::new(list);
-        let frame = Frame::new(values.entries());
+        let frame = Frame::new(values.entries(), RawOwner::of_arc(&values));
         Scope {
             frame,
             values,
@@ -83,21 +83,35 @@ impl<L: BindingList, F> Scope<L, F> {
     }
 }
 
+impl<L: BindingList, F> Scope<L, F> {
+    /// Runs `f` on the inner value with the bindings installed.
+    #[inline]
+    pub(crate) fn with_inner<R>(self: Pin<&mut Self>, f: impl FnOnce(Pin<&mut F>) -> R) -> R {
+        let this = self.project();
+        let frame: &Frame<L::Entries> = this.frame;
+        let inner = this.future;
+        // SAFETY: the entries point into `this.values`, alive for this call.
+        unsafe {
+            frame.enter(|| match inner.as_pin_mut() {
+                Some(inner) => f(inner),
+                None => unreachable!("the inner value is only removed when the Scope is dropped"),
+            })
+        }
+    }
+
+    /// The inner value, for what needs no bindings (a stream's size hint).
+    #[cfg(feature = "stream")]
+    pub(crate) fn inner_ref(&self) -> Option<&F> {
+        self.future.as_ref()
+    }
+}
+
 impl<L: BindingList, F: Future> Future for Scope<L, F> {
     type Output = F::Output;
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let this = self.project();
-        let frame: &Frame<L::Entries> = this.frame;
-        let future = this.future;
-        // SAFETY: the entries point into `this.values`, alive for this call.
-        unsafe {
-            frame.enter(|| match future.as_pin_mut() {
-                Some(future) => future.poll(cx),
-                None => unreachable!("the inner future is only removed when the Scope is dropped"),
-            })
-        }
+        self.with_inner(|future| future.poll(cx))
     }
 }
 
@@ -111,7 +125,7 @@ impl<L: BindingList, F> fmt::Debug for Scope<L, F> {
 #[inline]
 pub(crate) fn sync_scope<L: BindingList, R>(list: L, f: impl FnOnce() -> R) -> R {
     let values = Arc::new(list);
-    let frame = Frame::new(values.entries());
+    let frame = Frame::new(values.entries(), RawOwner::of_arc(&values));
     // SAFETY: the entries point into `values`, a local that outlives the call.
     unsafe { frame.enter(f) }
 }

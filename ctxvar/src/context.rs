@@ -1,0 +1,243 @@
+//! Captured contexts: [`Context`], the [`ContextScope`] future, and
+//! [`FutureExt::in_current_context`].
+
+use core::fmt;
+use core::future::{Future, IntoFuture};
+use core::pin::Pin;
+use core::task::Poll;
+use std::sync::Arc;
+
+use pin_project_lite::pin_project;
+
+use crate::frame::{self, CapturedEntry};
+
+/// A snapshot of the bindings in effect where it was captured, to run work in later,
+/// elsewhere: in a spawned task, on another thread, in a callback.
+///
+/// [`Context::current()`] captures every bound variable that was not declared
+/// `#[context_var(inherit = false)]`. A `Context` is immutable, cheap to clone and
+/// `Send + Sync`; it is opaque (there is no way to list what it holds). Work run in it
+/// with [`scope`](Context::scope) or [`run`](Context::run) sees exactly the snapshot's
+/// bindings, plus any it makes itself, as Python's `Context.run` does: bindings of
+/// the caller that are not in the snapshot are not visible inside, and the caller's
+/// bindings are back afterwards. Nothing bound inside is ever visible outside. A
+/// `Context` can be entered any number of times, nested, and from several threads at
+/// once.
+///
+/// ```
+/// use ctxvar::{context_var, Context};
+///
+/// #[context_var]
+/// static REQUEST_ID: u64;
+///
+/// let ctx = REQUEST_ID.sync_scope(7, Context::current);
+/// assert!(!REQUEST_ID.is_bound());
+///
+/// let on_thread = std::thread::spawn(move || ctx.run(|| REQUEST_ID.try_get()));
+/// assert_eq!(on_thread.join().unwrap(), Ok(7));
+/// ```
+///
+/// # Cost
+///
+/// Capturing walks the current chain of frames and makes **one allocation**, sized
+/// by the number of bound variables, and none when nothing is bound. Values are not
+/// cloned: the snapshot holds a reference count of the allocation each was bound in,
+/// so the cost does not depend on the values' sizes, and a snapshot keeps those values
+/// alive after the scopes that bound them have ended. Cloning a `Context` is one
+/// reference-count increment; entering one is as cheap as entering any scope.
+#[derive(Clone, Default)]
+pub struct Context {
+    captured: Option<Arc<[CapturedEntry]>>,
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Opaque by design: no names or values.
+        f.debug_struct("Context").finish_non_exhaustive()
+    }
+}
+
+impl Context {
+    /// Captures the bindings in effect here; see [`Context`].
+    ///
+    /// ```
+    /// use ctxvar::{context_var, Context};
+    ///
+    /// #[context_var]
+    /// static TENANT: &str;
+    ///
+    /// let ctx = TENANT.sync_scope("acme", Context::current);
+    /// assert_eq!(ctx.run(|| TENANT.try_get()), Ok("acme"));
+    /// ```
+    #[must_use]
+    pub fn current() -> Self {
+        Context {
+            captured: frame::capture(),
+        }
+    }
+
+    /// A context with nothing bound: what a new thread starts with.
+    ///
+    /// ```
+    /// use ctxvar::{context_var, Context};
+    ///
+    /// #[context_var]
+    /// static TENANT: &str;
+    ///
+    /// let hidden = TENANT.sync_scope("acme", || Context::empty().run(|| TENANT.is_bound()));
+    /// assert!(!hidden);
+    /// ```
+    #[must_use]
+    pub const fn empty() -> Self {
+        Context { captured: None }
+    }
+
+    /// Runs `f` with exactly this context's bindings.
+    ///
+    /// ```
+    /// use ctxvar::{context_var, Context};
+    ///
+    /// #[context_var]
+    /// static TENANT: &str;
+    ///
+    /// let acme = TENANT.sync_scope("acme", Context::current);
+    /// let seen = TENANT.sync_scope("other", || acme.run(|| TENANT.try_get()));
+    /// assert_eq!(seen, Ok("acme"));
+    /// ```
+    pub fn run<R>(&self, f: impl FnOnce() -> R) -> R {
+        let captured: &[CapturedEntry] = self.captured.as_deref().unwrap_or_default();
+        let head = frame::context_head(captured);
+        // SAFETY: `head` and the entries it points to (in `self.captured`, which holds
+        // their values alive) outlive the call.
+        unsafe { frame::enter_head(&raw const head, true, f) }
+    }
+
+    /// Runs a future with exactly this context's bindings on every poll (and while it
+    /// is dropped).
+    ///
+    /// ```
+    /// use ctxvar::{context_var, Context};
+    ///
+    /// #[context_var]
+    /// static TENANT: &str;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let acme = TENANT.sync_scope("acme", Context::current);
+    /// assert_eq!(acme.scope(async { TENANT.try_get() }).await, Ok("acme"));
+    /// # }
+    /// ```
+    pub fn scope<F: IntoFuture>(self, future: F) -> ContextScope<F::IntoFuture> {
+        ContextScope {
+            context: self,
+            future: Some(future.into_future()),
+        }
+    }
+}
+
+impl Context {
+    /// Polls a stream with exactly this context's bindings on every poll (feature
+    /// `stream`); see [`ContextStream`](crate::ContextStream).
+    ///
+    /// ```
+    /// use ctxvar::{context_var, Context};
+    /// use futures::stream::{self, StreamExt};
+    ///
+    /// #[context_var]
+    /// static SHARD: u32;
+    ///
+    /// # futures::executor::block_on(async {
+    /// let ctx = SHARD.sync_scope(3, Context::current);
+    /// let items = ctx.scope_stream(stream::iter([0]).map(|n| n + SHARD.try_get().unwrap()));
+    /// assert_eq!(items.collect::<Vec<_>>().await, [3]);
+    /// # });
+    /// ```
+    #[cfg(feature = "stream")]
+    pub fn scope_stream<S: futures_core::Stream>(self, stream: S) -> crate::ContextStream<S> {
+        crate::ContextStream::new(self, stream)
+    }
+}
+
+pin_project! {
+    /// A future running inside a [`Context`]: returned by [`Context::scope`] and
+    /// [`FutureExt::in_current_context`].
+    ///
+    /// ```
+    /// use ctxvar::{Context, ContextScope};
+    ///
+    /// let fut: ContextScope<std::future::Ready<u8>> = Context::empty().scope(std::future::ready(1));
+    /// # let _ = fut;
+    /// ```
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    pub struct ContextScope<F> {
+        context: Context,
+        #[pin]
+        future: Option<F>,
+    }
+
+    impl<F> PinnedDrop for ContextScope<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let mut this = this.project();
+            if this.future.is_some() {
+                this.context.run(|| this.future.set(None));
+            }
+        }
+    }
+}
+
+impl<F> fmt::Debug for ContextScope<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ContextScope").finish_non_exhaustive()
+    }
+}
+
+impl<F: Future> Future for ContextScope<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut core::task::Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let future = this.future;
+        this.context.run(|| match future.as_pin_mut() {
+            Some(future) => future.poll(cx),
+            None => unreachable!("the inner future is only removed when the scope is dropped"),
+        })
+    }
+}
+
+/// Runs futures in a captured context: `future.in_current_context()`.
+///
+/// Implemented for every future; in scope with `use ctxvar::prelude::*`.
+///
+/// ```
+/// use ctxvar::{context_var, FutureExt};
+///
+/// #[context_var]
+/// static TENANT: &str;
+///
+/// # #[tokio::main]
+/// # async fn main() {
+/// // Capture now, run later on a task of its own (what `ctxvar::spawn` does).
+/// let task = TENANT.sync_scope("acme", || async { TENANT.try_get() }.in_current_context());
+/// assert_eq!(tokio::spawn(task).await.unwrap(), Ok("acme"));
+/// # }
+/// ```
+pub trait FutureExt: Future + Sized {
+    /// Captures the current context now ([`Context::current`]) and runs this future in
+    /// it, wherever it is polled.
+    fn in_current_context(self) -> ContextScope<Self> {
+        Context::current().scope(self)
+    }
+
+    /// Runs this future in `context`, wherever it is polled.
+    ///
+    /// ```
+    /// use ctxvar::{Context, FutureExt};
+    ///
+    /// let _fut = async {}.in_context(Context::empty());
+    /// ```
+    fn in_context(self, context: Context) -> ContextScope<Self> {
+        context.scope(self)
+    }
+}
+
+impl<F: Future> FutureExt for F {}
