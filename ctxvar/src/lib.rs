@@ -86,7 +86,67 @@
 //! bindings still installed. Reads take no lock and hold no borrow: binding inside a
 //! `with` closure or a destructor works.
 //!
-//! A spawned task or a new thread starts with nothing bound: bind again inside it.
+//! A task spawned with `tokio::spawn` or a thread started with `std::thread::spawn`
+//! starts with nothing bound. To carry the context along, see below.
+//!
+//! # Carrying context into tasks and threads
+//!
+//! [`Context::current()`] captures the bindings in effect (a snapshot), and
+//! [`Context::scope`] / [`Context::run`] run work inside one, later and elsewhere, as
+//! Python's `copy_context()` and `Context.run` do. The helpers capture at the moment
+//! of the call, as Python's `create_task` does:
+//!
+//! | instead of | write | cost over the plain call |
+//! |---|---|---|
+//! | `tokio::spawn(fut)` | [`ctxvar::spawn(fut)`](spawn) | one capture; one frame entered per poll |
+//! | `tokio::task::spawn_blocking(f)` | [`ctxvar::spawn_blocking(f)`](spawn_blocking) | one capture |
+//! | `tokio::task::spawn_local(fut)` | [`ctxvar::spawn_local(fut)`](spawn_local) | one capture; one frame per poll |
+//! | `std::thread::spawn(f)` | [`ctxvar::thread::spawn(f)`](thread::spawn) | one capture |
+//! | any executor | [`fut.in_current_context()`](FutureExt::in_current_context) | one capture; one frame per poll |
+//! | a `Stream` | [`Context::scope_stream`], [`Bindings::scope_stream`] | per poll of the stream |
+//!
+//! A capture makes one allocation (none when nothing is bound) and never clones a
+//! value: the snapshot shares the values with the scopes that bound them. Later
+//! rebinding in the parent does not change what a child sees; nothing a child binds
+//! is visible to the parent. A variable declared `#[context_var(inherit = false)]` is
+//! never captured: use it for what must stay with one task (a database transaction, a
+//! session, a lock held for a request).
+//!
+//! ```
+//! use ctxvar::{context_var, uses_context, with_context};
+//!
+//! #[context_var]
+//! static REQUEST_ID: u64;
+//!
+//! #[context_var(inherit = false)]
+//! static TRANSACTION: u32;
+//!
+//! #[uses_context(REQUEST_ID)]
+//! async fn audit() -> (u64, bool) {
+//!     (REQUEST_ID.get(), TRANSACTION.is_bound())
+//! }
+//!
+//! #[with_context(REQUEST_ID = 7, TRANSACTION = 1)]
+//! async fn handle() -> (u64, bool) {
+//!     ctxvar::spawn(audit()).await.unwrap()
+//! }
+//!
+//! # #[tokio::main]
+//! # async fn main() {
+//! assert_eq!(handle().await, (7, false)); // the task saw REQUEST_ID, not TRANSACTION
+//! # }
+//! ```
+//!
+//! Inside a `#[with_context]`/`#[uses_context]` function, spawn a function that
+//! declares what it reads, as above: an `async` block written there that names a
+//! variable borrows the function's evidence, so it cannot be a `'static` task.
+//!
+//! # Feature flags
+//!
+//! - `tokio` (default): [`spawn`], [`spawn_blocking`], [`spawn_local`]. Everything
+//!   else works with any executor, without it.
+//! - `stream`: per-stream scopes, [`Bindings::scope_stream`] and
+//!   [`Context::scope_stream`] (depends on `futures-core`).
 //!
 //! # Cost
 //!

@@ -17,6 +17,15 @@ use crate::context::{Context, FutureExt};
 
 /// [`tokio::spawn`], running the task in the current context.
 ///
+/// Captures [`Context::current()`] now; the task sees those bindings on every poll.
+/// Cost over `tokio::spawn`: one capture (one allocation, none when nothing is bound;
+/// values are shared, not cloned) and entering one frame per poll.
+///
+/// Inside a `#[with_context]`/`#[uses_context]` function, spawn a function that
+/// declares what it reads (`ctxvar::spawn(audit())`, as below): an `async` block that
+/// names a variable through the function's evidence borrows the function, which a
+/// `'static` task may not.
+///
 /// ```
 /// use ctxvar::{context_var, uses_context, with_context};
 ///
@@ -52,6 +61,9 @@ where
 }
 
 /// [`tokio::task::spawn_blocking`], running the closure in the current context.
+///
+/// Captures [`Context::current()`] now. Cost over `spawn_blocking`: one capture (one
+/// allocation, none when nothing is bound; values are shared, not cloned).
 ///
 /// ```
 /// use ctxvar::{context_var, uses_context, with_context};
@@ -89,6 +101,9 @@ where
 }
 
 /// [`tokio::task::spawn_local`], running the task in the current context.
+///
+/// Captures [`Context::current()`] now. Cost over `spawn_local`: one capture and
+/// entering one frame per poll, as for [`spawn`].
 ///
 /// ```
 /// use ctxvar::{context_var, uses_context, with_context};
