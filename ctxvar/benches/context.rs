@@ -31,16 +31,16 @@ static V7: u64;
 fn capture(c: &mut Criterion) {
     let mut group = c.benchmark_group("capture");
     group.bench_function("nothing bound", |b| {
-        b.iter(|| black_box(Context::current()))
+        b.iter(|| black_box(Context::current()));
     });
     SMALL.sync_scope(1, || {
         group.bench_function("1 var, 8 B value", |b| {
-            b.iter(|| black_box(Context::current()))
+            b.iter(|| black_box(Context::current()));
         });
     });
     LARGE.sync_scope(vec![0; 1 << 20], || {
         group.bench_function("1 var, 1 MiB value", |b| {
-            b.iter(|| black_box(Context::current()))
+            b.iter(|| black_box(Context::current()));
         });
     });
     SMALL
@@ -54,7 +54,7 @@ fn capture(c: &mut Criterion) {
         .and(V7.bind(7))
         .sync_scope(|| {
             group.bench_function("8 vars, one frame", |b| {
-                b.iter(|| black_box(Context::current()))
+                b.iter(|| black_box(Context::current()));
             });
         });
     SMALL.sync_scope(0, || {
