@@ -113,6 +113,7 @@
 //! session, a lock held for a request).
 //!
 //! ```
+//! # #![allow(dead_code)] // without the `tokio` feature, only the declarations remain
 //! use ctxvar::{context_var, uses_context, with_context};
 //!
 //! #[context_var]
@@ -126,14 +127,17 @@
 //!     (REQUEST_ID.get(), TRANSACTION.is_bound())
 //! }
 //!
+//! # #[cfg(feature = "tokio")]
 //! #[with_context(REQUEST_ID = 7, TRANSACTION = 1)]
 //! async fn handle() -> (u64, bool) {
 //!     ctxvar::spawn(audit()).await.unwrap()
 //! }
 //!
-//! # #[tokio::main]
-//! # async fn main() {
+//! # #[cfg(feature = "tokio")] {
+//! # let runtime = tokio::runtime::Runtime::new().unwrap();
+//! # runtime.block_on(async {
 //! assert_eq!(handle().await, (7, false)); // the task saw REQUEST_ID, not TRANSACTION
+//! # });
 //! # }
 //! ```
 //!
