@@ -113,7 +113,7 @@
 //! session, a lock held for a request).
 //!
 //! ```
-//! # #![allow(dead_code)] // without the `tokio` feature, only the declarations remain
+//! # #![allow(dead_code, unused_imports)] // without the `tokio` feature, only the declarations remain
 //! use ctxvar::{context_var, uses_context, with_context};
 //!
 //! #[context_var]
