@@ -304,3 +304,23 @@ fn contexts_work_under_the_futures_executor() {
     pool.spawn_ok(snapshot.scope(async move { tx.send(ITEM_ID.try_get()).unwrap() }));
     assert_eq!(rx.recv().unwrap(), Ok(8));
 }
+
+#[test]
+fn a_context_captured_inside_a_context_carries_both_layers() {
+    let outer = TENANT.sync_scope("outer", Context::current);
+    let inner = outer.run(|| ITEM_ID.sync_scope(3, Context::current));
+    drop(outer); // the inner snapshot holds its own counts of the outer values
+    let seen = inner.run(|| (TENANT.try_get(), ITEM_ID.try_get()));
+    assert_eq!(seen, (Ok("outer"), Ok(3)));
+}
+
+#[test]
+fn contexts_and_their_futures_are_send_sync_and_clone() {
+    fn send_sync_clone<T: Send + Sync + Clone + 'static>() {}
+    fn send<T: Send>(_: &T) {}
+    send_sync_clone::<Context>();
+    let fut = Context::current().scope(async {});
+    send(&fut);
+    let fut = async {}.in_current_context();
+    send(&fut);
+}
