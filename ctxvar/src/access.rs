@@ -88,16 +88,25 @@ pub(crate) fn try_with<K, R>(f: impl FnOnce(&K::Value) -> R) -> Result<R, Access
 where
     K: ContextKey + ?Sized,
 {
-    let meta = K::__meta();
     match frame::lookup(key_of::<K>()) {
         // SAFETY: an entry whose key is `K`'s metadata address points to a value of
         // `K::Value` (keys are unique per type, see `ContextKey::__meta`), and the frame
         // that holds it stays linked until this function returns.
         Some(value) => Ok(f(unsafe { &*value.cast::<K::Value>() })),
-        None => match &meta.default {
-            Some(default) => Ok(f(default)),
-            None => Err(AccessError { var: &meta.header }),
-        },
+        None => default_or_error::<K, R>(f),
+    }
+}
+
+/// The rarer half of `try_with`, kept out of the read path.
+#[cold]
+fn default_or_error<K, R>(f: impl FnOnce(&K::Value) -> R) -> Result<R, AccessError>
+where
+    K: ContextKey + ?Sized,
+{
+    let meta = K::__meta();
+    match &meta.default {
+        Some(default) => Ok(f(default)),
+        None => Err(AccessError { var: &meta.header }),
     }
 }
 

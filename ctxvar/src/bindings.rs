@@ -67,12 +67,15 @@ impl<K: ContextKey + ?Sized> BindingList for Binding<K> {
     }
 }
 
+// Entries are laid out newest first (`B` was added after `A`): a frame's lookup scans
+// forward and stops at the first match, so later bindings shadow earlier ones, and
+// the newest entry sits at a fixed offset right after the frame's head.
 impl<A: BindingList, B: BindingList> BindingList for (A, B) {
-    type Entries = EntryPair<A::Entries, B::Entries>;
+    type Entries = EntryPair<B::Entries, A::Entries>;
 
     #[inline]
     fn entries(&self) -> Self::Entries {
-        EntryPair(self.0.entries(), self.1.entries())
+        EntryPair(self.1.entries(), self.0.entries())
     }
 }
 

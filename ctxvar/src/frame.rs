@@ -1,6 +1,6 @@
 //! The current-frame chain: the one place that holds raw pointers.
 //!
-//! Each thread has one pointer, `CURRENT`, to the innermost *frame*. A frame holds the
+//! Each thread has one pointer, `current`, to the innermost *frame*. A frame holds the
 //! bindings of one binding call (one `#[with_context]`, one `scope`, one `sync_scope`),
 //! however many variables it binds, and a pointer to the frame that was current when it
 //! was entered. A read walks this chain from the innermost frame outwards.
@@ -12,7 +12,7 @@
 //!
 //! # The invariant
 //!
-//! **Every frame reachable from `CURRENT` is alive, and so is every value its entries
+//! **Every frame reachable from `current` is alive, and so is every value its entries
 //! point to.** It holds because frames are entered only by [`enter`], which unlinks the
 //! frame again before it returns (also when the callback unwinds), and `enter`'s callers
 //! keep the frame and the values alive across the call. So the chain is a stack that
@@ -182,11 +182,9 @@ pub(crate) struct FrameHead {
     /// (a captured context, which hides everything outside it). Only meaningful while
     /// this frame is linked.
     parent: Cell<*const FrameHead>,
-    /// The first entry; set when the frame is entered.
+    /// A context frame's first entry. (A binding call's entries follow its head.)
     first: Cell<*const Entry>,
     len: usize,
-    /// Bytes from one entry to the next: `Entry`s inline, or `CapturedEntry`s.
-    stride: usize,
     /// `Some`: every entry's value lives in this one `Arc`. `None`: each entry is the
     /// start of a `CapturedEntry` carrying its own owner.
     owner: Option<RawOwner>,
@@ -208,7 +206,6 @@ impl<E: EntryList> Frame<E> {
                 parent: Cell::new(ptr::null()),
                 first: Cell::new(ptr::null()),
                 len: E::LEN,
-                stride: size_of::<Entry>(),
                 owner: Some(owner),
             },
             entries,
@@ -225,10 +222,9 @@ impl<E: EntryList> Frame<E> {
     /// whole call.
     #[inline]
     pub(crate) unsafe fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
-        // Both pointers are derived from the whole frame, not from `self.head`, so
-        // that they may be used to reach the entries behind the head.
+        // The pointer is derived from the whole frame, not from `self.head`, so that
+        // it may be used to reach the entries behind the head.
         let this: *const FrameHead = ptr::from_ref(self).cast();
-        self.head.first.set(ptr::from_ref(&self.entries).cast());
         // SAFETY: forwarded from this function's contract.
         unsafe { enter_head(this, false, f) }
     }
@@ -240,7 +236,6 @@ pub(crate) fn context_head(captured: &[CapturedEntry]) -> FrameHead {
         parent: Cell::new(ptr::null()),
         first: Cell::new(captured.as_ptr().cast()),
         len: captured.len(),
-        stride: size_of::<CapturedEntry>(),
         owner: None,
     }
 }
@@ -249,65 +244,82 @@ pub(crate) fn context_head(captured: &[CapturedEntry]) -> FrameHead {
 ///
 /// # Safety
 ///
-/// `head` points to a live frame whose entries (`head.first`, `head.len` of them,
-/// `head.stride` bytes apart) point to live values of their keys' types, and whose
-/// owners are alive, for the whole call; the pointer may be used to read them.
+/// `head` points to a live frame whose entries point to live values of their keys'
+/// types, and whose owners are alive, for the whole call; the pointer may be used to
+/// read them (for a binding call's frame, the entries behind the head).
 #[inline]
 pub(crate) unsafe fn enter_head<R>(head: *const FrameHead, root: bool, f: impl FnOnce() -> R) -> R {
-    CURRENT.with(|current| {
-        let previous = current.get();
+    STATE.with(|state| {
+        let previous = state.current.get();
         if !root {
             // SAFETY: `head` is live per the contract.
             unsafe { (*head).parent.set(previous) };
         }
-        current.set(head);
-        let _restore = Restore { current, previous };
+        state.current.set(head);
+        state.cached_key.set(ptr::null());
+        let _restore = Restore { state, previous };
         f()
     })
 }
 
-/// Puts back the frame that was innermost before an `enter`, on return or unwind.
+/// Puts back the frame that was innermost before an `enter`, on return or unwind,
+/// and forgets the last lookup: it may have been in the frame that is leaving.
 struct Restore<'a> {
-    current: &'a Cell<*const FrameHead>,
+    state: &'a State,
     previous: *const FrameHead,
 }
 
 impl Drop for Restore<'_> {
     #[inline]
     fn drop(&mut self) {
-        self.current.set(self.previous);
+        self.state.current.set(self.previous);
+        self.state.cached_key.set(ptr::null());
     }
+}
+
+/// This thread's chain, and a cache of its last successful lookup.
+///
+/// The cache says: `cached_key` resolves to `cached_value`. It is filled by a lookup
+/// and emptied (`cached_key` null, which no key is) whenever a frame is entered or
+/// left, so it is only ever used while the chain is exactly the one it was filled
+/// from: frames are immutable, and only entering or leaving one changes the chain.
+/// Repeated reads within one poll then cost about what tokio's per-variable slot
+/// costs, while entering a frame stays a handful of stores.
+struct State {
+    current: Cell<*const FrameHead>,
+    cached_key: Cell<*const VarHeader>,
+    cached_value: Cell<*const ()>,
 }
 
 thread_local! {
     // A `const` initialiser and no destructor: access is a plain thread-local load,
-    // and the slot stays readable during thread-local teardown (a read then finds
+    // and the state stays readable during thread-local teardown (a read then finds
     // nothing, instead of panicking).
-    static CURRENT: Cell<*const FrameHead> = const { Cell::new(ptr::null()) };
+    static STATE: State = const {
+        State {
+            current: Cell::new(ptr::null()),
+            cached_key: Cell::new(ptr::null()),
+            cached_value: Cell::new(ptr::null()),
+        }
+    };
 }
 
 /// Every entry visible from the innermost frame outwards, in lookup order (innermost
-/// frame first, later entries of a frame first), with the owner of its value.
+/// frame first, newest entry of a frame first), with the owner of its value.
 ///
 /// The entries are valid as long as the frames that hold them stay linked, which is at
 /// least until the caller returns to whoever entered them.
 struct ChainEntries {
     frame: *const FrameHead,
-    /// How many entries of `frame` are left to visit, from the last one down.
-    left: usize,
+    /// The next entry of `frame` to visit.
+    index: usize,
 }
 
 impl ChainEntries {
     fn from_current() -> Self {
-        let frame = CURRENT.with(Cell::get);
         ChainEntries {
-            frame,
-            // SAFETY: a frame reachable from `CURRENT` is alive (module invariant).
-            left: if frame.is_null() {
-                0
-            } else {
-                unsafe { (*frame).len }
-            },
+            frame: STATE.with(|state| state.current.get()),
+            index: 0,
         }
     }
 }
@@ -315,33 +327,26 @@ impl ChainEntries {
 impl Iterator for ChainEntries {
     type Item = (Entry, RawOwner);
 
-    #[inline]
     fn next(&mut self) -> Option<(Entry, RawOwner)> {
         while !self.frame.is_null() {
-            // SAFETY: `self.frame` is reachable from `CURRENT`, so it is alive (module
-            // invariant), and so are its entries, `stride` bytes apart from `first`.
+            // SAFETY: `self.frame` is reachable from `current`, so it is alive (module
+            // invariant), and so are its entries.
             let head = unsafe { &*self.frame };
-            if self.left > 0 {
-                self.left -= 1;
-                // SAFETY: as above; `left < len`, so the entry is in bounds. A frame's
-                // pointers carry the provenance of its whole allocation (see `enter`).
-                let at = unsafe { head.first.get().byte_add(self.left * head.stride) };
-                // SAFETY: `at` points to an `Entry`, alone or first in a
-                // `CapturedEntry` (`repr(C)`), which then also holds its owner.
-                let (entry, owner) = unsafe {
-                    let owner = match head.owner {
-                        Some(owner) => owner,
-                        None => (*at.cast::<CapturedEntry>()).owner.0,
-                    };
-                    (*at, owner)
-                };
-                return Some((entry, owner));
+            if self.index < head.len {
+                let index = self.index;
+                self.index += 1;
+                // SAFETY: as above, `index < len`; see `lookup` for the two layouts.
+                return Some(unsafe {
+                    if let Some(owner) = head.owner {
+                        (*self.frame.add(1).cast::<Entry>().add(index), owner)
+                    } else {
+                        let captured = &*head.first.get().cast::<CapturedEntry>().add(index);
+                        (captured.entry, captured.owner.0)
+                    }
+                });
             }
             self.frame = head.parent.get();
-            if !self.frame.is_null() {
-                // SAFETY: the parent of a linked frame is linked, so alive.
-                self.left = unsafe { (*self.frame).len };
-            }
+            self.index = 0;
         }
         None
     }
@@ -351,11 +356,74 @@ impl Iterator for ChainEntries {
 ///
 /// The returned pointer is valid as long as the frame that holds it stays linked,
 /// which is at least until the caller returns to whoever entered that frame.
+///
+/// This is every read's hot path, so it is a loop of its own rather than
+/// `ChainEntries` (which also fetches each entry's owner, for captures).
 #[inline]
 pub(crate) fn lookup(key: *const VarHeader) -> Option<*const ()> {
-    ChainEntries::from_current()
-        .find(|(entry, _)| ptr::eq(entry.key, key))
-        .map(|(entry, _)| entry.value)
+    STATE.with(|state| {
+        if ptr::eq(state.cached_key.get(), key) {
+            return Some(state.cached_value.get());
+        }
+        let found = walk(state.current.get(), key);
+        if let Some(value) = found {
+            state.cached_key.set(key);
+            state.cached_value.set(value);
+        }
+        found
+    })
+}
+
+/// The innermost binding of `key` in the chain that starts at `frame`.
+#[inline]
+fn walk(mut frame: *const FrameHead, key: *const VarHeader) -> Option<*const ()> {
+    while !frame.is_null() {
+        // SAFETY: `frame` is reachable from `current`, so it is alive (module
+        // invariant), and so are its `len` entries.
+        let head = unsafe { &*frame };
+        let found = if head.owner.is_some() {
+            // A binding call's frame: the entries follow the head, newest first, in
+            // the same cache line. The newest is checked on its own: it is the usual
+            // hit, and a binding call always binds at least one variable.
+            // SAFETY: a frame with an owner is a `Frame<E>` (`repr(C)`), whose
+            // `len >= 1` entries start right after the head; `frame` carries the
+            // provenance of the whole frame (see `Frame::enter`).
+            let newest = unsafe { frame.add(1).cast::<Entry>() };
+            // SAFETY: as above.
+            let entry = unsafe { &*newest };
+            if ptr::eq(entry.key, key) {
+                return Some(entry.value);
+            }
+            // SAFETY: as above; the other `len - 1` entries follow.
+            find(unsafe { newest.add(1) }, head.len - 1, key)
+        } else {
+            // A context's frame: entries are the start of `CapturedEntry`s elsewhere.
+            find(head.first.get().cast::<CapturedEntry>(), head.len, key)
+        };
+        if found.is_some() {
+            return found;
+        }
+        frame = head.parent.get();
+    }
+    None
+}
+
+/// The value of the first of `len` entries starting at `first` whose key is `key`.
+///
+/// Entries are stored newest first, so the first match is the one that shadows the
+/// others. `T` is `Entry` or `CapturedEntry`, which starts with one (`repr(C)`); it only
+/// sets the stride.
+#[inline]
+fn find<T>(first: *const T, len: usize, key: *const VarHeader) -> Option<*const ()> {
+    for index in 0..len {
+        // SAFETY: the caller's frame is alive and has `len` entries of type `T`, each
+        // starting with an `Entry`.
+        let entry = unsafe { &*first.add(index).cast::<Entry>() };
+        if ptr::eq(entry.key, key) {
+            return Some(entry.value);
+        }
+    }
+    None
 }
 
 /// Captures every visible binding of a variable that may be inherited, sharing the
@@ -399,7 +467,7 @@ pub(crate) fn capture() -> Option<Arc<[CapturedEntry]>> {
 /// Whether any frame is entered on this thread.
 #[cfg(test)]
 pub(crate) fn is_empty() -> bool {
-    CURRENT.with(|current| current.get().is_null())
+    STATE.with(|state| state.current.get().is_null())
 }
 
 #[cfg(test)]
@@ -479,10 +547,11 @@ mod tests {
     }
 
     #[test]
-    fn the_later_entry_of_one_frame_wins() {
+    fn the_first_entry_of_one_frame_wins() {
+        // Entries are stored newest first: the first one shadows the rest.
         let values = Arc::new([1_u32, 2]);
         let frame = Frame::new(
-            EntryPair(entry(&KEY_A, &values[0]), entry(&KEY_A, &values[1])),
+            EntryPair(entry(&KEY_A, &values[1]), entry(&KEY_A, &values[0])),
             RawOwner::of_arc(&values),
         );
         // SAFETY: `values` outlives the call.

@@ -1,0 +1,431 @@
+//! ctxvar side by side with `tokio::task_local!`, in one run (issue 5, SPEC §9).
+//!
+//! Every group holds a `ctxvar` member and its `tokio` counterpart doing the same
+//! work; `ctxvar/benches/report.py` turns the results into the ratio table and the
+//! nesting plot in README.md.
+//!
+//! ```sh
+//! cargo bench -p ctxvar --bench vs_tokio      # full run (a few minutes)
+//! python3 ctxvar/benches/report.py            # ratios into README.md, plot
+//! cargo test -p ctxvar --benches              # quick mode: each benchmark once
+//! ```
+//!
+//! Polls are of a stack of scopes around a leaf future that is never ready and whose
+//! `poll` is not inlined, so each iteration is one poll of the whole stack, with
+//! nothing optimised away; a waker that does nothing keeps the executor out of it.
+
+// The nesting macros and task-local declarations are many lines of one shape, and
+// the scopes around each benchmark are closures nested several deep.
+#![allow(clippy::too_many_lines, clippy::semicolon_if_nothing_returned)]
+
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::{Pin, pin};
+use std::task::{Context as TaskContext, Poll, Waker};
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use ctxvar::{Anchor, Context, Scoped, context_var, with_context};
+
+/// A future that is never ready; its poll is a real call.
+struct Leaf;
+
+impl Future for Leaf {
+    type Output = u64;
+    #[inline(never)]
+    fn poll(self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<u64> {
+        Poll::Pending
+    }
+}
+
+fn poll_once<F: Future>(fut: Pin<&mut F>) -> Poll<F::Output> {
+    fut.poll(&mut TaskContext::from_waker(Waker::noop()))
+}
+
+#[context_var]
+static C0: u64;
+#[context_var]
+static C1: u64;
+#[context_var]
+static C2: u64;
+#[context_var]
+static C3: u64;
+#[context_var]
+static C4: u64;
+#[context_var]
+static C5: u64;
+#[context_var]
+static C6: u64;
+#[context_var]
+static C7: u64;
+
+tokio::task_local! {
+    static T0: u64;
+    static T1: u64;
+    static T2: u64;
+    static T3: u64;
+    static T4: u64;
+    static T5: u64;
+    static T6: u64;
+    static T7: u64;
+}
+
+/// `depth` nested rebindings of one variable around `fut`: one token per level.
+macro_rules! nest_ctxvar {
+    ($fut:expr;) => { $fut };
+    ($fut:expr; $_level:tt $($rest:tt)*) => { C0.scope(1, nest_ctxvar!($fut; $($rest)*)) };
+}
+macro_rules! nest_tokio {
+    ($fut:expr;) => { $fut };
+    ($fut:expr; $_level:tt $($rest:tt)*) => { T0.scope(1, nest_tokio!($fut; $($rest)*)) };
+}
+
+/// Benchmarks one poll of `$fut`, a future built once and pinned.
+macro_rules! bench_poll {
+    ($group:expr, $id:expr, $fut:expr) => {{
+        let mut fut = pin!($fut);
+        $group.bench_function($id, |b| b.iter(|| black_box(poll_once(fut.as_mut()))));
+    }};
+}
+
+fn reads(c: &mut Criterion) {
+    // The same variable read again and again, as code that logs several lines in one
+    // poll does: after the first, ctxvar's reads hit its one-entry read cache.
+    let mut group = c.benchmark_group("read innermost get");
+    C0.sync_scope(7, || {
+        let anchor = Anchor::new();
+        let c0 = Scoped::<dyn C0>::assume_bound(&anchor);
+        group.bench_function("ctxvar", |b| b.iter(|| black_box(c0.get())));
+    });
+    T0.sync_scope(7, || {
+        group.bench_function("tokio", |b| b.iter(|| black_box(T0.get())))
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("read innermost with");
+    C0.sync_scope(7, || {
+        let anchor = Anchor::new();
+        let c0 = Scoped::<dyn C0>::assume_bound(&anchor);
+        group.bench_function("ctxvar", |b| b.iter(|| c0.with(|v| black_box(*v))));
+    });
+    T0.sync_scope(7, || {
+        group.bench_function("tokio", |b| b.iter(|| T0.with(|v| black_box(*v))))
+    });
+    group.finish();
+
+    // Two variables read in turn, so ctxvar's one-entry read cache never hits and
+    // every read walks the chain: the worst case, reported per pair of reads.
+    let mut group = c.benchmark_group("read innermost, 2 vars alternating");
+    C0.bind(7).and(C1.bind(8)).sync_scope(|| {
+        let anchor = Anchor::new();
+        let (c0, c1) = (
+            Scoped::<dyn C0>::assume_bound(&anchor),
+            Scoped::<dyn C1>::assume_bound(&anchor),
+        );
+        group.bench_function("ctxvar", |b| {
+            b.iter(|| (black_box(c0.get()), black_box(c1.get())))
+        });
+    });
+    T0.sync_scope(7, || {
+        T1.sync_scope(8, || {
+            group.bench_function("tokio", |b| {
+                b.iter(|| (black_box(T0.get()), black_box(T1.get())))
+            });
+        })
+    });
+    group.finish();
+
+    // The same, with both variables bound 4 and 8 scopes further out.
+    let mut group = c.benchmark_group("read 4 scopes up, 2 vars alternating");
+    C0.bind(7).and(C1.bind(8)).sync_scope(|| {
+        C2.sync_scope(2, || {
+            C3.sync_scope(3, || {
+                C4.sync_scope(4, || {
+                    C5.sync_scope(5, || {
+                        let anchor = Anchor::new();
+                        let (c0, c1) = (
+                            Scoped::<dyn C0>::assume_bound(&anchor),
+                            Scoped::<dyn C1>::assume_bound(&anchor),
+                        );
+                        group.bench_function("ctxvar", |b| {
+                            b.iter(|| (black_box(c0.get()), black_box(c1.get())))
+                        });
+                    })
+                })
+            })
+        });
+    });
+    T0.sync_scope(7, || {
+        T1.sync_scope(8, || {
+            T2.sync_scope(2, || {
+                T3.sync_scope(3, || {
+                    T4.sync_scope(4, || {
+                        T5.sync_scope(5, || {
+                            group.bench_function("tokio", |b| {
+                                b.iter(|| (black_box(T0.get()), black_box(T1.get())))
+                            });
+                        })
+                    })
+                })
+            });
+        })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("read 8 scopes up, 2 vars alternating");
+    C0.bind(7).and(C1.bind(8)).sync_scope(|| {
+        C2.sync_scope(2, || {
+            C3.sync_scope(3, || {
+                C4.sync_scope(4, || {
+                    C5.sync_scope(5, || {
+                        C6.sync_scope(6, || {
+                            C7.sync_scope(7, || {
+                                C2.sync_scope(8, || {
+                                    C3.sync_scope(9, || {
+                                        let anchor = Anchor::new();
+                                        let (c0, c1) = (
+                                            Scoped::<dyn C0>::assume_bound(&anchor),
+                                            Scoped::<dyn C1>::assume_bound(&anchor),
+                                        );
+                                        group.bench_function("ctxvar", |b| {
+                                            b.iter(|| (black_box(c0.get()), black_box(c1.get())))
+                                        });
+                                    })
+                                })
+                            })
+                        });
+                    })
+                })
+            })
+        });
+    });
+    T0.sync_scope(7, || {
+        T1.sync_scope(8, || {
+            T2.sync_scope(2, || {
+                T3.sync_scope(3, || {
+                    T4.sync_scope(4, || {
+                        T5.sync_scope(5, || {
+                            T6.sync_scope(6, || {
+                                T7.sync_scope(7, || {
+                                    T2.sync_scope(8, || {
+                                        T3.sync_scope(9, || {
+                                            group.bench_function("tokio", |b| {
+                                                b.iter(|| {
+                                                    (black_box(T0.get()), black_box(T1.get()))
+                                                })
+                                            });
+                                        })
+                                    })
+                                })
+                            });
+                        })
+                    })
+                })
+            });
+        })
+    });
+    group.finish();
+}
+
+fn polls(c: &mut Criterion) {
+    let mut group = c.benchmark_group("poll, 1 binding");
+    bench_poll!(group, "bare leaf", Leaf);
+    bench_poll!(group, "ctxvar", C0.scope(1, Leaf));
+    bench_poll!(group, "tokio", T0.scope(1, Leaf));
+    group.finish();
+
+    // ctxvar binds 8 variables in one frame (one `#[with_context]`); tokio needs one
+    // scope per variable.
+    let mut group = c.benchmark_group("poll, 8 bindings");
+    bench_poll!(
+        group,
+        "ctxvar",
+        C0.bind(0)
+            .and(C1.bind(1))
+            .and(C2.bind(2))
+            .and(C3.bind(3))
+            .and(C4.bind(4))
+            .and(C5.bind(5))
+            .and(C6.bind(6))
+            .and(C7.bind(7))
+            .scope(Leaf)
+    );
+    bench_poll!(
+        group,
+        "tokio",
+        T0.scope(
+            0,
+            T1.scope(
+                1,
+                T2.scope(
+                    2,
+                    T3.scope(3, T4.scope(4, T5.scope(5, T6.scope(6, T7.scope(7, Leaf)))))
+                )
+            )
+        )
+    );
+    group.finish();
+
+    // One level per nested `#[with_context]` of the same variable.
+    let mut group = c.benchmark_group("poll, nesting depth");
+    bench_poll!(group, BenchmarkId::new("ctxvar", 1), nest_ctxvar!(Leaf; x));
+    bench_poll!(group, BenchmarkId::new("tokio", 1), nest_tokio!(Leaf; x));
+    bench_poll!(
+        group,
+        BenchmarkId::new("ctxvar", 4),
+        nest_ctxvar!(Leaf; x x x x)
+    );
+    bench_poll!(
+        group,
+        BenchmarkId::new("tokio", 4),
+        nest_tokio!(Leaf; x x x x)
+    );
+    bench_poll!(
+        group,
+        BenchmarkId::new("ctxvar", 16),
+        nest_ctxvar!(Leaf; x x x x x x x x x x x x x x x x)
+    );
+    bench_poll!(
+        group,
+        BenchmarkId::new("tokio", 16),
+        nest_tokio!(Leaf; x x x x x x x x x x x x x x x x)
+    );
+    group.finish();
+}
+
+#[with_context(C0 = value)]
+async fn with_attribute(value: u64) -> u64 {
+    C0.get()
+}
+
+async fn written_by_hand(value: u64) -> u64 {
+    C0.scope(value, async move {
+        let anchor = Anchor::new();
+        #[allow(non_snake_case)]
+        let C0 = Scoped::<dyn C0>::assume_bound(&anchor);
+        C0.get()
+    })
+    .await
+}
+
+async fn tokio_scope(value: u64) -> u64 {
+    T0.scope(value, async { T0.get() }).await
+}
+
+fn binding(c: &mut Criterion) {
+    // Create, bind, poll to completion, drop: the whole life of one binding call.
+    let mut group = c.benchmark_group("bind + run to completion");
+    group.bench_function("ctxvar #[with_context]", |b| {
+        b.iter(|| black_box(poll_once(pin!(with_attribute(black_box(7))))));
+    });
+    group.bench_function("ctxvar by hand", |b| {
+        b.iter(|| black_box(poll_once(pin!(written_by_hand(black_box(7))))));
+    });
+    group.bench_function("tokio", |b| {
+        b.iter(|| black_box(poll_once(pin!(tokio_scope(black_box(7))))));
+    });
+    group.finish();
+}
+
+fn propagation(c: &mut Criterion) {
+    // Carry the current bindings into new work and poll it once: ctxvar captures a
+    // Context; tokio reads each value and re-scopes by hand.
+    let mut group = c.benchmark_group("capture + scope, 1 variable");
+    C0.sync_scope(7, || {
+        group.bench_function("ctxvar", |b| {
+            b.iter(|| black_box(poll_once(pin!(Context::current().scope(Leaf)))));
+        });
+    });
+    T0.sync_scope(7, || {
+        group.bench_function("tokio", |b| {
+            b.iter(|| black_box(poll_once(pin!(T0.scope(T0.get(), Leaf)))));
+        });
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("capture + scope, 8 variables");
+    C0.bind(0)
+        .and(C1.bind(1))
+        .and(C2.bind(2))
+        .and(C3.bind(3))
+        .and(C4.bind(4))
+        .and(C5.bind(5))
+        .and(C6.bind(6))
+        .and(C7.bind(7))
+        .sync_scope(|| {
+            group.bench_function("ctxvar", |b| {
+                b.iter(|| black_box(poll_once(pin!(Context::current().scope(Leaf)))));
+            });
+        });
+    T0.sync_scope(0, || {
+        T1.sync_scope(1, || {
+            T2.sync_scope(2, || {
+                T3.sync_scope(3, || {
+                    T4.sync_scope(4, || {
+                        T5.sync_scope(5, || {
+                            T6.sync_scope(6, || {
+                                T7.sync_scope(7, || {
+                                    group.bench_function("tokio", |b| {
+                                        b.iter(|| {
+                                            let fut = T0.scope(
+                                                T0.get(),
+                                                T1.scope(
+                                                    T1.get(),
+                                                    T2.scope(
+                                                        T2.get(),
+                                                        T3.scope(
+                                                            T3.get(),
+                                                            T4.scope(
+                                                                T4.get(),
+                                                                T5.scope(
+                                                                    T5.get(),
+                                                                    T6.scope(
+                                                                        T6.get(),
+                                                                        T7.scope(T7.get(), Leaf),
+                                                                    ),
+                                                                ),
+                                                            ),
+                                                        ),
+                                                    ),
+                                                ),
+                                            );
+                                            black_box(poll_once(pin!(fut)))
+                                        });
+                                    });
+                                })
+                            })
+                        })
+                    });
+                })
+            })
+        })
+    });
+    group.finish();
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let mut group = c.benchmark_group("spawn + join, 1 variable");
+    C0.sync_scope(7, || {
+        group.bench_function("ctxvar", |b| {
+            b.iter(|| {
+                runtime.block_on(async { ctxvar::spawn(async { C0.try_get() }).await.unwrap() })
+            });
+        });
+    });
+    T0.sync_scope(7, || {
+        group.bench_function("tokio", |b| {
+            b.iter(|| {
+                runtime.block_on(async {
+                    let value = T0.get();
+                    tokio::spawn(T0.scope(value, async { T0.try_get() }))
+                        .await
+                        .unwrap()
+                })
+            });
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, reads, polls, binding, propagation);
+criterion_main!(benches);
