@@ -58,7 +58,11 @@ static C6: u64;
 #[context_var]
 static C7: u64;
 
+#[context_var]
+static S0: String;
+
 tokio::task_local! {
+    static TS: String;
     static T0: u64;
     static T1: u64;
     static T2: u64;
@@ -338,6 +342,20 @@ fn propagation(c: &mut Criterion) {
     T0.sync_scope(7, || {
         group.bench_function("tokio", |b| {
             b.iter(|| black_box(poll_once(pin!(T0.scope(T0.get(), Leaf)))));
+        });
+    });
+    group.finish();
+
+    // A value tokio must clone to re-scope it; ctxvar shares it.
+    let mut group = c.benchmark_group("capture + scope, 1 KiB String");
+    S0.sync_scope("x".repeat(1024), || {
+        group.bench_function("ctxvar", |b| {
+            b.iter(|| black_box(poll_once(pin!(Context::current().scope(Leaf)))));
+        });
+    });
+    TS.sync_scope("x".repeat(1024), || {
+        group.bench_function("tokio", |b| {
+            b.iter(|| black_box(poll_once(pin!(TS.scope(TS.get(), Leaf)))));
         });
     });
     group.finish();

@@ -23,6 +23,7 @@
 //! stays null, so inside it only the captured bindings are visible.
 
 use core::cell::Cell;
+use core::mem::MaybeUninit;
 use core::ptr;
 use std::sync::Arc;
 
@@ -126,47 +127,43 @@ impl RawOwner {
         }
     }
 
-    /// Takes a strong count of its own.
+    /// Takes one more strong count of the `Arc`.
     ///
     /// # Safety
     ///
     /// The `Arc` this was made from is alive.
-    unsafe fn retain(self) -> Owner {
+    unsafe fn retain(self) {
         // SAFETY: per the contract.
         unsafe { (self.vtable.retain)(self.data) };
-        Owner(self)
     }
 }
 
-/// One owned strong count of the `Arc` that holds some bound values.
+/// One binding captured by a [`Context`](crate::Context): the entry, the `Arc` its
+/// value lives in, and whether this entry holds the context's one strong count of
+/// that `Arc` (entries captured from the same frame share one count).
+///
+/// `repr(C)` with the entry first, so a frame can point at a slice of these as its
+/// entries.
 #[derive(Debug)]
-pub(crate) struct Owner(RawOwner);
-
-impl Clone for Owner {
-    fn clone(&self) -> Self {
-        // SAFETY: `self` holds a count, so the `Arc` is alive.
-        unsafe { self.0.retain() }
-    }
-}
-
-impl Drop for Owner {
-    fn drop(&mut self) {
-        // SAFETY: `self` owns one count, given up here.
-        unsafe { (self.0.vtable.release)(self.0.data) }
-    }
-}
-
-/// One binding captured by a [`Context`](crate::Context): the entry, and a count of the
-/// `Arc` its value lives in. `repr(C)` with the entry first, so a frame can point at a
-/// slice of these as entries with a larger stride.
-#[derive(Clone, Debug)]
 #[repr(C)]
 pub(crate) struct CapturedEntry {
     entry: Entry,
-    owner: Owner,
+    owner: RawOwner,
+    holds_count: bool,
 }
 
-// SAFETY: an `Owner` is only ever made (in `capture`) from an `Arc<L>` with
+impl Drop for CapturedEntry {
+    fn drop(&mut self) {
+        if self.holds_count {
+            // SAFETY: this entry owns one strong count (taken in `capture`), given up
+            // here; the other entries of the same owner are dropped with it, as the
+            // whole slice goes at once.
+            unsafe { (self.owner.vtable.release)(self.owner.data) }
+        }
+    }
+}
+
+// SAFETY: an owner is only ever taken (in `capture`) from an `Arc<L>` with
 // `L: BindingList`, which is `Send + Sync`; releasing it on any thread is what `Arc<L>`
 // allows. The entry's value points into that `Arc`, to a `Send + Sync` value, and its
 // key to a `static`.
@@ -341,7 +338,7 @@ impl Iterator for ChainEntries {
                         (*self.frame.add(1).cast::<Entry>().add(index), owner)
                     } else {
                         let captured = &*head.first.get().cast::<CapturedEntry>().add(index);
-                        (captured.entry, captured.owner.0)
+                        (captured.entry, captured.owner)
                     }
                 });
             }
@@ -427,18 +424,50 @@ fn find<T>(first: *const T, len: usize, key: *const VarHeader) -> Option<*const 
 }
 
 /// Captures every visible binding of a variable that may be inherited, sharing the
-/// values (one strong count each) instead of cloning them. One allocation, none when
-/// nothing is captured.
+/// values (one strong count per frame they come from) instead of cloning them. One
+/// allocation, none when nothing is captured.
 pub(crate) fn capture() -> Option<Arc<[CapturedEntry]>> {
-    // Visible: not shadowed by an entry met earlier in lookup order. Shadowing is
-    // checked by walking the chain again, which needs no allocation; chains are short.
+    // The usual case: one walk, the visible entries gathered on the stack.
+    const ON_STACK: usize = 16;
+    let mut found = [MaybeUninit::<(Entry, RawOwner)>::uninit(); ON_STACK];
+    let mut count = 0;
+    for (entry, owner) in ChainEntries::from_current() {
+        // SAFETY: `found[..count]` is initialised.
+        let earlier = unsafe { initialised(&found, count) };
+        if !inherited(&entry) || earlier.iter().any(|(e, _)| ptr::eq(e.key, entry.key)) {
+            continue;
+        }
+        if count == ON_STACK {
+            return Some(capture_many());
+        }
+        found[count].write((entry, owner));
+        count += 1;
+    }
+    // SAFETY: `found[..count]` is initialised.
+    let found = unsafe { initialised(&found, count) };
+    (count > 0).then(|| share(found.iter().copied(), count))
+}
+
+/// `slots[..count]`, known to be initialised (`<[MaybeUninit<T>]>::assume_init_ref`,
+/// which is newer than this crate's minimum Rust version).
+///
+/// # Safety
+///
+/// The first `count` slots are initialised.
+unsafe fn initialised<T>(slots: &[MaybeUninit<T>], count: usize) -> &[T] {
+    debug_assert!(count <= slots.len());
+    // SAFETY: `MaybeUninit<T>` has `T`'s layout, and the caller vouches for the values.
+    unsafe { core::slice::from_raw_parts(slots.as_ptr().cast::<T>(), count) }
+}
+
+/// `capture` for more than `ON_STACK` variables: walks the chain again to check
+/// shadowing, instead of allocating a buffer.
+#[cold]
+fn capture_many() -> Arc<[CapturedEntry]> {
     let visible = || {
         ChainEntries::from_current()
             .enumerate()
-            .filter(|(_, (entry, _))| {
-                // SAFETY: keys point to the `static` metadata of a variable.
-                unsafe { (*entry.key).inherit }
-            })
+            .filter(|(_, (entry, _))| inherited(entry))
             .filter(|&(position, (entry, _))| {
                 !ChainEntries::from_current()
                     .take(position)
@@ -447,21 +476,38 @@ pub(crate) fn capture() -> Option<Arc<[CapturedEntry]>> {
             .map(|(_, found)| found)
     };
     let count = visible().count();
-    if count == 0 {
-        return None;
-    }
+    share(visible(), count)
+}
+
+fn inherited(entry: &Entry) -> bool {
+    // SAFETY: keys point to the `static` metadata of a variable.
+    unsafe { (*entry.key).inherit }
+}
+
+/// Copies `count` visible entries into one new allocation, taking one strong count
+/// of each distinct owner.
+fn share(visible: impl Iterator<Item = (Entry, RawOwner)>, count: usize) -> Arc<[CapturedEntry]> {
     let mut captured = Arc::<[CapturedEntry]>::new_uninit_slice(count);
     let slots = Arc::get_mut(&mut captured).expect("a new Arc is unique");
-    for (slot, (entry, owner)) in slots.iter_mut().zip(visible()) {
-        // SAFETY: the owner belongs to a linked frame, so its `Arc` is alive.
-        slot.write(CapturedEntry {
+    let mut written = 0;
+    for (entry, owner) in visible {
+        // SAFETY: `slots[..written]` is initialised.
+        let earlier = unsafe { initialised(slots, written) };
+        let holds_count = !earlier.iter().any(|e| ptr::eq(e.owner.data, owner.data));
+        if holds_count {
+            // SAFETY: the owner belongs to a linked frame, so its `Arc` is alive.
+            unsafe { owner.retain() };
+        }
+        slots[written].write(CapturedEntry {
             entry,
-            owner: unsafe { owner.retain() },
+            owner,
+            holds_count,
         });
+        written += 1;
     }
-    // SAFETY: both walks see the same chain (nothing runs in between), so they yield
-    // `count` entries and every slot was written.
-    Some(unsafe { captured.assume_init() })
+    assert_eq!(written, count, "the chain changed during a capture");
+    // SAFETY: all `count` slots were written.
+    unsafe { captured.assume_init() }
 }
 
 /// Whether any frame is entered on this thread.
