@@ -152,7 +152,7 @@ def main():
 
 def svg(nesting):
     """A line chart of per-poll overhead (ns) against nesting depth."""
-    width, height, left, right, top, bottom = 560, 340, 60, 150, 30, 50
+    width, height, left, right, top, bottom = 600, 360, 60, 150, 40, 50
     depths = sorted(nesting)
     top_value = max(max(v) for v in nesting.values()) * 1.1
     x = lambda d: left + (d - depths[0]) / (depths[-1] - depths[0]) * (width - left - right)
@@ -161,11 +161,12 @@ def svg(nesting):
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'font-family="sans-serif" font-size="12">',
         f'<rect width="{width}" height="{height}" fill="white"/>',
-        f'<text x="{width / 2 - 60}" y="18" font-size="14">Per-poll overhead vs nesting depth</text>',
+        f'<text x="{left + 60}" y="18" font-size="14">Per-poll overhead against nesting depth '
+        f'(net of the bare poll)</text>',
         f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}" stroke="black"/>',
         f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" stroke="black"/>',
         f'<text x="{(left + width - right) / 2 - 40}" y="{height - 12}">nesting depth</text>',
-        f'<text x="12" y="{top + 10}">ns</text>',
+        f'<text x="{left - 40}" y="{top - 10}">ns per poll</text>',
     ]
     for d in depths:
         parts.append(f'<text x="{x(d) - 4}" y="{height - bottom + 16}">{d}</text>')
@@ -179,8 +180,12 @@ def svg(nesting):
         for d in depths:
             value = nesting[d][index]
             parts.append(f'<circle cx="{x(d):.1f}" cy="{y(value):.1f}" r="3.5" fill="{color}"/>')
-            parts.append(f'<text x="{x(d) + 6:.1f}" y="{y(value) - 6:.1f}" fill="{color}">{value:.1f}</text>')
-        parts.append(f'<text x="{width - right + 12}" y="{top + 20 + 18 * index}" fill="{color}">{name}</text>')
+            # ctxvar's values below-right of their points, tokio's above-left.
+            dx, dy = (8, 16) if index == 0 else (-34, -8)
+            parts.append(f'<text x="{x(d) + dx:.1f}" y="{y(value) + dy:.1f}" fill="{color}">{value:.1f}</text>')
+        legend_y = (top + height - bottom) / 2 + 18 * index
+        parts.append(f'<rect x="{width - right + 12}" y="{legend_y - 9}" width="10" height="10" fill="{color}"/>')
+        parts.append(f'<text x="{width - right + 28}" y="{legend_y}" fill="{color}">{name}</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
 
