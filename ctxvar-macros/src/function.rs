@@ -197,18 +197,6 @@ fn mentions_impl_trait(ty: &syn::Type) -> bool {
     finder.0
 }
 
-/// The hidden local every piece of evidence in one function borrows.
-pub(crate) fn anchor_ident() -> syn::Ident {
-    syn::Ident::new("__ctxvar_anchor", Span::mixed_site())
-}
-
-/// `let __ctxvar_anchor = Anchor::new();`
-pub(crate) fn anchor_stmt() -> TokenStream {
-    let private = private();
-    let anchor = anchor_ident();
-    quote!(let #anchor = #private::Anchor::new();)
-}
-
 /// How evidence for one variable is made.
 pub(crate) enum Evidence<'a> {
     /// The variable was just bound by this function.
@@ -217,26 +205,58 @@ pub(crate) enum Evidence<'a> {
     Required { function: &'a str },
 }
 
-/// `let VAR = Scoped::<dyn path::VAR>::...(&__ctxvar_anchor);`
+/// The evidence for some variables, in two halves.
 ///
-/// The local is named by the user's own token (the last segment of the path), so the
-/// body's `VAR.get()` resolves to it and errors point at the attribute's argument.
-pub(crate) fn evidence_stmt(var: &Path, evidence: &Evidence<'_>) -> TokenStream {
+/// Per variable `VAR`, `anchors` declares a local named
+/// `VAR_is_bound_only_inside_this_function` and a hidden reference to it; `locals`
+/// declares `let VAR = Scoped::<dyn path::VAR>::..(reference);`, named by the user's
+/// own token (the last segment of the path) so that the body's `VAR.get()` resolves
+/// to it.
+///
+/// The anchors belong in the function's own body, and the locals where the body's
+/// statements are (inside the `async` block or closure that `#[with_context]` wraps
+/// them in). When work that reads `VAR` is moved into a `'static` task or thread,
+/// rustc then reports that "`VAR_is_bound_only_inside_this_function` does not live
+/// long enough", which is the whole explanation; an anchor inside the wrapped block
+/// would instead be part of a temporary, and rustc would speak of a "temporary value".
+pub(crate) struct EvidenceParts {
+    pub(crate) anchors: TokenStream,
+    pub(crate) locals: TokenStream,
+}
+
+pub(crate) fn evidence(vars: &[&Path], evidence: &Evidence<'_>) -> EvidenceParts {
     let private = private();
-    let anchor = anchor_ident();
-    let local = last_ident(var);
-    // Spanned at the argument, so a `#[track_caller]` panic of `require` reports the
-    // attribute's line, and a path that is not a variable is reported there.
-    let make = match evidence {
-        Evidence::Bound => quote_spanned! {var.span()=>
-            #private::Scoped::<dyn #var>::assume_bound(&#anchor)
-        },
-        Evidence::Required { function } => quote_spanned! {var.span()=>
-            #private::Scoped::<dyn #var>::require(&#anchor, #function)
-        },
-    };
-    quote! {
-        #[allow(non_snake_case, unused_variables)]
-        let #local = #make;
+    let mut anchors = TokenStream::new();
+    let mut locals = TokenStream::new();
+    for var in vars {
+        let local = last_ident(var);
+        let anchor = syn::Ident::new(
+            &format!("{local}_is_bound_only_inside_this_function"),
+            local.span(),
+        );
+        let reference = syn::Ident::new(&format!("__ctxvar_{local}"), Span::mixed_site());
+        // The borrow is spanned at the variable in the attribute: that is where an
+        // escape error puts its caret.
+        let borrow = quote_spanned!(local.span()=> &#anchor);
+        anchors.extend(quote! {
+            #[allow(non_snake_case)]
+            let #anchor = #private::Anchor::new();
+            let #reference = #borrow;
+        });
+        // Spanned at the argument, so a `#[track_caller]` panic of `require` reports
+        // the attribute's line, and a path that is not a variable is reported there.
+        let make = match evidence {
+            Evidence::Bound => quote_spanned! {var.span()=>
+                #private::Scoped::<dyn #var>::assume_bound(#reference)
+            },
+            Evidence::Required { function } => quote_spanned! {var.span()=>
+                #private::Scoped::<dyn #var>::require(#reference, #function)
+            },
+        };
+        locals.extend(quote! {
+            #[allow(non_snake_case, unused_variables)]
+            let #local = #make;
+        });
     }
+    EvidenceParts { anchors, locals }
 }

@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::args::parse_requirements;
-use crate::function::{Body, Evidence, Function, anchor_stmt, evidence_stmt};
+use crate::function::{Body, Evidence, EvidenceParts, Function, evidence};
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let function = Function::parse(item, "uses_context")?;
@@ -20,9 +20,10 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
 // Output:
 //
 //     async fn f(x: X) -> R {
-//         let __ctxvar_anchor = Anchor::new();
-//         let A = Scoped::<dyn A>::require(&__ctxvar_anchor, "f");    // panics if unbound
-//         let B = Scoped::<dyn m::B>::require(&__ctxvar_anchor, "f");
+//         let A_is_bound_only_inside_this_function = Anchor::new();
+//         let __ctxvar_A = &A_is_bound_only_inside_this_function;
+//         let A = Scoped::<dyn A>::require(__ctxvar_A, "f");    // panics if unbound
+//         (the same for B)
 //         body
 //     }
 //
@@ -30,14 +31,13 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
 // its first poll, inside whatever scopes its poller has entered.
 fn expand_function(function: &Function, vars: &[syn::Path]) -> TokenStream {
     let name = function.name();
-    let anchor = anchor_stmt();
-    let evidence = vars
-        .iter()
-        .map(|var| evidence_stmt(var, &Evidence::Required { function: &name }));
+    let vars: Vec<&syn::Path> = vars.iter().collect();
+    let EvidenceParts { anchors, locals } =
+        evidence(&vars, &Evidence::Required { function: &name });
     let body = match function.body() {
         Body::Async(stmts) | Body::Sync(stmts) => quote! {
-            #anchor
-            #(#evidence)*
+            #anchors
+            #locals
             #(#stmts)*
         },
         // After `#[async_trait]`: check on the boxed future's first poll, as for an
@@ -49,8 +49,8 @@ fn expand_function(function: &Function, vars: &[syn::Path]) -> TokenStream {
         } => quote! {
             #box_pin(async move {
                 #(#prologue)*
-                #anchor
-                #(#evidence)*
+                #anchors
+                #locals
                 #(#rest)*
             })
         },

@@ -5,7 +5,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::args::{Assignment, parse_assignments};
-use crate::function::{Body, Evidence, Function, anchor_stmt, evidence_stmt, rename_self};
+use crate::function::{Body, Evidence, EvidenceParts, Function, evidence, rename_self};
 use crate::private::private;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
@@ -22,11 +22,13 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
 // Output:
 //
 //     async fn f(x: X) -> R {
+//         let A_is_bound_only_inside_this_function = Anchor::new();
+//         let __ctxvar_A = &A_is_bound_only_inside_this_function;
+//         (the same for B)
 //         bind::<dyn A>(a).and(bind::<dyn m::B>(b)).scope(async move {
 //             if false { return <value of type R>; }   // the "fake return", see below
-//             let __ctxvar_anchor = Anchor::new();
-//             let A = Scoped::<dyn A>::assume_bound(&__ctxvar_anchor);
-//             let B = Scoped::<dyn m::B>::assume_bound(&__ctxvar_anchor);
+//             let A = Scoped::<dyn A>::assume_bound(__ctxvar_A);
+//             let B = Scoped::<dyn m::B>::assume_bound(__ctxvar_B);
 //             body
 //         }).await
 //     }
@@ -38,18 +40,16 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
 // before the new bindings exist, so they see the caller's bindings and the parameters.
 fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStream {
     let bindings = chain_bindings(assignments, Clone::clone);
-    let anchor = anchor_stmt();
-    let evidence = assignments
-        .iter()
-        .map(|a| evidence_stmt(&a.var, &Evidence::Bound));
+    let vars: Vec<&syn::Path> = assignments.iter().map(|a| &a.var).collect();
+    let EvidenceParts { anchors, locals } = evidence(&vars, &Evidence::Bound);
     let body = match function.body() {
         Body::Async(stmts) => {
             let fake_return = fake_return(function);
             quote! {
+                #anchors
                 #bindings.scope(async move {
                     #fake_return
-                    #anchor
-                    #(#evidence)*
+                    #locals
                     #(#stmts)*
                 }).await
             }
@@ -65,11 +65,12 @@ fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStre
         } => {
             let bindings = chain_bindings(assignments, rename_self);
             quote! {
+                // The function returns this future, so the anchors go inside it too.
                 #box_pin(async move {
                     #(#prologue)*
+                    #anchors
                     #bindings.scope(async move {
-                        #anchor
-                        #(#evidence)*
+                        #locals
                         #(#rest)*
                     }).await
                 })
@@ -78,9 +79,9 @@ fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStre
         Body::Sync(stmts) => {
             let output = function.nameable_return_type().map(|ty| quote!(-> #ty));
             quote! {
+                #anchors
                 #bindings.sync_scope(move || #output {
-                    #anchor
-                    #(#evidence)*
+                    #locals
                     #(#stmts)*
                 })
             }
