@@ -208,6 +208,16 @@ fn expand_declaration(declaration: &Declaration, options: &Options) -> TokenStre
          tasks spawned with `ctxvar::spawn` do not see it."
     };
     let see_also = "See the [`ctxvar`](https://docs.rs/ctxvar) crate for how to bind and read it.";
+    // Lets reads inside `ctxvar::spawn(async move { .. })` compile, in annotated
+    // functions, only for variables the spawned task will actually see.
+    let inherited_impl = if inherit {
+        quote! {
+            #(#cfgs)*
+            impl #private::Inherited for dyn #name + '_ {}
+        }
+    } else {
+        TokenStream::new()
+    };
     let variable_trait = variable_trait(
         declaration,
         &ty,
@@ -244,6 +254,7 @@ fn expand_declaration(declaration: &Declaration, options: &Options) -> TokenStre
             }
         }
 
+        #inherited_impl
         #unbound_item
     }
 }

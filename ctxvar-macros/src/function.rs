@@ -197,6 +197,111 @@ fn mentions_impl_trait(ty: &syn::Type) -> bool {
     finder.0
 }
 
+/// Gives every `ctxvar::spawn(async move { .. })` (and `spawn_local`,
+/// `spawn_blocking`, `thread::spawn` with a closure) in `stmts` its own evidence for
+/// the variables of `vars` it mentions.
+///
+/// The spawned work runs in the context captured by the call, so the variables are
+/// bound there (if they are inherited, which `inherited` checks at compile time). Its
+/// own evidence shadows the function's, so the block no longer borrows the function
+/// and may be `'static`. Calls through an import (`spawn(..)`) are not recognised:
+/// only a path that names `ctxvar`.
+//
+// Input:   ctxvar::spawn(async move { A.get() })
+// Output:  ctxvar::spawn(async move {
+//              let __ctxvar_task_anchor = Anchor::new();
+//              let A = inherited::<dyn A>(&__ctxvar_task_anchor);
+//              A.get()
+//          })
+pub(crate) fn with_spawned_evidence(stmts: &[Stmt], vars: &[&Path]) -> Vec<Stmt> {
+    struct Rewrite<'a> {
+        vars: &'a [&'a Path],
+    }
+    impl syn::visit_mut::VisitMut for Rewrite<'_> {
+        fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
+            syn::visit_mut::visit_expr_call_mut(self, call);
+            if !is_ctxvar_spawn(&call.func) || call.args.len() != 1 {
+                return;
+            }
+            let private = private();
+            let anchor = syn::Ident::new("__ctxvar_task_anchor", Span::mixed_site());
+            let body = &mut call.args[0];
+            let mentioned: Vec<&Path> = self
+                .vars
+                .iter()
+                .copied()
+                .filter(|var| mentions(body, last_ident(var)))
+                .collect();
+            if mentioned.is_empty() {
+                return;
+            }
+            let locals = mentioned.iter().map(|var| {
+                let local = last_ident(var);
+                let make = quote_spanned!(local.span()=> #private::inherited::<dyn #var>(&#anchor));
+                quote! {
+                    #[allow(non_snake_case, unused_variables)]
+                    let #local = #make;
+                }
+            });
+            let prelude = quote! {
+                let #anchor = #private::Anchor::new();
+                #(#locals)*
+            };
+            match body {
+                Expr::Async(block) => {
+                    let stmts = &block.block.stmts;
+                    block.block.stmts = syn::parse_quote!(#prelude #(#stmts)*);
+                }
+                Expr::Closure(closure) => {
+                    let inner = &closure.body;
+                    closure.body = syn::parse_quote!({ #prelude #inner });
+                }
+                _ => {}
+            }
+        }
+        fn visit_item_mut(&mut self, _: &mut syn::Item) {
+            // A nested item is not part of this function's body.
+        }
+    }
+    let mut block = syn::Block {
+        brace_token: syn::token::Brace::default(),
+        stmts: stmts.to_vec(),
+    };
+    syn::visit_mut::VisitMut::visit_block_mut(&mut Rewrite { vars }, &mut block);
+    block.stmts
+}
+
+/// `ctxvar::spawn`, `ctxvar::spawn_local`, `ctxvar::spawn_blocking`,
+/// `ctxvar::thread::spawn` (any path that starts with `ctxvar` and ends so).
+fn is_ctxvar_spawn(callee: &Expr) -> bool {
+    let Expr::Path(path) = callee else {
+        return false;
+    };
+    let names: Vec<String> = path
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    matches!(
+        names.as_slice(),
+        ["ctxvar", "spawn" | "spawn_local" | "spawn_blocking"] | ["ctxvar", "thread", "spawn"]
+    )
+}
+
+/// Whether `ident` appears anywhere in `expr`'s tokens.
+fn mentions(expr: &Expr, ident: &syn::Ident) -> bool {
+    fn walk(tokens: TokenStream, ident: &syn::Ident) -> bool {
+        tokens.into_iter().any(|token| match token {
+            proc_macro2::TokenTree::Ident(found) => found == *ident,
+            proc_macro2::TokenTree::Group(group) => walk(group.stream(), ident),
+            _ => false,
+        })
+    }
+    walk(expr.to_token_stream(), ident)
+}
+
 /// How evidence for one variable is made.
 pub(crate) enum Evidence<'a> {
     /// The variable was just bound by this function.

@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::args::parse_requirements;
-use crate::function::{Body, Evidence, EvidenceParts, Function, evidence};
+use crate::function::{Body, Evidence, EvidenceParts, Function, evidence, with_spawned_evidence};
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let function = Function::parse(item, "uses_context")?;
@@ -35,25 +35,31 @@ fn expand_function(function: &Function, vars: &[syn::Path]) -> TokenStream {
     let EvidenceParts { anchors, locals } =
         evidence(&vars, &Evidence::Required { function: &name });
     let body = match function.body() {
-        Body::Async(stmts) | Body::Sync(stmts) => quote! {
-            #anchors
-            #locals
-            #(#stmts)*
-        },
+        Body::Async(stmts) | Body::Sync(stmts) => {
+            let stmts = with_spawned_evidence(stmts, &vars);
+            quote! {
+                #anchors
+                #locals
+                #(#stmts)*
+            }
+        }
         // After `#[async_trait]`: check on the boxed future's first poll, as for an
         // `async fn`, and keep the evidence inside the future that reads through it.
         Body::BoxedAsync {
             box_pin,
             prologue,
             rest,
-        } => quote! {
-            #box_pin(async move {
-                #(#prologue)*
-                #anchors
-                #locals
-                #(#rest)*
-            })
-        },
+        } => {
+            let rest = with_spawned_evidence(rest, &vars);
+            quote! {
+                #box_pin(async move {
+                    #(#prologue)*
+                    #anchors
+                    #locals
+                    #(#rest)*
+                })
+            }
+        }
     };
     function.with_body(&body)
 }

@@ -5,7 +5,9 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::args::{Assignment, parse_assignments};
-use crate::function::{Body, Evidence, EvidenceParts, Function, evidence, rename_self};
+use crate::function::{
+    Body, Evidence, EvidenceParts, Function, evidence, rename_self, with_spawned_evidence,
+};
 use crate::private::private;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
@@ -42,8 +44,10 @@ fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStre
     let bindings = chain_bindings(assignments, Clone::clone);
     let vars: Vec<&syn::Path> = assignments.iter().map(|a| &a.var).collect();
     let EvidenceParts { anchors, locals } = evidence(&vars, &Evidence::Bound);
+    let spawned = |stmts: &[syn::Stmt]| with_spawned_evidence(stmts, &vars);
     let body = match function.body() {
         Body::Async(stmts) => {
+            let stmts = spawned(stmts);
             let fake_return = fake_return(function);
             quote! {
                 #anchors
@@ -64,6 +68,7 @@ fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStre
             rest,
         } => {
             let bindings = chain_bindings(assignments, rename_self);
+            let rest = spawned(rest);
             quote! {
                 // The function returns this future, so the anchors go inside it too.
                 #box_pin(async move {
@@ -77,6 +82,7 @@ fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStre
             }
         }
         Body::Sync(stmts) => {
+            let stmts = spawned(stmts);
             let output = function.nameable_return_type().map(|ty| quote!(-> #ty));
             quote! {
                 #anchors

@@ -141,9 +141,32 @@
 //! # }
 //! ```
 //!
-//! Inside a `#[with_context]`/`#[uses_context]` function, spawn a function that
-//! declares what it reads, as above: an `async` block written there that names a
-//! variable borrows the function's evidence, so it cannot be a `'static` task.
+//! Inside a `#[with_context]`/`#[uses_context]` function, an `async` block or closure
+//! passed to one of these helpers (called by its `ctxvar::` path) may read the
+//! function's variables directly, `ctxvar::spawn(async move { REQUEST_ID.get() })`:
+//! the attribute gives it evidence of its own, since the task carries the context
+//! (and rejects, at compile time, a read of an `inherit = false` variable there).
+//!
+//! # What the escape error means
+//!
+//! The evidence inside an annotated function borrows a local of that function named
+//! `VAR_is_bound_only_inside_this_function`. Work that reads `VAR` and is sent where it
+//! could outlive the function (`tokio::spawn`, `std::thread::spawn`) therefore fails
+//! to compile with:
+//!
+//! ```text
+//! error[E0597]: `REQUEST_ID_is_bound_only_inside_this_function` does not live long enough
+//!   |
+//! 4 | #[with_context(REQUEST_ID = 7)]
+//!   |                ^^^^^^^^^^ borrowed value does not live long enough
+//! 5 | async fn handle() {
+//! 6 |     tokio::spawn(async move { log(REQUEST_ID.get()) });
+//!   |     -------------------------------------------------- argument requires that
+//!   |            `REQUEST_ID_is_bound_only_inside_this_function` is borrowed for `'static`
+//! ```
+//!
+//! That task would run without the binding. Spawn it with `ctxvar::spawn` (which
+//! carries the context), or bind the variable inside the task.
 //!
 //! # Feature flags
 //!

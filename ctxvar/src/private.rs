@@ -56,6 +56,24 @@ impl<S: ?Sized, T: Clone> CloneValue<T> for S {
     }
 }
 
+/// Implemented by `#[context_var]` for every variable that `Context::current()`
+/// captures (all but `inherit = false` ones).
+#[diagnostic::on_unimplemented(
+    message = "context variable `{Self}` is not carried into spawned tasks",
+    label = "read in a task spawned with `ctxvar::spawn` (or a thread started with `ctxvar::thread::spawn`)",
+    note = "it is declared `#[context_var(inherit = false)]`, so `ctxvar::spawn` does not capture it; bind it again inside the task, or read it with `try_get()`"
+)]
+pub trait Inherited {}
+
+/// Evidence inside a block passed to `ctxvar::spawn` (and friends) in an annotated
+/// function: the spawned work runs in a context captured at the call, which holds
+/// every variable the function binds or requires, if it is inherited.
+#[inline]
+#[must_use]
+pub fn inherited<K: ContextKey + Inherited + ?Sized>(anchor: &Anchor) -> Scoped<'_, K> {
+    Scoped::assume_bound(anchor)
+}
+
 /// `Bindings::new`, spelled so that a value of the wrong type is reported at the value.
 #[inline]
 pub fn bind<K: ContextKey + ?Sized>(value: K::Value) -> Bindings<Binding<K>> {

@@ -21,10 +21,14 @@ use crate::context::{Context, FutureExt};
 /// Cost over `tokio::spawn`: one capture (one allocation, none when nothing is bound;
 /// values are shared, not cloned) and entering one frame per poll.
 ///
-/// Inside a `#[with_context]`/`#[uses_context]` function, spawn a function that
-/// declares what it reads (`ctxvar::spawn(audit())`, as below): an `async` block that
-/// names a variable through the function's evidence borrows the function, which a
-/// `'static` task may not.
+/// Inside a `#[with_context]`/`#[uses_context]` function, an `async` block passed to
+/// `ctxvar::spawn` (called by that path) may read the function's variables directly,
+/// `ctxvar::spawn(async move { REQUEST_ID.get() })`: the attribute gives the block
+/// evidence of its own, because the task carries the context. A variable declared
+/// `inherit = false` is not carried, so reading it there is a compile error. The same
+/// holds for [`spawn_local`], and for closures passed to [`spawn_blocking`] and
+/// [`thread::spawn`](crate::thread::spawn). `tokio::spawn(async move { REQUEST_ID.get() })`
+/// does not compile: that task would run without the binding.
 ///
 /// ```
 /// use ctxvar::{context_var, uses_context, with_context};

@@ -107,6 +107,44 @@ mod spawn_helpers {
         assert_eq!(seen, Ok("local"));
     }
 
+    #[with_context(REQUEST_ID = format!("req-{n}"), ITEM_ID = u64::from(n))]
+    async fn spawns_blocks(n: u32) -> (String, u64, String, &'static str) {
+        // Blocks and closures given to the ctxvar helpers read the variables directly:
+        // the attribute gives them evidence of their own (the task carries the context).
+        let task = ctxvar::spawn(async move {
+            tokio::task::yield_now().await;
+            REQUEST_ID.get()
+        });
+        let blocking = ctxvar::spawn_blocking(move || ITEM_ID.get() * 10);
+        let thread = ctxvar::thread::spawn(move || REQUEST_ID.with(Clone::clone));
+        let untouched = ctxvar::spawn(async { "no variable mentioned" });
+        (
+            task.await.unwrap(),
+            blocking.await.unwrap(),
+            thread.join().unwrap(),
+            untouched.await.unwrap(),
+        )
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn async_blocks_and_closures_passed_to_the_helpers_read_variables() {
+        let (task, blocking, thread, untouched) = spawns_blocks(3).await;
+        assert_eq!(task, "req-3");
+        assert_eq!(blocking, 30);
+        assert_eq!(thread, "req-3");
+        assert_eq!(untouched, "no variable mentioned");
+    }
+
+    #[uses_context(TENANT)]
+    async fn requires_then_spawns() -> &'static str {
+        ctxvar::spawn(async move { TENANT.get() }).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn uses_context_functions_may_spawn_blocks_too() {
+        assert_eq!(TENANT.scope("acme", requires_then_spawns()).await, "acme");
+    }
+
     #[tokio::test]
     async fn a_plain_tokio_spawn_inherits_nothing() {
         let seen = TENANT
