@@ -140,7 +140,7 @@ fn expand_declaration(declaration: &Declaration, options: &Options) -> TokenStre
         vis,
         name,
         ty,
-        default,
+        ..
     } = declaration;
     let ty = static_lifetimes(ty);
     // `#[cfg]` must reach every generated item, or a disabled variable would leave
@@ -156,50 +156,12 @@ fn expand_declaration(declaration: &Declaration, options: &Options) -> TokenStre
     let name_str = name.to_string();
     let ty_str = quote!(#ty).to_string().replace(' ', "");
 
-    let (kind_doc, unbound_item, unbound_bound, default_value) = match default {
-        None => {
-            let message =
-                format!("context variable `{name_str}` is read outside a scope that binds it");
-            let label = format!("`{name_str}` is not bound in this function");
-            let note = format!(
-                "bind it for this function with `#[with_context({name_str} = ...)]`, or \
-                 declare that callers bind it with `#[uses_context({name_str})]`"
-            );
-            let note_path = "inside such a function, name the variable as in the attribute \
-                             (a read by another path is not checked)";
-            let item = quote! {
-                #(#cfgs)*
-                #[doc(hidden)]
-                #[allow(non_camel_case_types)]
-                #[diagnostic::on_unimplemented(
-                    message = #message,
-                    label = #label,
-                    note = #note,
-                    note = #note_path
-                )]
-                #vis trait #unbound {}
-            };
-            (
-                format!(
-                    "*Context variable* of type `{ty_str}`, required: reads compile only in \
-                     functions annotated with `#[with_context({name_str} = ...)]` or \
-                     `#[uses_context({name_str})]`."
-                ),
-                item,
-                quote!(+ #unbound),
-                quote!(::core::option::Option::None),
-            )
-        }
-        Some(default) => (
-            format!(
-                "*Context variable* of type `{ty_str}`, with a default: reads compile anywhere, \
-                 and find the default where the variable is not bound."
-            ),
-            TokenStream::new(),
-            TokenStream::new(),
-            quote_spanned!(default.span()=> ::core::option::Option::Some(#default)),
-        ),
-    };
+    let Kind {
+        doc: kind_doc,
+        unbound_item,
+        unbound_bound,
+        default_value,
+    } = kind(declaration, &cfgs, &unbound, &ty_str);
     let inherit = options.inherit;
     let inherit_doc = if inherit {
         "Captured by `ctxvar::Context::current()`, so `ctxvar::spawn` carries it into new tasks."
@@ -256,6 +218,69 @@ fn expand_declaration(declaration: &Declaration, options: &Options) -> TokenStre
 
         #inherited_impl
         #unbound_item
+    }
+}
+
+/// What depends on whether the variable has a default.
+struct Kind {
+    /// A sentence for the variable's docs.
+    doc: String,
+    /// The hidden `__ctxvar_NAME_unbound` trait (required variables only).
+    unbound_item: TokenStream,
+    /// `+ __ctxvar_NAME_unbound` on `get` and `with` (required variables only).
+    unbound_bound: TokenStream,
+    /// `None` or `Some(default)`, for the variable's metadata.
+    default_value: TokenStream,
+}
+
+fn kind(declaration: &Declaration, cfgs: &[&Attribute], unbound: &Ident, ty_str: &str) -> Kind {
+    let Declaration {
+        vis, name, default, ..
+    } = declaration;
+    let name_str = name.to_string();
+    match default {
+        None => {
+            let message =
+                format!("context variable `{name_str}` is read outside a scope that binds it");
+            let label = format!("`{name_str}` is not bound in this function");
+            let note = format!(
+                "bind it for this function with `#[with_context({name_str} = ...)]`, or \
+                 declare that callers bind it with `#[uses_context({name_str})]`"
+            );
+            let note_path = "inside such a function, name the variable as in the attribute \
+                             (a read by another path is not checked)";
+            let item = quote! {
+                #(#cfgs)*
+                #[doc(hidden)]
+                #[allow(non_camel_case_types)]
+                #[diagnostic::on_unimplemented(
+                    message = #message,
+                    label = #label,
+                    note = #note,
+                    note = #note_path
+                )]
+                #vis trait #unbound {}
+            };
+            Kind {
+                doc: format!(
+                    "*Context variable* of type `{ty_str}`, required: reads compile only in \
+                     functions annotated with `#[with_context({name_str} = ...)]` or \
+                     `#[uses_context({name_str})]`."
+                ),
+                unbound_item: item,
+                unbound_bound: quote!(+ #unbound),
+                default_value: quote!(::core::option::Option::None),
+            }
+        }
+        Some(default) => Kind {
+            doc: format!(
+                "*Context variable* of type `{ty_str}`, with a default: reads compile anywhere, \
+                 and find the default where the variable is not bound."
+            ),
+            unbound_item: TokenStream::new(),
+            unbound_bound: TokenStream::new(),
+            default_value: quote_spanned!(default.span()=> ::core::option::Option::Some(#default)),
+        },
     }
 }
 
