@@ -21,19 +21,21 @@ impl Parse for Assignment {
             )
         })?;
         if !input.peek(Token![=]) {
-            return Err(syn::Error::new(
-                input.span(),
+            let name = last_ident(&var);
+            return Err(syn::Error::new_spanned(
+                &var,
                 format!(
-                    "expected `=` after `{}`: each argument is `VAR = value`",
-                    last_ident(&var)
+                    "expected `{name} = value`: each argument of `#[with_context]` binds a \
+                     variable; to declare that callers bind `{name}`, use \
+                     `#[uses_context({name})]`"
                 ),
             ));
         }
-        input.parse::<Token![=]>()?;
+        let eq: Token![=] = input.parse()?;
         if input.is_empty() || input.peek(Token![,]) {
             return Err(syn::Error::new(
-                input.span(),
-                format!("expected a value for `{}`", last_ident(&var)),
+                eq.span,
+                format!("expected a value after `{} =`", last_ident(&var)),
             ));
         }
         let value: Expr = input.parse()?;
@@ -61,10 +63,14 @@ pub(crate) fn parse_requirements(args: TokenStream) -> syn::Result<Vec<Path>> {
         Punctuated::<Path, Token![,]>::parse_terminated_with(input, Path::parse_mod_style)
     };
     let list = parser.parse2(args).map_err(|err| {
-        syn::Error::new(
-            err.span(),
-            "expected context variables: `#[uses_context(VAR, ...)]`",
-        )
+        let message = if err.to_string().contains('=') || err.to_string().contains("`,`") {
+            "`#[uses_context]` takes the names of variables its callers bind \
+             (`#[uses_context(VAR, ...)]`); to bind a variable here, use \
+             `#[with_context(VAR = value)]`"
+        } else {
+            "expected context variables: `#[uses_context(VAR, ...)]`"
+        };
+        syn::Error::new(err.span(), message)
     })?;
     if list.is_empty() {
         return Err(syn::Error::new(

@@ -9,10 +9,36 @@ use syn::{Attribute, Expr, Ident, Token, Type, Visibility};
 
 use crate::private::private;
 
-pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    let options: Options = syn::parse2(args)?;
-    let declaration: Declaration = syn::parse2(item)?;
-    Ok(expand_declaration(&declaration, &options))
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    let declaration: Declaration = match syn::parse2(item) {
+        Ok(declaration) => declaration,
+        Err(err) => return err.into_compile_error(),
+    };
+    if declaration.ty.is_none() {
+        // `static NAME;` is a syntax error rustc reports itself ("missing type for
+        // `static` item"); a second error from us would only repeat it.
+        return TokenStream::new();
+    }
+    // From here on the name and type are known: whatever else is wrong, the variable
+    // is still declared next to the error, so its uses elsewhere resolve and the user
+    // sees one error, not one per use.
+    let mut errors = TokenStream::new();
+    let options = syn::parse2::<Options>(args).unwrap_or_else(|err| {
+        errors.extend(err.into_compile_error());
+        Options { inherit: true }
+    });
+    if let Some(mutability) = declaration.mutability {
+        errors.extend(
+            syn::Error::new(
+                mutability.span,
+                "a context variable cannot be `static mut`: bind a new value in a scope \
+                 with `#[with_context]` instead of mutating it",
+            )
+            .into_compile_error(),
+        );
+    }
+    errors.extend(expand_declaration(&declaration, &options));
+    errors
 }
 
 /// `#[context_var(inherit = false)]`.
@@ -59,8 +85,10 @@ impl Parse for Options {
 struct Declaration {
     attrs: Vec<Attribute>,
     vis: Visibility,
+    mutability: Option<Token![mut]>,
     name: Ident,
-    ty: Type,
+    /// `None` for `static NAME;`, which rustc itself rejects.
+    ty: Option<Type>,
     default: Option<Expr>,
 }
 
@@ -74,25 +102,16 @@ impl Parse for Declaration {
             return Err(syn::Error::new(input.span(), expected));
         }
         input.parse::<Token![static]>()?;
-        if input.peek(Token![mut]) {
-            let mutability: Token![mut] = input.parse()?;
-            return Err(syn::Error::new(
-                mutability.span,
-                "a context variable cannot be `static mut`: bind a new value in a scope \
-                 with `#[with_context]` instead of mutating it",
-            ));
-        }
+        let mutability: Option<Token![mut]> = input.parse()?;
         let name: Ident = input
             .parse()
             .map_err(|err| syn::Error::new(err.span(), expected))?;
-        if !input.peek(Token![:]) {
-            return Err(syn::Error::new(
-                input.span(),
-                format!("expected `: Type` after `{name}`: {expected}"),
-            ));
-        }
-        input.parse::<Token![:]>()?;
-        let ty: Type = input.parse()?;
+        let ty = if input.peek(Token![:]) {
+            input.parse::<Token![:]>()?;
+            Some(input.parse::<Type>()?)
+        } else {
+            None
+        };
         let default = if input.peek(Token![=]) {
             input.parse::<Token![=]>()?;
             Some(input.parse::<Expr>()?)
@@ -106,6 +125,7 @@ impl Parse for Declaration {
         Ok(Declaration {
             attrs,
             vis,
+            mutability,
             name,
             ty,
             default,
@@ -121,10 +141,10 @@ impl Parse for Declaration {
 //
 // Output (see the "Equivalent code" section of `context_var`'s docs):
 //
-//     #[doc(hidden)] pub fn NAME() -> Marker<dyn NAME> { .. }     // the value namespace
+//     #[doc(hidden)] pub fn NAME() -> Variable<dyn NAME> { .. }   // the value namespace
 //     /// Docs.
 //     pub trait NAME { fn get(&self) -> Type where Self: __ctxvar_NAME_unbound ..; .. }
-//     impl<F: Fn() -> Marker<dyn NAME>> NAME for F {}              // so `NAME.get()` works
+//     impl<F: Fn() -> Variable<dyn NAME>> NAME for F {}            // so `NAME.get()` works
 //     impl ContextKey for dyn NAME { type Value = Type; fn __meta() -> .. { static .. } }
 //     #[diagnostic::on_unimplemented(..)] pub trait __ctxvar_NAME_unbound {}
 //
@@ -136,12 +156,11 @@ impl Parse for Declaration {
 fn expand_declaration(declaration: &Declaration, options: &Options) -> TokenStream {
     let private = private();
     let Declaration {
-        attrs,
-        vis,
-        name,
-        ty,
-        ..
+        attrs, vis, name, ..
     } = declaration;
+    let Some(ty) = &declaration.ty else {
+        return TokenStream::new();
+    };
     let ty = static_lifetimes(ty);
     // `#[cfg]` must reach every generated item, or a disabled variable would leave
     // half of its items behind. Everything else (docs, `deprecated`, ...) belongs to
@@ -170,12 +189,12 @@ fn expand_declaration(declaration: &Declaration, options: &Options) -> TokenStre
          tasks spawned with `ctxvar::spawn` do not see it."
     };
     let see_also = "See the [`ctxvar`](https://docs.rs/ctxvar) crate for how to bind and read it.";
-    // Lets reads inside `ctxvar::spawn(async move { .. })` compile, in annotated
-    // functions, only for variables the spawned task will actually see.
+    // Checked where a block passed to `ctxvar::spawn` (in an annotated function) reads
+    // the variable: only inherited variables are seen by the spawned task.
     let inherited_impl = if inherit {
         quote! {
             #(#cfgs)*
-            impl #private::Inherited for dyn #name + '_ {}
+            impl ::ctxvar::Inherited for dyn #name + '_ {}
         }
     } else {
         TokenStream::new()
@@ -192,14 +211,14 @@ fn expand_declaration(declaration: &Declaration, options: &Options) -> TokenStre
         #[doc(hidden)]
         #[allow(non_snake_case, dead_code)]
         #[inline(always)]
-        #vis fn #name() -> #private::Marker<dyn #name> {
-            #private::Marker::new()
+        #vis fn #name() -> ::ctxvar::Variable<dyn #name> {
+            ::ctxvar::Variable::new()
         }
 
         #variable_trait
 
         #(#cfgs)*
-        impl<F: ::core::ops::Fn() -> #private::Marker<dyn #name>> #name for F {}
+        impl<F: ::core::ops::Fn() -> ::ctxvar::Variable<dyn #name>> #name for F {}
 
         // For every object lifetime, not just `'static`: rustc erases all lifetimes in
         // the types an `async fn` holds across `.await` and proves `Send` for any of
@@ -279,7 +298,17 @@ fn kind(declaration: &Declaration, cfgs: &[&Attribute], unbound: &Ident, ty_str:
             ),
             unbound_item: TokenStream::new(),
             unbound_bound: TokenStream::new(),
-            default_value: quote_spanned!(default.span()=> ::core::option::Option::Some(#default)),
+            // A typed `let`, so a default of the wrong type is reported at the default,
+            // "expected due to this" at the declared type.
+            default_value: {
+                let ty = &declaration.ty;
+                quote_spanned! {default.span()=>
+                    ::core::option::Option::Some({
+                        let default: #ty = #default;
+                        default
+                    })
+                }
+            },
         },
     }
 }

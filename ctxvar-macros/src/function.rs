@@ -202,7 +202,7 @@ fn mentions_impl_trait(ty: &syn::Type) -> bool {
 /// the variables of `vars` it mentions.
 ///
 /// The spawned work runs in the context captured by the call, so the variables are
-/// bound there (if they are inherited, which `inherited` checks at compile time). Its
+/// bound there (if they are inherited, which is checked at compile time). Its
 /// own evidence shadows the function's, so the block no longer borrows the function
 /// and may be `'static`. Calls through an import (`spawn(..)`) are not recognised:
 /// only a path that names `ctxvar`.
@@ -210,7 +210,8 @@ fn mentions_impl_trait(ty: &syn::Type) -> bool {
 // Input:   ctxvar::spawn(async move { A.get() })
 // Output:  ctxvar::spawn(async move {
 //              let __ctxvar_task_anchor = Anchor::new();
-//              let A = inherited::<dyn A>(&__ctxvar_task_anchor);
+//              let () = <dyn A as Inherited>::CHECK;  // not `inherit = false`
+//              let A = Scoped::<dyn A>::assume_bound(&__ctxvar_task_anchor);
 //              A.get()
 //          })
 pub(crate) fn with_spawned_evidence(stmts: &[Stmt], vars: &[&Path]) -> Vec<Stmt> {
@@ -237,10 +238,14 @@ pub(crate) fn with_spawned_evidence(stmts: &[Stmt], vars: &[&Path]) -> Vec<Stmt>
             }
             let locals = mentioned.iter().map(|var| {
                 let local = last_ident(var);
-                let make = quote_spanned!(local.span()=> #private::inherited::<dyn #var>(&#anchor));
+                // Fails to compile for a variable declared `inherit = false`; spanned at
+                // the variable in the attribute.
+                let check = quote_spanned!(local.span()=> <dyn #var as ::ctxvar::Inherited>::CHECK);
                 quote! {
+                    #[allow(clippy::let_unit_value)]
+                    let () = #check;
                     #[allow(non_snake_case, unused_variables)]
-                    let #local = #make;
+                    let #local = #private::Scoped::<dyn #var>::assume_bound(&#anchor);
                 }
             });
             let prelude = quote! {

@@ -78,12 +78,13 @@ use proc_macro::TokenStream;
 /// `ctxvar::__private`, which are not covered by semver: write the attribute.
 ///
 /// ```
-/// use ctxvar::__private::{self as private, Marker, VarMeta};
+/// use ctxvar::Variable;
+/// use ctxvar::__private::{self as private, VarMeta};
 ///
 /// #[doc(hidden)]
 /// #[allow(non_snake_case)]
-/// pub fn ITEM_ID() -> Marker<dyn ITEM_ID> {
-///     Marker::new()
+/// pub fn ITEM_ID() -> Variable<dyn ITEM_ID> {
+///     Variable::new()
 /// }
 ///
 /// /// The item the current task is working on.
@@ -110,7 +111,7 @@ use proc_macro::TokenStream;
 ///     // ... and `with`, `try_with`, `is_bound`, `bind`, `scope`, `name` alike.
 /// }
 ///
-/// impl<F: Fn() -> Marker<dyn ITEM_ID>> ITEM_ID for F {}
+/// impl<F: Fn() -> Variable<dyn ITEM_ID>> ITEM_ID for F {}
 ///
 /// impl ctxvar::ContextKey for dyn ITEM_ID {
 ///     type Value = u64;
@@ -131,11 +132,9 @@ use proc_macro::TokenStream;
 /// ```
 #[proc_macro_attribute]
 pub fn context_var(args: TokenStream, item: TokenStream) -> TokenStream {
-    // The item is not re-emitted on error: a `static` without a value is itself an
-    // error, which would only repeat ours.
-    context_var::expand(args.into(), item.into())
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    // Never re-emits the user's item: a `static` without a value is itself an error.
+    // On errors it declares the variable anyway where it can (see `expand`).
+    context_var::expand(args.into(), item.into()).into()
 }
 
 /// Binds context variables for the dynamic extent of a function.

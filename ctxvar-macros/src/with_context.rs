@@ -8,7 +8,6 @@ use crate::args::{Assignment, parse_assignments};
 use crate::function::{
     Body, Evidence, EvidenceParts, Function, evidence, rename_self, with_spawned_evidence,
 };
-use crate::private::private;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let function = Function::parse(item, "with_context")?;
@@ -96,15 +95,23 @@ fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStre
     function.with_body(&body)
 }
 
-/// `bind::<dyn A>(a).and(bind::<dyn B>(b))...`, each value passed through `value`.
+/// `Bindings::<Binding<dyn A>>::new(a).and(...)...`, each value passed through `value`.
 fn chain_bindings(
     assignments: &[Assignment],
     value: impl Fn(&syn::Expr) -> syn::Expr,
 ) -> TokenStream {
-    let private = private();
     let mut bindings = assignments.iter().map(|Assignment { var, value: expr }| {
         let expr = value(expr);
-        quote_spanned!(expr.span()=> #private::bind::<dyn #var>(#expr))
+        // A typed `let`, so that a value of the wrong type is reported as "expected
+        // `u64`, found `&str`" at the value, "expected due to this" at the variable.
+        let ty = quote_spanned!(var.span()=> <dyn #var as ::ctxvar::ContextKey>::Value);
+        let value = syn::Ident::new("__ctxvar_value", proc_macro2::Span::mixed_site());
+        quote! {
+            ::ctxvar::Bindings::<::ctxvar::Binding<dyn #var>>::new({
+                let #value: #ty = #expr;
+                #value
+            })
+        }
     });
     let first = bindings.next();
     quote!(#first #(.and(#bindings))*)

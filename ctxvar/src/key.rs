@@ -20,9 +20,14 @@ use core::sync::atomic::AtomicBool;
 /// }
 /// assert_eq!(name_of::<dyn ITEM_ID>(), "ITEM_ID");
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a context variable",
+    label = "not a context variable",
+    note = "declare context variables with `#[ctxvar::context_var] static NAME: Type;`"
+)]
 pub trait ContextKey {
     /// The type of the variable's value.
-    type Value: Send + Sync + 'static;
+    type Value: ContextValue;
 
     /// The variable's metadata. Its address is the variable's identity at run time.
     ///
@@ -38,6 +43,53 @@ pub trait ContextKey {
     fn name() -> &'static str {
         Self::__meta().header.name
     }
+}
+
+/// What a context variable's value must be: `Send + Sync + 'static`, because bound
+/// values are shared with every future and thread that reads them, and with captured
+/// [`Context`](crate::Context)s. Implemented for every such type.
+///
+/// ```
+/// fn value<T: ctxvar::ContextValue>() {}
+/// value::<String>();
+/// value::<std::sync::Arc<Vec<u8>>>();
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the value of a context variable",
+    label = "not `Send + Sync + 'static`",
+    note = "bound values are shared with every future and thread that reads them; use a thread-safe type, such as `Arc<T>` for `Rc<T>` or `Mutex<T>` for `RefCell<T>`"
+)]
+pub trait ContextValue: Send + Sync + 'static {}
+
+impl<T: Send + Sync + 'static> ContextValue for T {}
+
+/// Implemented by `#[context_var]` for every variable that
+/// [`Context::current()`](crate::Context::current) captures: all but those declared
+/// `#[context_var(inherit = false)]`.
+///
+/// Inside an annotated function, a block passed to `ctxvar::spawn` (or another
+/// helper) may only read variables that implement it, since the task sees no other.
+///
+/// ```
+/// use ctxvar::{context_var, Inherited};
+///
+/// #[context_var]
+/// static REQUEST_ID: u64;
+///
+/// fn carried<K: Inherited + ?Sized>() -> &'static str {
+///     K::name()
+/// }
+/// assert_eq!(carried::<dyn REQUEST_ID>(), "REQUEST_ID");
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "context variable `{Self}` is not carried into spawned tasks",
+    label = "read in work spawned with a `ctxvar` helper",
+    note = "it is declared `#[context_var(inherit = false)]`, so `ctxvar::spawn` and the other helpers do not carry it; bind it again inside the task, or read it with `try_get()`"
+)]
+pub trait Inherited: ContextKey {
+    /// What the attributes evaluate to check the bound where a spawned block reads.
+    #[doc(hidden)]
+    const CHECK: () = ();
 }
 
 /// The part of a variable's metadata that does not depend on its type.
@@ -63,6 +115,12 @@ pub struct VarMeta<T> {
     // Interior mutability makes `&VarMeta` unpromotable; see `ContextKey::__meta`.
     not_promotable: AtomicBool,
 }
+
+// SAFETY: the only `&T` a `VarMeta<T>` hands out (its default) is reached through
+// `ContextKey::__meta`, whose `Value` is `ContextValue`, so `Sync`. The fields are
+// private to this crate, so no other path exists. Being `Sync` regardless of `T` keeps
+// a variable declared with a non-`Sync` type to one error (at `ContextValue`).
+unsafe impl<T> Sync for VarMeta<T> {}
 
 impl<T> VarMeta<T> {
     /// Used by `#[context_var]` expansions; not covered by semver.

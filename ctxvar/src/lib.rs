@@ -211,14 +211,14 @@ mod var;
 pub use access::AccessError;
 pub use bindings::{Binding, BindingList, Bindings};
 pub use context::{Context, ContextScope, FutureExt};
-pub use key::ContextKey;
+pub use key::{ContextKey, ContextValue, Inherited};
 pub use scope::Scope;
 pub use scoped::{Anchor, Scoped};
 #[cfg(feature = "tokio")]
 pub use spawn::{spawn, spawn_blocking, spawn_local};
 #[cfg(feature = "stream")]
 pub use stream::{ContextStream, ScopeStream};
-pub use var::ContextVar;
+pub use var::{ContextVar, Variable};
 
 #[doc(inline)]
 pub use ctxvar_macros::{context_var, uses_context, with_context};

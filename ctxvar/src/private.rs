@@ -1,8 +1,6 @@
 //! The contract between `ctxvar-macros` expansions and this crate. Not public API:
 //! nothing here is covered by semver.
 
-use core::marker::PhantomData;
-
 use crate::access;
 use crate::bindings::{Binding, Bindings};
 use crate::key::ContextKey;
@@ -10,31 +8,6 @@ use crate::key::ContextKey;
 pub use crate::frame::{Entry, EntryList, EntryPair};
 pub use crate::key::{VarHeader, VarMeta};
 pub use crate::scoped::{Anchor, Scoped};
-
-/// What the value-namespace half of a variable (a function item named like the
-/// variable) returns; the per-variable trait is implemented for functions returning
-/// `Marker<dyn NAME>`, which is how `NAME.get()` finds its methods.
-pub struct Marker<K: ?Sized>(PhantomData<fn(&K)>);
-
-impl<K: ?Sized> Marker<K> {
-    /// Used by `#[context_var]` expansions.
-    #[must_use]
-    pub const fn new() -> Self {
-        Marker(PhantomData)
-    }
-}
-
-impl<K: ?Sized> Default for Marker<K> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<K: ?Sized> core::fmt::Debug for Marker<K> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("Marker")
-    }
-}
 
 /// Lets `get` on a variable's trait require `Clone` through a bound on `Self`, which is
 /// checked where `get` is called, rather than a bound on the concrete value type,
@@ -54,24 +27,6 @@ impl<S: ?Sized, T: Clone> CloneValue<T> for S {
     fn clone_value(value: &T) -> T {
         value.clone()
     }
-}
-
-/// Implemented by `#[context_var]` for every variable that `Context::current()`
-/// captures (all but `inherit = false` ones).
-#[diagnostic::on_unimplemented(
-    message = "context variable `{Self}` is not carried into spawned tasks",
-    label = "read in a task spawned with `ctxvar::spawn` (or a thread started with `ctxvar::thread::spawn`)",
-    note = "it is declared `#[context_var(inherit = false)]`, so `ctxvar::spawn` does not capture it; bind it again inside the task, or read it with `try_get()`"
-)]
-pub trait Inherited {}
-
-/// Evidence inside a block passed to `ctxvar::spawn` (and friends) in an annotated
-/// function: the spawned work runs in a context captured at the call, which holds
-/// every variable the function binds or requires, if it is inherited.
-#[inline]
-#[must_use]
-pub fn inherited<K: ContextKey + Inherited + ?Sized>(anchor: &Anchor) -> Scoped<'_, K> {
-    Scoped::assume_bound(anchor)
 }
 
 /// `Bindings::new`, spelled so that a value of the wrong type is reported at the value.

@@ -1,12 +1,53 @@
 //! [`ContextVar`]: the methods every variable has, for generic code and path calls.
 
 use core::future::IntoFuture;
+use core::marker::PhantomData;
 
-use crate::__private::Marker;
 use crate::access::{self, AccessError};
 use crate::bindings::{Binding, Bindings};
 use crate::key::ContextKey;
 use crate::scope::Scope;
+
+/// What the name of a context variable refers to outside the functions that bind or
+/// require it: `#[context_var] static ITEM_ID: u64;` declares a function `ITEM_ID`
+/// returning `Variable<dyn ITEM_ID>`, and the variable's methods are implemented for
+/// that function. You never need to write this type; it shows up in compiler messages
+/// ("fn item `fn() -> ctxvar::Variable<dyn ITEM_ID> {ITEM_ID}`").
+///
+/// ```
+/// #[ctxvar::context_var]
+/// static ITEM_ID: u64;
+///
+/// let _: ctxvar::Variable<dyn ITEM_ID> = ITEM_ID();
+/// ```
+pub struct Variable<K: ?Sized>(PhantomData<fn(&K)>);
+
+impl<K: ?Sized> Variable<K> {
+    /// Used by `#[context_var]` expansions.
+    ///
+    /// ```
+    /// #[ctxvar::context_var]
+    /// static ITEM_ID: u64;
+    ///
+    /// let _ = ctxvar::Variable::<dyn ITEM_ID>::new();
+    /// ```
+    #[must_use]
+    pub const fn new() -> Self {
+        Variable(PhantomData)
+    }
+}
+
+impl<K: ?Sized> Default for Variable<K> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<K: ?Sized> core::fmt::Debug for Variable<K> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Variable")
+    }
+}
 
 /// The methods every context variable has wherever it is named, whether or not it is
 /// bound: implemented for each variable declared with `#[context_var]`.
@@ -92,7 +133,7 @@ pub trait ContextVar: Copy {
 
 impl<F, K> ContextVar for F
 where
-    F: Fn() -> Marker<K> + Copy,
+    F: Fn() -> Variable<K> + Copy,
     K: ContextKey + ?Sized,
 {
     type Key = K;

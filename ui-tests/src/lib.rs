@@ -1,1 +1,6 @@
-//! The trybuild harness lives in `tests/ui.rs`; this crate has no code of its own.
+//! The trybuild harness lives in `tests/ui.rs`. This library declares variables that
+//! the fixtures use from another crate, as a library's users would.
+
+/// A public variable declared in another crate than the fixtures that read it.
+#[ctxvar::context_var]
+pub static TENANT: &str;

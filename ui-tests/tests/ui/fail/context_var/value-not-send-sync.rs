@@ -1,0 +1,7 @@
+// SPEC §6.4: values are shared across threads, so they must be `Send + Sync`.
+use std::rc::Rc;
+
+#[ctxvar::context_var]
+static NAME: Rc<str>;
+
+fn main() {}
