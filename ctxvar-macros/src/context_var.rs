@@ -2,6 +2,7 @@
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
@@ -171,8 +172,9 @@ fn expand_declaration(declaration: &Declaration, options: &Options) -> TokenStre
         .collect();
     // Public like the variable (a bound of its public trait), hidden, and named so that
     // rustc's "the trait `..` is not implemented" line still reads sensibly.
-    let unbound = Ident::new(&format!("__ctxvar_{name}_unbound"), name.span());
-    let name_str = name.to_string();
+    // Derived names and messages use the name without `r#`.
+    let name_str = name.unraw().to_string();
+    let unbound = Ident::new(&format!("__ctxvar_{name_str}_unbound"), name.span());
     let ty_str = quote!(#ty).to_string().replace(' ', "");
 
     let Kind {
@@ -256,7 +258,7 @@ fn kind(declaration: &Declaration, cfgs: &[&Attribute], unbound: &Ident, ty_str:
     let Declaration {
         vis, name, default, ..
     } = declaration;
-    let name_str = name.to_string();
+    let name_str = name.unraw().to_string();
     match default {
         None => {
             let message =
@@ -328,7 +330,7 @@ fn variable_trait(
     let Declaration {
         attrs, vis, name, ..
     } = declaration;
-    let name_str = name.to_string();
+    let name_str = name.unraw().to_string();
     quote! {
         #(#attrs)*
         #[doc = ""]

@@ -2,6 +2,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{AttrStyle, Attribute, Expr, ItemFn, Path, ReturnType, Stmt};
@@ -340,11 +341,13 @@ pub(crate) fn evidence(vars: &[&Path], evidence: &Evidence<'_>) -> EvidenceParts
     let mut locals = TokenStream::new();
     for var in vars {
         let local = last_ident(var);
+        // Derived names use the name without `r#`.
+        let name = local.unraw();
         let anchor = syn::Ident::new(
-            &format!("{local}_is_bound_only_inside_this_function"),
+            &format!("{name}_is_bound_only_inside_this_function"),
             local.span(),
         );
-        let reference = syn::Ident::new(&format!("__ctxvar_{local}"), Span::mixed_site());
+        let reference = syn::Ident::new(&format!("__ctxvar_{name}"), Span::mixed_site());
         // The borrow is spanned at the variable in the attribute: that is where an
         // escape error puts its caret.
         let borrow = quote_spanned!(local.span()=> &#anchor);

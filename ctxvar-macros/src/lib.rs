@@ -12,6 +12,8 @@
 mod args;
 mod context_var;
 mod function;
+#[cfg(test)]
+mod never_panics;
 mod private;
 mod uses_context;
 mod with_context;

@@ -1,0 +1,64 @@
+//! The expansions are lint-clean: a crate that denies warnings, `clippy::pedantic`,
+//! `unused_qualifications` and `dead_code` compiles with both attributes (clippy runs
+//! over this file in CI with `-D warnings`).
+
+#![deny(
+    warnings,
+    clippy::all,
+    clippy::pedantic,
+    unused_qualifications,
+    dead_code,
+    unused_results,
+    missing_debug_implementations,
+    unreachable_pub
+)]
+
+use ctxvar::{context_var, uses_context, with_context};
+
+/// A documented variable.
+#[context_var]
+static ITEM_ID: u64;
+
+/// A variable with a default.
+#[context_var]
+static RETRIES: u32 = 3;
+
+/// One that stays with its task.
+#[context_var(inherit = false)]
+static TRANSACTION: u8;
+
+#[uses_context(ITEM_ID, TRANSACTION)]
+async fn read() -> u64 {
+    tokio::task::yield_now().await;
+    ITEM_ID.get() + u64::from(TRANSACTION.get()) + u64::from(RETRIES.get())
+}
+
+#[with_context(ITEM_ID = id, TRANSACTION = 1)]
+async fn bind(id: u64) -> u64 {
+    let spawned = ctxvar::spawn(async move { ITEM_ID.get() });
+    read().await + spawned.await.unwrap_or_default()
+}
+
+#[with_context(ITEM_ID = id)]
+fn bind_sync(id: u64) -> Result<u64, std::num::ParseIntError> {
+    let parsed: u64 = "1".parse()?;
+    Ok(parsed + ITEM_ID.get())
+}
+
+struct Handler {
+    id: u64,
+}
+
+impl Handler {
+    #[with_context(ITEM_ID = self.id)]
+    fn handle(&self) -> u64 {
+        ITEM_ID.get()
+    }
+}
+
+#[tokio::test]
+async fn expansions_pass_strict_lints() {
+    assert_eq!(bind(2).await, 2 + 1 + 3 + 2);
+    assert_eq!(bind_sync(1), Ok(2));
+    assert_eq!(Handler { id: 5 }.handle(), 5);
+}
