@@ -347,14 +347,13 @@ pub(crate) fn evidence(vars: &[&Path], evidence: &Evidence<'_>) -> EvidenceParts
             &format!("{name}_is_bound_only_inside_this_function"),
             local.span(),
         );
-        let reference = syn::Ident::new(&format!("__ctxvar_{name}"), Span::mixed_site());
         // The borrow is spanned at the variable in the attribute: that is where an
-        // escape error puts its caret.
-        let borrow = quote_spanned!(local.span()=> &#anchor);
+        // escape error puts its caret. It is not kept in a local of its own, which an
+        // `async fn` would store across its `.await`.
+        let reference = quote_spanned!(local.span()=> &#anchor);
         anchors.extend(quote! {
             #[allow(non_snake_case)]
             let #anchor = #private::Anchor::new();
-            let #reference = #borrow;
         });
         // Spanned at the argument, so a `#[track_caller]` panic of `require` reports
         // the attribute's line, and a path that is not a variable is reported there.

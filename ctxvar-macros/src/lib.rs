@@ -210,25 +210,22 @@ pub fn context_var(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// // #[with_context(ITEM_ID = id)] async fn process(id: u64) -> u64 { ITEM_ID.get() }
 /// async fn process(id: u64) -> u64 {
-///     ITEM_ID
-///         .bind(id)
-///         .scope(async move {
-///             let anchor = Anchor::new();
-///             #[allow(non_snake_case)]
-///             let ITEM_ID = Scoped::<dyn ITEM_ID>::assume_bound(&anchor);
-///             ITEM_ID.get()
-///         })
-///         .await
+///     let bindings = ITEM_ID.bind(id); // values first: they see the caller's bindings
+///     #[allow(non_snake_case)]
+///     let ITEM_ID_is_bound_only_inside_this_function = Anchor::new();
+///     #[allow(non_snake_case)]
+///     let ITEM_ID = Scoped::<dyn ITEM_ID>::assume_bound(&ITEM_ID_is_bound_only_inside_this_function);
+///     bindings.scope(async move { ITEM_ID.get() }).await
 /// }
 ///
 /// // #[with_context(ITEM_ID = id)] fn process_sync(id: u64) -> u64 { ITEM_ID.get() }
 /// fn process_sync(id: u64) -> u64 {
-///     ITEM_ID.bind(id).sync_scope(move || -> u64 {
-///         let anchor = Anchor::new();
-///         #[allow(non_snake_case)]
-///         let ITEM_ID = Scoped::<dyn ITEM_ID>::assume_bound(&anchor);
-///         ITEM_ID.get()
-///     })
+///     let bindings = ITEM_ID.bind(id);
+///     #[allow(non_snake_case)]
+///     let ITEM_ID_is_bound_only_inside_this_function = Anchor::new();
+///     #[allow(non_snake_case)]
+///     let ITEM_ID = Scoped::<dyn ITEM_ID>::assume_bound(&ITEM_ID_is_bound_only_inside_this_function);
+///     bindings.sync_scope(move || -> u64 { ITEM_ID.get() })
 /// }
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
@@ -285,9 +282,10 @@ pub fn with_context(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// // #[uses_context(TENANT)] fn table_name() -> String { .. }
 /// fn table_name() -> String {
-///     let anchor = Anchor::new();
 ///     #[allow(non_snake_case)]
-///     let TENANT = Scoped::<dyn TENANT>::require(&anchor, "table_name");
+///     let TENANT_is_bound_only_inside_this_function = Anchor::new();
+///     #[allow(non_snake_case)]
+///     let TENANT = Scoped::<dyn TENANT>::require(&TENANT_is_bound_only_inside_this_function, "table_name");
 ///     format!("{}_orders", TENANT.get())
 /// }
 /// assert_eq!(TENANT.sync_scope("acme".into(), table_name), "acme_orders");

@@ -21,8 +21,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
 //
 //     async fn f(x: X) -> R {
 //         let A_is_bound_only_inside_this_function = Anchor::new();
-//         let __ctxvar_A = &A_is_bound_only_inside_this_function;
-//         let A = Scoped::<dyn A>::require(__ctxvar_A, "f");    // panics if unbound
+//         let A = Scoped::<dyn A>::require(&A_is_bound_only_inside_this_function, "f");
 //         (the same for B)
 //         body
 //     }

@@ -23,14 +23,13 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
 // Output:
 //
 //     async fn f(x: X) -> R {
+//         let __ctxvar_bindings = Bindings::<Binding<dyn A>>::new(a).and(/* m::B = b */);
 //         let A_is_bound_only_inside_this_function = Anchor::new();
-//         let __ctxvar_A = &A_is_bound_only_inside_this_function;
+//         let A = Scoped::<dyn A>::assume_bound(&A_is_bound_only_inside_this_function);
 //         (the same for B)
-//         bind::<dyn A>(a).and(bind::<dyn m::B>(b)).scope(async move {
+//         __ctxvar_bindings.scope(async move {
 //             if false { return <value of type R>; }   // the "fake return", see below
-//             let A = Scoped::<dyn A>::assume_bound(__ctxvar_A);
-//             let B = Scoped::<dyn m::B>::assume_bound(__ctxvar_B);
-//             body
+//             body                                   // captures A and B: zero-sized
 //         }).await
 //     }
 //
@@ -44,15 +43,20 @@ fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStre
     let vars: Vec<&syn::Path> = assignments.iter().map(|a| &a.var).collect();
     let EvidenceParts { anchors, locals } = evidence(&vars, &Evidence::Bound);
     let spawned = |stmts: &[syn::Stmt]| with_spawned_evidence(stmts, &vars);
+    let evaluated = syn::Ident::new("__ctxvar_bindings", proc_macro2::Span::mixed_site());
     let body = match function.body() {
         Body::Async(stmts) => {
             let stmts = spawned(stmts);
             let fake_return = fake_return(function);
+            // The values are evaluated first (they must see the caller's bindings and
+            // the variable itself, not the evidence), then the evidence is made in the
+            // function's body; the block captures it, a zero-sized `Copy` value.
             quote! {
+                let #evaluated = #bindings;
                 #anchors
-                #bindings.scope(async move {
+                #locals
+                #evaluated.scope(async move {
                     #fake_return
-                    #locals
                     #(#stmts)*
                 }).await
             }
@@ -72,9 +76,10 @@ fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStre
                 // The function returns this future, so the anchors go inside it too.
                 #box_pin(async move {
                     #(#prologue)*
+                    let #evaluated = #bindings;
                     #anchors
-                    #bindings.scope(async move {
-                        #locals
+                    #locals
+                    #evaluated.scope(async move {
                         #(#rest)*
                     }).await
                 })
@@ -84,9 +89,10 @@ fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStre
             let stmts = spawned(stmts);
             let output = function.nameable_return_type().map(|ty| quote!(-> #ty));
             quote! {
+                let #evaluated = #bindings;
                 #anchors
-                #bindings.sync_scope(move || #output {
-                    #locals
+                #locals
+                #evaluated.sync_scope(move || #output {
                     #(#stmts)*
                 })
             }

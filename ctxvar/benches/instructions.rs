@@ -10,62 +10,15 @@
 //! `n`, is the cost of one operation without the setup. `ctxvar/benches/instructions.sh`
 //! does exactly that for every case.
 
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::{Pin, pin};
-use std::task::{Context as TaskContext, Poll, Waker};
+use std::pin::pin;
 
-use ctxvar::{Anchor, Scoped, context_var, with_context};
+use ctxvar::{Anchor, Scoped};
 
-#[context_var]
-static C0: u64;
-#[context_var]
-static C1: u64;
-#[context_var]
-static C2: u64;
-#[context_var]
-static C3: u64;
-#[context_var]
-static C4: u64;
-#[context_var]
-static C5: u64;
-#[context_var]
-static C6: u64;
-#[context_var]
-static C7: u64;
-
-tokio::task_local! {
-    static T0: u64;
-}
-
-struct Leaf;
-
-impl Future for Leaf {
-    type Output = u64;
-    #[inline(never)]
-    fn poll(self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<u64> {
-        Poll::Pending
-    }
-}
-
-fn poll_once<F: Future>(fut: Pin<&mut F>) -> Poll<F::Output> {
-    fut.poll(&mut TaskContext::from_waker(Waker::noop()))
-}
-
-#[with_context(C0 = value)]
-async fn with_attribute(value: u64) -> u64 {
-    C0.get()
-}
-
-async fn written_by_hand(value: u64) -> u64 {
-    C0.scope(value, async move {
-        let anchor = Anchor::new();
-        #[allow(non_snake_case)]
-        let C0 = Scoped::<dyn C0>::assume_bound(&anchor);
-        C0.get()
-    })
-    .await
-}
+mod common;
+use common::{
+    C0, C1, C2, C3, C4, C5, C6, C7, Leaf, T0, poll_once, with_attribute, written_by_hand,
+};
 
 const CASES: [&str; 10] = [
     "get-ctxvar",

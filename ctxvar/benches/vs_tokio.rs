@@ -18,59 +18,23 @@
 // the scopes around each benchmark are closures nested several deep.
 #![allow(clippy::too_many_lines, clippy::semicolon_if_nothing_returned)]
 
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::{Pin, pin};
-use std::task::{Context as TaskContext, Poll, Waker};
+use std::pin::pin;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use ctxvar::{Anchor, Context, Scoped, context_var, with_context};
+use ctxvar::{Anchor, Context, Scoped, context_var};
 
-/// A future that is never ready; its poll is a real call.
-struct Leaf;
-
-impl Future for Leaf {
-    type Output = u64;
-    #[inline(never)]
-    fn poll(self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<u64> {
-        Poll::Pending
-    }
-}
-
-fn poll_once<F: Future>(fut: Pin<&mut F>) -> Poll<F::Output> {
-    fut.poll(&mut TaskContext::from_waker(Waker::noop()))
-}
-
-#[context_var]
-static C0: u64;
-#[context_var]
-static C1: u64;
-#[context_var]
-static C2: u64;
-#[context_var]
-static C3: u64;
-#[context_var]
-static C4: u64;
-#[context_var]
-static C5: u64;
-#[context_var]
-static C6: u64;
-#[context_var]
-static C7: u64;
+mod common;
+use common::{
+    C0, C1, C2, C3, C4, C5, C6, C7, Leaf, T0, T1, T2, T3, T4, T5, T6, T7, poll_once, tokio_scope,
+    with_attribute, written_by_hand,
+};
 
 #[context_var]
 static S0: String;
 
 tokio::task_local! {
     static TS: String;
-    static T0: u64;
-    static T1: u64;
-    static T2: u64;
-    static T3: u64;
-    static T4: u64;
-    static T5: u64;
-    static T6: u64;
-    static T7: u64;
 }
 
 /// `depth` nested rebindings of one variable around `fut`: one token per level.
@@ -294,25 +258,6 @@ fn polls(c: &mut Criterion) {
         nest_tokio!(Leaf; x x x x x x x x x x x x x x x x)
     );
     group.finish();
-}
-
-#[with_context(C0 = value)]
-async fn with_attribute(value: u64) -> u64 {
-    C0.get()
-}
-
-async fn written_by_hand(value: u64) -> u64 {
-    C0.scope(value, async move {
-        let anchor = Anchor::new();
-        #[allow(non_snake_case)]
-        let C0 = Scoped::<dyn C0>::assume_bound(&anchor);
-        C0.get()
-    })
-    .await
-}
-
-async fn tokio_scope(value: u64) -> u64 {
-    T0.scope(value, async { T0.get() }).await
 }
 
 fn binding(c: &mut Criterion) {

@@ -253,7 +253,6 @@ pub(crate) unsafe fn enter_head<R>(head: *const FrameHead, root: bool, f: impl F
             unsafe { (*head).parent.set(previous) };
         }
         state.current.set(head);
-        state.cached_key.set(ptr::null());
         let _restore = Restore { state, previous };
         f()
     })
@@ -270,23 +269,29 @@ impl Drop for Restore<'_> {
     #[inline]
     fn drop(&mut self) {
         self.state.current.set(self.previous);
-        self.state.cached_key.set(ptr::null());
+        self.state.cached_in.set(NO_FRAME);
     }
 }
 
 /// This thread's chain, and a cache of its last successful lookup.
 ///
-/// The cache says: `cached_key` resolves to `cached_value`. It is filled by a lookup
-/// and emptied (`cached_key` null, which no key is) whenever a frame is entered or
-/// left, so it is only ever used while the chain is exactly the one it was filled
-/// from: frames are immutable, and only entering or leaving one changes the chain.
-/// Repeated reads within one poll then cost about what tokio's per-variable slot
-/// costs, while entering a frame stays a handful of stores.
+/// The cache says: while `cached_in` is the innermost frame, `cached_key` resolves to
+/// `cached_value`. That stays true as long as `cached_in` stays innermost: frames are
+/// immutable, and the frames under a linked frame cannot change while it is linked.
+/// Entering a frame changes the innermost frame, so the cache misses without being
+/// touched; leaving one resets `cached_in`, because the frame it names may be gone for
+/// good and its address reused by another frame. Repeated reads within one poll cost
+/// about what tokio's per-variable slot costs, and a poll pays one store for it.
 struct State {
     current: Cell<*const FrameHead>,
+    cached_in: Cell<*const FrameHead>,
     cached_key: Cell<*const VarHeader>,
     cached_value: Cell<*const ()>,
 }
+
+/// An address no frame has (`FrameHead` is pointer-aligned, so it is never 1), for a
+/// cache that matches nothing, not even "no frame is entered" (null).
+const NO_FRAME: *const FrameHead = ptr::without_provenance(1);
 
 thread_local! {
     // A `const` initialiser and no destructor: access is a plain thread-local load,
@@ -295,6 +300,7 @@ thread_local! {
     static STATE: State = const {
         State {
             current: Cell::new(ptr::null()),
+            cached_in: Cell::new(NO_FRAME),
             cached_key: Cell::new(ptr::null()),
             cached_value: Cell::new(ptr::null()),
         }
@@ -359,11 +365,13 @@ impl Iterator for ChainEntries {
 #[inline]
 pub(crate) fn lookup(key: *const VarHeader) -> Option<*const ()> {
     STATE.with(|state| {
-        if ptr::eq(state.cached_key.get(), key) {
+        let current = state.current.get();
+        if ptr::eq(state.cached_in.get(), current) && ptr::eq(state.cached_key.get(), key) {
             return Some(state.cached_value.get());
         }
-        let found = walk(state.current.get(), key);
+        let found = walk(current, key);
         if let Some(value) = found {
+            state.cached_in.set(current);
             state.cached_key.set(key);
             state.cached_value.set(value);
         }
