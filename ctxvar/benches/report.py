@@ -120,7 +120,9 @@ def main():
         START,
         "",
         f"Measured with `cargo bench -p ctxvar --bench vs_tokio` on {machine()}, "
-        f"{datetime.date.today().isoformat()}; ratio = ctxvar / tokio (below 1 is faster); "
+        f"{datetime.date.today().isoformat()}, with the workspace's bench profile (one codegen "
+        "unit, so both libraries are inlined as far as the optimiser can; the leaf future is "
+        "opaque to it); ratio = ctxvar / tokio (below 1 is faster); "
         "regenerate with `python3 ctxvar/benches/report.py`. "
         "The first two rows and the capture rows are reads and captures of what is bound; "
         "the \"in turn\" rows read two variables alternately, so ctxvar's one-entry read "
