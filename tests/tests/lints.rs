@@ -2,6 +2,8 @@
 //! `unused_qualifications` and `dead_code` compiles with both attributes (clippy runs
 //! over this file in CI with `-D warnings`).
 
+// Uses `ctxvar::spawn` (feature `tokio`), to cover the attributes' rewrite of it too.
+#![cfg(feature = "tokio")]
 #![deny(
     warnings,
     clippy::all,
