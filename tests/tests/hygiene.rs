@@ -2,6 +2,8 @@
 //! `core`, `std` and `ctxvar` are shadowed by local modules and the prelude's names
 //! by local types (expansions must use absolute paths).
 
+// Uses `ctxvar::spawn` (feature `tokio`), to cover the attributes' rewrite of it too.
+#![cfg(feature = "tokio")]
 #![allow(
     dead_code,
     non_camel_case_types,
