@@ -115,16 +115,7 @@ fn boxed_async_block(stmts: &[Stmt]) -> Option<(&Expr, &[Stmt])> {
     let [Stmt::Expr(Expr::Call(call), None)] = stmts else {
         return None;
     };
-    let Expr::Path(callee) = &*call.func else {
-        return None;
-    };
-    let segments: Vec<String> = callee
-        .path
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
-    if !segments.ends_with(&["Box".to_owned(), "pin".to_owned()]) || call.args.len() != 1 {
+    if !path_is(&call.func, |names| names.ends_with(&["Box", "pin"])) || call.args.len() != 1 {
         return None;
     }
     match &call.args[0] {
@@ -280,6 +271,17 @@ pub(crate) fn with_spawned_evidence(stmts: &[Stmt], vars: &[&Path]) -> Vec<Stmt>
 /// `ctxvar::spawn`, `ctxvar::spawn_local`, `ctxvar::spawn_blocking`,
 /// `ctxvar::thread::spawn` (any path that starts with `ctxvar` and ends so).
 fn is_ctxvar_spawn(callee: &Expr) -> bool {
+    path_is(callee, |names| {
+        matches!(
+            names,
+            ["ctxvar", "spawn" | "spawn_local" | "spawn_blocking"] | ["ctxvar", "thread", "spawn"]
+        )
+    })
+}
+
+/// Whether `callee` is a plain path whose segment names (`Box::pin` → `["Box", "pin"]`)
+/// satisfy `test`.
+fn path_is(callee: &Expr, test: impl FnOnce(&[&str]) -> bool) -> bool {
     let Expr::Path(path) = callee else {
         return false;
     };
@@ -290,10 +292,7 @@ fn is_ctxvar_spawn(callee: &Expr) -> bool {
         .map(|s| s.ident.to_string())
         .collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    matches!(
-        names.as_slice(),
-        ["ctxvar", "spawn" | "spawn_local" | "spawn_blocking"] | ["ctxvar", "thread", "spawn"]
-    )
+    test(&names)
 }
 
 /// Whether `ident` appears anywhere in `expr`'s tokens.
@@ -316,29 +315,20 @@ pub(crate) enum Evidence<'a> {
     Required { function: &'a str },
 }
 
-/// The evidence for some variables, in two halves.
+/// The evidence statements for some variables: per variable `VAR`, an anchor local
+/// named `VAR_is_bound_only_inside_this_function`, then
+/// `let VAR = Scoped::<dyn path::VAR>::..(&anchor);`, named by the user's own token
+/// (the last segment of the path) so that the body's `VAR.get()` resolves to it.
 ///
-/// Per variable `VAR`, `anchors` declares a local named
-/// `VAR_is_bound_only_inside_this_function` and a hidden reference to it; `locals`
-/// declares `let VAR = Scoped::<dyn path::VAR>::..(reference);`, named by the user's
-/// own token (the last segment of the path) so that the body's `VAR.get()` resolves
-/// to it.
-///
-/// The anchors belong in the function's own body, and the locals where the body's
-/// statements are (inside the `async` block or closure that `#[with_context]` wraps
-/// them in). When work that reads `VAR` is moved into a `'static` task or thread,
-/// rustc then reports that "`VAR_is_bound_only_inside_this_function` does not live
-/// long enough", which is the whole explanation; an anchor inside the wrapped block
-/// would instead be part of a temporary, and rustc would speak of a "temporary value".
-pub(crate) struct EvidenceParts {
-    pub(crate) anchors: TokenStream,
-    pub(crate) locals: TokenStream,
-}
-
-pub(crate) fn evidence(vars: &[&Path], evidence: &Evidence<'_>) -> EvidenceParts {
+/// They belong in the function's own body, not inside the `async` block or closure
+/// that `#[with_context]` wraps the body in (which captures `VAR`, a zero-sized
+/// value). When work that reads `VAR` is moved into a `'static` task or thread, rustc
+/// then reports that "`VAR_is_bound_only_inside_this_function` does not live long
+/// enough", which is the whole explanation; an anchor inside the wrapped block would
+/// be part of a temporary, and rustc would speak of a "temporary value".
+pub(crate) fn evidence(vars: &[&Path], evidence: &Evidence<'_>) -> TokenStream {
     let private = private();
-    let mut anchors = TokenStream::new();
-    let mut locals = TokenStream::new();
+    let mut statements = TokenStream::new();
     for var in vars {
         let local = last_ident(var);
         // Derived names use the name without `r#`.
@@ -351,7 +341,7 @@ pub(crate) fn evidence(vars: &[&Path], evidence: &Evidence<'_>) -> EvidenceParts
         // escape error puts its caret. It is not kept in a local of its own, which an
         // `async fn` would store across its `.await`.
         let reference = quote_spanned!(local.span()=> &#anchor);
-        anchors.extend(quote! {
+        statements.extend(quote! {
             #[allow(non_snake_case)]
             let #anchor = #private::Anchor::new();
         });
@@ -365,10 +355,10 @@ pub(crate) fn evidence(vars: &[&Path], evidence: &Evidence<'_>) -> EvidenceParts
                 #private::Scoped::<dyn #var>::require(#reference, #function)
             },
         };
-        locals.extend(quote! {
+        statements.extend(quote! {
             #[allow(non_snake_case, unused_variables)]
             let #local = #make;
         });
     }
-    EvidenceParts { anchors, locals }
+    statements
 }

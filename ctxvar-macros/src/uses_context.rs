@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::args::parse_requirements;
-use crate::function::{Body, Evidence, EvidenceParts, Function, evidence, with_spawned_evidence};
+use crate::function::{Body, Evidence, Function, evidence, with_spawned_evidence};
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let function = Function::parse(item, "uses_context")?;
@@ -31,14 +31,12 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
 fn expand_function(function: &Function, vars: &[syn::Path]) -> TokenStream {
     let name = function.name();
     let vars: Vec<&syn::Path> = vars.iter().collect();
-    let EvidenceParts { anchors, locals } =
-        evidence(&vars, &Evidence::Required { function: &name });
+    let evidence = evidence(&vars, &Evidence::Required { function: &name });
     let body = match function.body() {
         Body::Async(stmts) | Body::Sync(stmts) => {
             let stmts = with_spawned_evidence(stmts, &vars);
             quote! {
-                #anchors
-                #locals
+                #evidence
                 #(#stmts)*
             }
         }
@@ -53,8 +51,7 @@ fn expand_function(function: &Function, vars: &[syn::Path]) -> TokenStream {
             quote! {
                 #box_pin(async move {
                     #(#prologue)*
-                    #anchors
-                    #locals
+                    #evidence
                     #(#rest)*
                 })
             }

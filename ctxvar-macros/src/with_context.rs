@@ -5,9 +5,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::args::{Assignment, parse_assignments};
-use crate::function::{
-    Body, Evidence, EvidenceParts, Function, evidence, rename_self, with_spawned_evidence,
-};
+use crate::function::{Body, Evidence, Function, evidence, rename_self, with_spawned_evidence};
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let function = Function::parse(item, "with_context")?;
@@ -41,7 +39,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
 fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStream {
     let bindings = chain_bindings(assignments, Clone::clone);
     let vars: Vec<&syn::Path> = assignments.iter().map(|a| &a.var).collect();
-    let EvidenceParts { anchors, locals } = evidence(&vars, &Evidence::Bound);
+    let evidence = evidence(&vars, &Evidence::Bound);
     let spawned = |stmts: &[syn::Stmt]| with_spawned_evidence(stmts, &vars);
     let evaluated = syn::Ident::new("__ctxvar_bindings", proc_macro2::Span::mixed_site());
     let body = match function.body() {
@@ -53,8 +51,7 @@ fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStre
             // function's body; the block captures it, a zero-sized `Copy` value.
             quote! {
                 let #evaluated = #bindings;
-                #anchors
-                #locals
+                #evidence
                 #evaluated.scope(async move {
                     #fake_return
                     #(#stmts)*
@@ -73,12 +70,11 @@ fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStre
             let bindings = chain_bindings(assignments, rename_self);
             let rest = spawned(rest);
             quote! {
-                // The function returns this future, so the anchors go inside it too.
+                // The function returns this future, so the evidence goes inside it too.
                 #box_pin(async move {
                     #(#prologue)*
                     let #evaluated = #bindings;
-                    #anchors
-                    #locals
+                    #evidence
                     #evaluated.scope(async move {
                         #(#rest)*
                     }).await
@@ -90,8 +86,7 @@ fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStre
             let output = function.nameable_return_type().map(|ty| quote!(-> #ty));
             quote! {
                 let #evaluated = #bindings;
-                #anchors
-                #locals
+                #evidence
                 #evaluated.sync_scope(move || #output {
                     #(#stmts)*
                 })

@@ -338,7 +338,7 @@ impl Iterator for ChainEntries {
             if self.index < head.len {
                 let index = self.index;
                 self.index += 1;
-                // SAFETY: as above, `index < len`; see `lookup` for the two layouts.
+                // SAFETY: as above, `index < len`; see `walk` for the two layouts.
                 return Some(unsafe {
                     if let Some(owner) = head.owner {
                         (*self.frame.add(1).cast::<Entry>().add(index), owner)

@@ -29,7 +29,7 @@ impl<S: ?Sized, T: Clone> CloneValue<T> for S {
     }
 }
 
-/// `Bindings::new`, spelled so that a value of the wrong type is reported at the value.
+/// Body of `NAME.bind(value)`, `scope` and `sync_scope` on a variable's trait.
 #[inline]
 pub fn bind<K: ContextKey + ?Sized>(value: K::Value) -> Bindings<Binding<K>> {
     Bindings::new(value)
