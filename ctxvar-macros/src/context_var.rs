@@ -1,6 +1,6 @@
 //! `#[context_var] static NAME: Type;` (or `= default;`): declare a variable.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
@@ -155,7 +155,7 @@ impl Parse for Declaration {
 // imports both. A variable with a default gets no `unbound` trait: it is readable
 // anywhere.
 fn expand_declaration(declaration: &Declaration, options: &Options) -> TokenStream {
-    let private = private();
+    let private = private(Span::call_site());
     let Declaration {
         attrs, vis, name, ..
     } = declaration;
@@ -228,6 +228,7 @@ fn expand_declaration(declaration: &Declaration, options: &Options) -> TokenStre
         #(#cfgs)*
         impl ::ctxvar::ContextKey for dyn #name + '_ {
             type Value = #ty;
+            type __Key = Self;
 
             #[inline(always)]
             fn __meta() -> &'static #private::VarMeta<#ty> {
@@ -259,6 +260,7 @@ fn kind(declaration: &Declaration, cfgs: &[&Attribute], unbound: &Ident, ty_str:
         vis, name, default, ..
     } = declaration;
     let name_str = name.unraw().to_string();
+    let private = private(Span::call_site());
     match default {
         None => {
             let message =
@@ -281,6 +283,11 @@ fn kind(declaration: &Declaration, cfgs: &[&Attribute], unbound: &Ident, ty_str:
                     note = #note_path
                 )]
                 #vis trait #unbound {}
+
+                // Never used: see `Uninhabited`.
+                #(#cfgs)*
+                #[diagnostic::do_not_recommend]
+                impl #unbound for #private::Uninhabited {}
             };
             Kind {
                 doc: format!(
@@ -326,7 +333,7 @@ fn variable_trait(
     extra_docs: &[String],
     unbound_bound: &TokenStream,
 ) -> TokenStream {
-    let private = private();
+    let private = private(Span::call_site());
     let Declaration {
         attrs, vis, name, ..
     } = declaration;
@@ -403,6 +410,11 @@ fn variable_trait(
                 #private::bind::<dyn #name>(value)
             }
 
+            // `scope` and `sync_scope` need a `Send + Sync` value. Their bound names
+            // `Self`, so rustc checks it where they are called, not here: a variable
+            // declared with a type that is not `Send + Sync` gets one error, at its
+            // declaration (`ContextKey::Value: ContextValue`), not one per method.
+
             /// Runs `future` with this variable bound to `value` on every poll.
             fn scope<F: ::core::future::IntoFuture>(
                 &self,
@@ -410,17 +422,17 @@ fn variable_trait(
                 future: F,
             ) -> ::ctxvar::Scope<::ctxvar::Binding<dyn #name>, F::IntoFuture>
             where
-                Self: ::core::marker::Sized,
+                Self: ::ctxvar::ContextVar<Key = dyn #name, Value = #ty>,
             {
-                #private::bind::<dyn #name>(value).scope(future)
+                ::ctxvar::ContextVar::scope(*self, value, future)
             }
 
             /// Runs `f` with this variable bound to `value`.
             fn sync_scope<R>(&self, value: #ty, f: impl ::core::ops::FnOnce() -> R) -> R
             where
-                Self: ::core::marker::Sized,
+                Self: ::ctxvar::ContextVar<Key = dyn #name, Value = #ty>,
             {
-                #private::bind::<dyn #name>(value).sync_scope(f)
+                ::ctxvar::ContextVar::sync_scope(*self, value, f)
             }
 
             /// The variable's declared name.

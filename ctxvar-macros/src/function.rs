@@ -216,7 +216,7 @@ pub(crate) fn with_spawned_evidence(stmts: &[Stmt], vars: &[&Path]) -> Vec<Stmt>
             if !is_ctxvar_spawn(&call.func) || call.args.len() != 1 {
                 return;
             }
-            let private = private();
+            let private = private(Span::call_site());
             let anchor = syn::Ident::new("__ctxvar_task_anchor", Span::mixed_site());
             let body = &mut call.args[0];
             let mentioned: Vec<&Path> = self
@@ -232,12 +232,14 @@ pub(crate) fn with_spawned_evidence(stmts: &[Stmt], vars: &[&Path]) -> Vec<Stmt>
                 let local = last_ident(var);
                 // Fails to compile for a variable declared `inherit = false`; spanned at
                 // the variable in the attribute.
-                let check = quote_spanned!(local.span()=> <dyn #var as ::ctxvar::Inherited>::CHECK);
-                quote! {
+                let key = key_type(var);
+                let check = quote_spanned!(local.span()=> <#key as ::ctxvar::Inherited>::CHECK);
+                let scoped = crate::private::private(var.span());
+                quote_spanned! {var.span()=>
                     #[allow(clippy::let_unit_value)]
                     let () = #check;
                     #[allow(non_snake_case, unused_variables)]
-                    let #local = #private::Scoped::<dyn #var>::assume_bound(&#anchor);
+                    let #local = #scoped::Scoped::<#key>::assume_bound(&#anchor);
                 }
             });
             let prelude = quote! {
@@ -327,9 +329,9 @@ pub(crate) enum Evidence<'a> {
 /// enough", which is the whole explanation; an anchor inside the wrapped block would
 /// be part of a temporary, and rustc would speak of a "temporary value".
 pub(crate) fn evidence(vars: &[&Path], evidence: &Evidence<'_>) -> TokenStream {
-    let private = private();
     let mut statements = TokenStream::new();
     for var in vars {
+        let private = private(var.span());
         let local = last_ident(var);
         // Derived names use the name without `r#`.
         let name = local.unraw();
@@ -347,18 +349,26 @@ pub(crate) fn evidence(vars: &[&Path], evidence: &Evidence<'_>) -> TokenStream {
         });
         // Spanned at the argument, so a `#[track_caller]` panic of `require` reports
         // the attribute's line, and a path that is not a variable is reported there.
+        let key = key_type(var);
         let make = match evidence {
             Evidence::Bound => quote_spanned! {var.span()=>
-                #private::Scoped::<dyn #var>::assume_bound(#reference)
+                #private::Scoped::<#key>::assume_bound(#reference)
             },
             Evidence::Required { function } => quote_spanned! {var.span()=>
-                #private::Scoped::<dyn #var>::require(#reference, #function)
+                #private::Scoped::<#key>::require(#reference, #function)
             },
         };
-        statements.extend(quote! {
+        statements.extend(quote_spanned! {var.span()=>
             #[allow(non_snake_case, unused_variables)]
             let #local = #make;
         });
     }
     statements
+}
+
+/// The key type of the variable at `var`, `dyn VAR`, named through a projection
+/// (`ContextKey::__Key`) and spanned at the variable: if `VAR` is a trait that is not
+/// a variable, the projection is the one place that fails, and rustc reports it once.
+pub(crate) fn key_type(var: &Path) -> TokenStream {
+    quote_spanned!(var.span()=> <dyn #var as ::ctxvar::ContextKey>::__Key)
 }

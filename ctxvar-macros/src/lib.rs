@@ -106,9 +106,9 @@ use proc_macro::TokenStream;
 ///     }
 ///     fn sync_scope<R>(&self, value: u64, f: impl FnOnce() -> R) -> R
 ///     where
-///         Self: Sized,
+///         Self: ctxvar::ContextVar<Key = dyn ITEM_ID, Value = u64>,
 ///     {
-///         private::bind::<dyn ITEM_ID>(value).sync_scope(f)
+///         ctxvar::ContextVar::sync_scope(*self, value, f)
 ///     }
 ///     // ... and `with`, `try_with`, `is_bound`, `bind`, `scope`, `name` alike.
 /// }
@@ -117,6 +117,7 @@ use proc_macro::TokenStream;
 ///
 /// impl ctxvar::ContextKey for dyn ITEM_ID {
 ///     type Value = u64;
+///     type __Key = Self;
 ///     fn __meta() -> &'static VarMeta<u64> {
 ///         static META: VarMeta<u64> = VarMeta::new("ITEM_ID", module_path!(), true, None);
 ///         &META
@@ -129,6 +130,9 @@ use proc_macro::TokenStream;
 ///     message = "context variable `ITEM_ID` is read outside a scope that binds it"
 /// )]
 /// pub trait __ctxvar_ITEM_ID_unbound {}
+///
+/// #[diagnostic::do_not_recommend]
+/// impl __ctxvar_ITEM_ID_unbound for private::Uninhabited {}
 ///
 /// assert_eq!(ITEM_ID.sync_scope(7, || ITEM_ID.try_get()), Ok(7));
 /// ```

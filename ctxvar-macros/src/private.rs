@@ -1,10 +1,11 @@
 //! The one place that spells the path of the runtime's hidden module.
 
-use proc_macro2::TokenStream;
-use quote::quote;
+use proc_macro2::{Span, TokenStream};
+use quote::quote_spanned;
 
 /// `::ctxvar::__private`, the only items of the runtime that expansions name besides
-/// its public API.
-pub(crate) fn private() -> TokenStream {
-    quote!(::ctxvar::__private)
+/// its public API, spanned at `span`: an expression starting with it is reported
+/// there, so expansions for a variable pass the variable's span.
+pub(crate) fn private(span: Span) -> TokenStream {
+    quote_spanned!(span=> ::ctxvar::__private)
 }

@@ -5,7 +5,9 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::args::{Assignment, parse_assignments};
-use crate::function::{Body, Evidence, Function, evidence, rename_self, with_spawned_evidence};
+use crate::function::{
+    Body, Evidence, Function, evidence, key_type, rename_self, with_spawned_evidence,
+};
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let function = Function::parse(item, "with_context")?;
@@ -37,20 +39,27 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
 // The values are evaluated on entry (the first poll of an `async fn`), left to right,
 // before the new bindings exist, so they see the caller's bindings and the parameters.
 fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStream {
-    let bindings = chain_bindings(assignments, Clone::clone);
     let vars: Vec<&syn::Path> = assignments.iter().map(|a| &a.var).collect();
     let evidence = evidence(&vars, &Evidence::Bound);
     let spawned = |stmts: &[syn::Stmt]| with_spawned_evidence(stmts, &vars);
     let evaluated = syn::Ident::new("__ctxvar_bindings", proc_macro2::Span::mixed_site());
+    // Spanned at the first variable: rustc checks the local's type at its `let`, and
+    // for a path that is not a variable that check must not add an error at the
+    // attribute to the one at the variable.
+    let span = assignments
+        .first()
+        .map_or_else(proc_macro2::Span::call_site, |a| a.var.span());
+    let evaluate = |bindings: &TokenStream| quote_spanned!(span=> let #evaluated = #bindings;);
     let body = match function.body() {
         Body::Async(stmts) => {
             let stmts = spawned(stmts);
+            let evaluate = evaluate(&chain_bindings(assignments, Clone::clone));
             let fake_return = fake_return(function);
             // The values are evaluated first (they must see the caller's bindings and
             // the variable itself, not the evidence), then the evidence is made in the
             // function's body; the block captures it, a zero-sized `Copy` value.
             quote! {
-                let #evaluated = #bindings;
+                #evaluate
                 #evidence
                 #evaluated.scope(async move {
                     #fake_return
@@ -67,13 +76,13 @@ fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStre
             prologue,
             rest,
         } => {
-            let bindings = chain_bindings(assignments, rename_self);
+            let evaluate = evaluate(&chain_bindings(assignments, rename_self));
             let rest = spawned(rest);
             quote! {
                 // The function returns this future, so the evidence goes inside it too.
                 #box_pin(async move {
                     #(#prologue)*
-                    let #evaluated = #bindings;
+                    #evaluate
                     #evidence
                     #evaluated.scope(async move {
                         #(#rest)*
@@ -83,9 +92,10 @@ fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStre
         }
         Body::Sync(stmts) => {
             let stmts = spawned(stmts);
+            let evaluate = evaluate(&chain_bindings(assignments, Clone::clone));
             let output = function.nameable_return_type().map(|ty| quote!(-> #ty));
             quote! {
-                let #evaluated = #bindings;
+                #evaluate
                 #evidence
                 #evaluated.sync_scope(move || #output {
                     #(#stmts)*
@@ -107,8 +117,11 @@ fn chain_bindings(
         // `u64`, found `&str`" at the value, "expected due to this" at the variable.
         let ty = quote_spanned!(var.span()=> <dyn #var as ::ctxvar::ContextKey>::Value);
         let value = syn::Ident::new("__ctxvar_value", proc_macro2::Span::mixed_site());
-        quote! {
-            ::ctxvar::Bindings::<::ctxvar::Binding<dyn #var>>::new({
+        let key = key_type(var);
+        // Spanned at the variable like the key, so that for a path that is not a
+        // variable, rustc's one error is there and not also at the attribute.
+        quote_spanned! {var.span()=>
+            ::ctxvar::Bindings::<::ctxvar::Binding<#key>>::new({
                 let #value: #ty = #expr;
                 #value
             })

@@ -42,7 +42,12 @@ impl<K: ContextKey + ?Sized> fmt::Debug for Binding<K> {
 /// A list of values to bind in one frame: a [`Binding`] or a pair of lists.
 ///
 /// Sealed: implemented for [`Binding`] and for pairs `(A, B)` of lists.
-pub trait BindingList: Send + Sync + Sized + sealed::Sealed {
+///
+/// A list can be bound (by [`Bindings::scope`] and friends) only when it is
+/// `Send + Sync`, which it is when every value is; the trait itself does not require
+/// it, so that naming `Scope<Binding<dyn NAME>, F>` never repeats an error already
+/// reported at a declaration whose type is not `Send + Sync`.
+pub trait BindingList: Sized + sealed::Sealed {
     #[doc(hidden)]
     type Entries: EntryList;
     #[doc(hidden)]
@@ -158,7 +163,11 @@ impl<L: BindingList> Bindings<L> {
             list: (self.list, more.list),
         }
     }
+}
 
+// Binding needs `Send + Sync` values: they are shared with every future and thread
+// that reads them, and with captured `Context`s.
+impl<L: BindingList + Send + Sync> Bindings<L> {
     /// Runs a future with these bindings installed on every poll.
     ///
     /// The values are bound whenever the returned [`Scope`] polls `future`, and while

@@ -163,8 +163,8 @@ impl Drop for CapturedEntry {
     }
 }
 
-// SAFETY: an owner is only ever taken (in `capture`) from an `Arc<L>` with
-// `L: BindingList`, which is `Send + Sync`; releasing it on any thread is what `Arc<L>`
+// SAFETY: an owner is only ever taken (in `capture`) from a frame's owner, made by
+// `RawOwner::of_arc` from an `Arc<T>` with `T: Send + Sync`; releasing it on any thread is what `Arc<L>`
 // allows. The entry's value points into that `Arc`, to a `Send + Sync` value, and its
 // key to a `static`.
 unsafe impl Send for CapturedEntry {}

@@ -27,7 +27,13 @@ use core::sync::atomic::AtomicBool;
 )]
 pub trait ContextKey {
     /// The type of the variable's value.
-    type Value: ContextValue;
+    type Value: ContextValue + 'static;
+
+    /// `Self`. The attributes name a variable's key as `<dyn VAR as ContextKey>::__Key`:
+    /// when `VAR` is a trait but not a variable, that projection fails once, and the
+    /// failed type silences every later use, so the user sees one error, not four.
+    #[doc(hidden)]
+    type __Key: ?Sized;
 
     /// The variable's metadata. Its address is the variable's identity at run time.
     ///
@@ -59,8 +65,12 @@ pub trait ContextKey {
     label = "not `Send + Sync + 'static`",
     note = "bound values are shared with every future and thread that reads them; use a thread-safe type, such as `Arc<T>` for `Rc<T>` or `Mutex<T>` for `RefCell<T>`"
 )]
-pub trait ContextValue: Send + Sync + 'static {}
+//
+// No supertraits, and `do_not_recommend` on the one impl: so a type that is neither
+// `Send` nor `Sync` gets one error, this trait's message, instead of one per auto trait.
+pub trait ContextValue {}
 
+#[diagnostic::do_not_recommend]
 impl<T: Send + Sync + 'static> ContextValue for T {}
 
 /// Implemented by `#[context_var]` for every variable that
@@ -117,7 +127,9 @@ pub struct VarMeta<T> {
 }
 
 // SAFETY: the only `&T` a `VarMeta<T>` hands out (its default) is reached through
-// `ContextKey::__meta`, whose `Value` is `ContextValue`, so `Sync`. The fields are
+// `ContextKey::__meta`, whose `Value` is `ContextValue`, so `Sync`: the blanket impl
+// below is the only impl of `ContextValue` there can be (coherence rejects any other
+// as overlapping, E0119, whatever the type), and it requires `Send + Sync + 'static`. The fields are
 // private to this crate, so no other path exists. Being `Sync` regardless of `T` keeps
 // a variable declared with a non-`Sync` type to one error (at `ContextValue`).
 unsafe impl<T> Sync for VarMeta<T> {}

@@ -67,11 +67,11 @@ pin_project! {
 // written and read only inside `Frame::enter`, on the thread running `poll` or `drop`,
 // and is stale (never read) between calls, so moving the `Scope` to another thread
 // between polls is sound.
-unsafe impl<L: BindingList, F: Send> Send for Scope<L, F> {}
+unsafe impl<L: BindingList + Send + Sync, F: Send> Send for Scope<L, F> {}
 // SAFETY: a `&Scope` gives access to nothing: entering the frame needs `Pin<&mut Scope>`.
-unsafe impl<L: BindingList, F: Sync> Sync for Scope<L, F> {}
+unsafe impl<L: BindingList + Send + Sync, F: Sync> Sync for Scope<L, F> {}
 
-impl<L: BindingList, F> Scope<L, F> {
+impl<L: BindingList + Send + Sync, F> Scope<L, F> {
     pub(crate) fn new(list: L, future: F) -> Self {
         let values = Arc::new(list);
         let frame = Frame::new(values.entries(), RawOwner::of_arc(&values));
@@ -123,7 +123,7 @@ impl<L: BindingList, F> fmt::Debug for Scope<L, F> {
 
 /// Runs `f` with `list` bound; see `Bindings::sync_scope`.
 #[inline]
-pub(crate) fn sync_scope<L: BindingList, R>(list: L, f: impl FnOnce() -> R) -> R {
+pub(crate) fn sync_scope<L: BindingList + Send + Sync, R>(list: L, f: impl FnOnce() -> R) -> R {
     let values = Arc::new(list);
     let frame = Frame::new(values.entries(), RawOwner::of_arc(&values));
     // SAFETY: the entries point into `values`, a local that outlives the call.

@@ -315,7 +315,10 @@ impl<'a, K: ContextKey + ?Sized> Scoped<'a, K> {
         &self,
         value: K::Value,
         future: F,
-    ) -> Scope<Binding<K>, F::IntoFuture> {
+    ) -> Scope<Binding<K>, F::IntoFuture>
+    where
+        K::Value: Send + Sync,
+    {
         self.bind(value).scope(future)
     }
 
@@ -335,7 +338,10 @@ impl<'a, K: ContextKey + ?Sized> Scoped<'a, K> {
     /// assert_eq!(nested(), (1, 0));
     /// ```
     #[inline]
-    pub fn sync_scope<R>(&self, value: K::Value, f: impl FnOnce() -> R) -> R {
+    pub fn sync_scope<R>(&self, value: K::Value, f: impl FnOnce() -> R) -> R
+    where
+        K::Value: Send + Sync,
+    {
         self.bind(value).sync_scope(f)
     }
 

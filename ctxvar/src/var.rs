@@ -135,6 +135,7 @@ impl<F, K> ContextVar for F
 where
     F: Fn() -> Variable<K> + Copy,
     K: ContextKey + ?Sized,
+    K::Value: Send + Sync,
 {
     type Key = K;
     type Value = K::Value;
