@@ -73,6 +73,60 @@ use proc_macro::TokenStream;
 /// }
 /// ```
 ///
+/// # Defaults
+///
+/// A variable declared with `= default` reads its default wherever it is not bound:
+/// `get` and `with` compile anywhere, and `is_bound()` is always `true`. A binding
+/// shadows the default for its scope, as it shadows an outer binding.
+///
+/// ```
+/// use ctxvar::context_var;
+///
+/// #[context_var]
+/// static RETRIES: u32 = 3;
+///
+/// fn retries() -> u32 {
+///     RETRIES.get() // no attribute needed: there is always a value
+/// }
+///
+/// assert_eq!(retries(), 3);
+/// assert_eq!(RETRIES.sync_scope(0, retries), 0);
+/// assert!(RETRIES.is_bound());
+/// ```
+///
+/// # `inherit = false`
+///
+/// `#[context_var(inherit = false)]` declares a variable that
+/// [`Context::current()`](https://docs.rs/ctxvar/latest/ctxvar/struct.Context.html)
+/// never captures, so `ctxvar::spawn` and the other helpers do not carry it into the
+/// task or thread they start: use it for what must stay with one task, such as a
+/// database transaction or a session. Inside a `#[with_context]` or `#[uses_context]`
+/// function, reading it in a block passed to one of those helpers is a compile error.
+///
+/// ```
+/// use ctxvar::context_var;
+///
+/// #[context_var]
+/// static REQUEST_ID: u64;
+///
+/// #[context_var(inherit = false)]
+/// static TRANSACTION: u32;
+///
+/// let in_thread = REQUEST_ID.bind(7).and(TRANSACTION.bind(1)).sync_scope(|| {
+///     ctxvar::thread::spawn(|| (REQUEST_ID.try_get(), TRANSACTION.is_bound()))
+/// });
+/// assert_eq!(in_thread.join().unwrap(), (Ok(7), false));
+/// ```
+///
+/// # Compile errors
+///
+/// Each under the tokens at fault: an item that is not `static NAME: Type;` or
+/// `static NAME: Type = default;`, `static mut`, a value type that is not
+/// `Send + Sync + 'static`, a default of the wrong type or that is not a constant
+/// expression, and an argument other than `inherit = true` or `inherit = false`. The
+/// variable is still declared next to the error, so its uses elsewhere compile and the
+/// mistake is reported once.
+///
 /// # Equivalent code without the macro
 ///
 /// The declaration expands to a function and a trait of the same name (see the crate
@@ -195,6 +249,44 @@ pub fn context_var(args: TokenStream, item: TokenStream) -> TokenStream {
 /// - All the variables of one attribute are one frame: binding eight costs the same
 ///   per poll as binding one.
 ///
+/// ```
+/// use ctxvar::{context_var, uses_context, with_context};
+///
+/// #[context_var]
+/// static SHARD: u32;
+///
+/// #[uses_context(SHARD)]
+/// fn shard() -> u32 {
+///     SHARD.get()
+/// }
+///
+/// struct Worker {
+///     shard: u32,
+/// }
+///
+/// impl Worker {
+///     // A method; the value may use `self` and the other parameters. `?` returns
+///     // early, and the caller's bindings are back either way.
+///     #[with_context(SHARD = self.shard)]
+///     fn scaled(&self, factor: &str) -> Result<u32, std::num::ParseIntError> {
+///         let factor: u32 = factor.parse()?;
+///         Ok(shard() * factor)
+///     }
+/// }
+///
+/// // Nesting: the inner binding shadows the outer one until it returns.
+/// #[with_context(SHARD = 1)]
+/// fn outer() -> (u32, u32, u32) {
+///     let before = shard();
+///     let inner = Worker { shard: 2 }.scaled("10").unwrap();
+///     (before, inner, shard())
+/// }
+///
+/// assert_eq!(outer(), (1, 20, 1));
+/// assert!(Worker { shard: 2 }.scaled("x").is_err());
+/// assert!(!SHARD.is_bound()); // nothing leaks to the caller
+/// ```
+///
 /// # With other attributes
 ///
 /// `#[tokio::main]`, `#[tokio::test]` and `#[tracing::instrument]` work above or below
@@ -204,6 +296,33 @@ pub fn context_var(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `#[uses_context]`). To read a variable in the binding value itself (`DEPTH = DEPTH.get() + 1`), put
 /// `#[with_context]` *above* `#[uses_context(DEPTH)]`, so the read is inside the
 /// `uses_context` evidence.
+///
+/// ```
+/// use ctxvar::{context_var, uses_context, with_context};
+///
+/// #[context_var]
+/// static DEPTH: u32;
+///
+/// #[with_context(DEPTH = DEPTH.get() + 1)]
+/// #[uses_context(DEPTH)]
+/// fn deeper() -> u32 {
+///     DEPTH.get()
+/// }
+///
+/// #[tokio::main(flavor = "current_thread")]
+/// #[with_context(DEPTH = 0)]
+/// async fn main() {
+///     assert_eq!(DEPTH.get(), 0);
+///     assert_eq!(deeper(), 1);
+///     assert_eq!(DEPTH.get(), 0);
+/// }
+/// ```
+///
+/// # Panics
+///
+/// The attribute adds no panic of its own. A panic while evaluating a value binds
+/// nothing; a panic in the body unwinds through the scope, which restores the caller's
+/// bindings on the way out.
 ///
 /// # Equivalent code without the macro
 ///
@@ -275,7 +394,50 @@ pub fn with_context(args: TokenStream, item: TokenStream) -> TokenStream {
 /// # Syntax
 ///
 /// `#[uses_context(VAR, path::to::OTHER, ...)]` on the same kinds of functions as
-/// `#[with_context]`.
+/// `#[with_context]`. Inside the function each variable is named by the last segment
+/// of its path. Variables with a default need no declaration, but may have one.
+///
+/// # On an `async fn`
+///
+/// The check runs on the future's first poll, inside whatever scopes its poller has
+/// entered, not when the future is created: a future may be created anywhere and
+/// awaited inside a scope.
+///
+/// ```
+/// use ctxvar::{context_var, uses_context};
+///
+/// #[context_var]
+/// static TENANT: String;
+///
+/// #[uses_context(TENANT)]
+/// async fn table_name() -> String {
+///     format!("{}_orders", TENANT.get())
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let future = table_name(); // nothing is checked yet
+/// assert_eq!(TENANT.scope("acme".into(), future).await, "acme_orders");
+/// # }
+/// ```
+///
+/// # Panics
+///
+/// On entry, if a listed variable is neither bound nor has a default. The message
+/// names the function, the variable and the fix (one line, wrapped here), and the
+/// panic's location is the variable in the attribute:
+///
+/// ```text
+/// `table_name` requires context variable `TENANT`, but no caller bound it. Bind it in
+/// a caller with `#[with_context(TENANT = ...)]` (or `TENANT.scope(value, future)`), or,
+/// if this runs in a spawned task or thread, bind it again there: a new task or thread
+/// starts with no bindings
+/// ```
+///
+/// After a successful entry, no `get` or `with` of those variables in the body can
+/// fail, unless work created in the body is run outside it (a future moved out and
+/// polled later, or a closure run on a scoped thread); that read panics with the
+/// variable's name and this cause.
 ///
 /// # Equivalent code without the macro
 ///

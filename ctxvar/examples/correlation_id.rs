@@ -6,8 +6,9 @@
 //! cargo run --example correlation_id
 //! ```
 //!
-//! The three requests run concurrently in one task (`join_all`, Python's `gather`);
-//! their log lines interleave, and each line carries its own request's id.
+//! The three requests run concurrently in one task (`join_all`, Python's `gather`):
+//! all three are received before any is processed, and every log line carries the
+//! `correlation_id` of the request it is about.
 
 use std::time::Duration;
 
@@ -17,28 +18,33 @@ use ctxvar::{context_var, uses_context, with_context};
 #[context_var]
 static CORRELATION_ID: String;
 
-/// Logs a message with the current request's correlation id.
+/// Logs a message with the current request's correlation id as a field.
 ///
 /// `#[uses_context]` is what lets this function read `CORRELATION_ID`: its callers
 /// must have bound it (checked when it is entered). Without the attribute, the read
 /// below would not compile.
 #[uses_context(CORRELATION_ID)]
-#[allow(clippy::unused_async)] // `async` as in the article, where logging may await a sink
-async fn log_message(message: &str) {
-    println!("INFO [{}] {message}", CORRELATION_ID.get());
+fn log_message(message: &str) {
+    tracing::info!(correlation_id = %CORRELATION_ID.get(), "{message}");
 }
 
 /// Handles one request. The attribute binds a fresh id on entry, for this call only:
 /// concurrent calls each see their own, across every `.await`.
 #[with_context(CORRELATION_ID = uuid::Uuid::new_v4().to_string())]
 async fn process_request(request_data: String) {
-    log_message(&format!("Received: {request_data}")).await;
+    log_message(&format!("Received: {request_data}"));
     tokio::time::sleep(Duration::from_millis(100)).await; // simulate some work
-    log_message(&format!("Processed: {request_data}")).await;
+    log_message(&format!("Processed: {request_data}"));
 }
 
 #[tokio::main]
 async fn main() {
+    // Lines without timestamps or module names: the message and its fields.
+    tracing_subscriber::fmt()
+        .without_time()
+        .with_target(false)
+        .init();
+
     let requests = (0..3).map(|i| process_request(format!("request_{i}")));
     futures::future::join_all(requests).await;
 }

@@ -42,6 +42,10 @@
 //!   makes a function's body a scope; by hand, `NAME.scope(value, future)` and
 //!   `NAME.sync_scope(value, closure)` do, and [`Bindings`] binds several variables
 //!   at once. Scopes nest: an inner binding shadows an outer one until it ends.
+//! - **Context**: the bindings in effect at a point of execution, from every enclosing
+//!   scope. [`Context::current()`] takes an immutable snapshot of them, which other
+//!   work (a spawned task, a thread, a callback) can run in later; that is how
+//!   bindings are carried across tasks (see below).
 //! - **Names**: import a variable (`use crate::vars::ITEM_ID;`) and all its methods
 //!   come with it. To call methods by path without importing it
 //!   (`vars::ITEM_ID.try_get()`), add the one crate-wide import
@@ -94,6 +98,44 @@
 //! leaks a binding to its caller. A binding future drops its inner future with its
 //! bindings still installed. Reads take no lock and hold no borrow: binding inside a
 //! `with` closure or a destructor works.
+//!
+//! So a future that binds nothing reads what is bound *where it is polled*, not where
+//! it was created; Rust futures do nothing until polled. A future that binds with
+//! `#[with_context]` carries its bindings with it and sees them whoever polls it:
+//!
+//! ```
+//! use ctxvar::{context_var, with_context};
+//!
+//! #[context_var]
+//! static TENANT: &str;
+//!
+//! async fn read() -> Option<&'static str> {
+//!     TENANT.try_get().ok()
+//! }
+//!
+//! #[with_context(TENANT = tenant)]
+//! async fn read_as(tenant: &'static str) -> Option<&'static str> {
+//!     read().await
+//! }
+//!
+//! # futures::executor::block_on(async {
+//! // Created inside a scope, polled after it ended: the binding is gone.
+//! let created_in_scope = TENANT.sync_scope("acme", read);
+//! assert_eq!(created_in_scope.await, None);
+//!
+//! // Polled inside a scope: it sees that scope's binding.
+//! assert_eq!(TENANT.scope("poller", read()).await, Some("poller"));
+//!
+//! // Binding on entry: its own value, whoever polls it.
+//! assert_eq!(TENANT.scope("poller", read_as("acme")).await, Some("acme"));
+//! # });
+//! ```
+//!
+//! This is Python's loop pitfall (coroutines created in a loop that sets a variable,
+//! gathered after it, all see the last value), and why binding belongs on entry to the
+//! future that needs the value; `examples/loop_pitfall.rs` in the repository shows it
+//! with a loop. The rule is tokio's too: a `task_local!` read sees the scope that is
+//! being polled, not the one the future was created in.
 //!
 //! A task spawned with `tokio::spawn` or a thread started with `std::thread::spawn`
 //! starts with nothing bound. To carry the context along, see below.
@@ -179,8 +221,11 @@
 //!
 //! # Feature flags
 //!
-//! - `tokio` (default): [`spawn`], [`spawn_blocking`], [`spawn_local`]. Everything
-//!   else works with any executor, without it.
+//! - `tokio` (default): [`spawn`], [`spawn_blocking`], [`spawn_local`], which call
+//!   tokio's functions of the same names and so need a tokio runtime; it adds a
+//!   dependency on `tokio` with only its `rt` feature. Everything else, including
+//!   [`thread::spawn`], [`Context`] and [`FutureExt::in_current_context`], works with
+//!   any executor without it (`default-features = false`).
 //! - `stream`: per-stream scopes, [`Bindings::scope_stream`] and
 //!   [`Context::scope_stream`] (depends on `futures-core`).
 //!
@@ -198,6 +243,128 @@
 //!
 //! Every macro is sugar over this crate's API; each macro's documentation ends with the
 //! code it stands for.
+//!
+//! # Examples
+//!
+//! `ctxvar/examples/` in the repository holds the three programs of the Python article
+//! this crate grew from: `cargo run --example correlation_id` (concurrent requests
+//! logging their own correlation id through `tracing`), `--example item_loop` (an
+//! async loop over items, one after another and concurrently) and
+//! `--example loop_pitfall` (where to bind a value that futures created in a loop
+//! should see).
+//!
+//! # Migrating from `tokio::task_local!`
+//!
+//! The runtime model is tokio's: a scope future installs its value on every poll and
+//! removes it when the poll returns, so concurrent futures each see their own value,
+//! and an inner scope shadows an outer one. Most code carries over name for name:
+//!
+//! | tokio | ctxvar |
+//! |---|---|
+//! | `task_local! { static ID: u64; }` | `#[context_var] static ID: u64;` (one attribute per variable) |
+//! | (no defaults) | `#[context_var] static RETRIES: u32 = 3;` |
+//! | `ID.scope(value, future)` | `ID.scope(value, future)`, or `#[with_context(ID = value)]` on the `async fn` |
+//! | `ID.sync_scope(value, \|\| ..)` | `ID.sync_scope(value, \|\| ..)`, or `#[with_context(ID = value)]` on the `fn` |
+//! | `A.scope(a, B.scope(b, future))` | `#[with_context(A = a, B = b)]`, or `A.bind(a).and(B.bind(b)).scope(future)` |
+//! | `ID.get()`, `ID.with(\|v\| ..)`: panic outside a scope | the same calls, checked at compile time (below) |
+//! | `ID.try_get()`, `ID.try_with(\|v\| ..)` | the same; the error, [`AccessError`], names the variable |
+//! | (none) | `ID.is_bound()` |
+//! | `TaskLocalFuture<u64, F>` | [`Scope<Binding<dyn ID>, F>`](Scope) |
+//! | `tokio::spawn(ID.scope(ID.get(), future))` | `ctxvar::spawn(future)` (carries every inherited variable) |
+//! | `spawn_blocking(move \|\| ID.sync_scope(id, f))` | `ctxvar::spawn_blocking(f)` |
+//!
+//! Side by side, a declaration, a binding and a read:
+//!
+//! ```
+//! // tokio
+//! tokio::task_local! {
+//!     static TOKIO_ID: u64;
+//! }
+//!
+//! async fn tokio_handler() -> u64 {
+//!     TOKIO_ID.get() // panics when no caller bound it
+//! }
+//!
+//! // ctxvar
+//! use ctxvar::{context_var, uses_context};
+//!
+//! #[context_var]
+//! static ID: u64;
+//!
+//! #[uses_context(ID)] // callers must bind it; checked on entry
+//! async fn handler() -> u64 {
+//!     ID.get()
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! assert_eq!(TOKIO_ID.scope(7, tokio_handler()).await, 7);
+//! assert_eq!(ID.scope(7, handler()).await, 7);
+//!
+//! assert_eq!(TOKIO_ID.sync_scope(7, || TOKIO_ID.with(|id| id + 1)), 8);
+//! // In a closure outside an annotated function, the checked `with` does not
+//! // compile; `try_with` does.
+//! assert_eq!(ID.sync_scope(7, || ID.try_with(|id| id + 1)), Ok(8));
+//!
+//! assert!(TOKIO_ID.try_get().is_err());
+//! assert_eq!(ID.try_get().unwrap_err().name(), "ID");
+//! # }
+//! ```
+//!
+//! A function that wraps its own work in a scope usually becomes an attribute:
+//!
+//! ```
+//! # use ctxvar::{context_var, uses_context};
+//! # #[context_var]
+//! # static ID: u64;
+//! # #[uses_context(ID)]
+//! # async fn handler() -> u64 {
+//! #     ID.get()
+//! # }
+//! use ctxvar::with_context;
+//!
+//! // tokio: `async fn serve(id: u64) -> u64 { ID.scope(id, handler()).await }`
+//! #[with_context(ID = id)]
+//! async fn serve(id: u64) -> u64 {
+//!     handler().await
+//! }
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! assert_eq!(serve(7).await, 7);
+//! # }
+//! ```
+//!
+//! What changes:
+//!
+//! - **Reads are checked at compile time.** A helper that calls `ID.get()` or
+//!   `ID.with(..)` no longer compiles as it is: add `#[uses_context(ID)]` to it (its
+//!   callers must then bind `ID`, which it checks on entry), bind it there with
+//!   `#[with_context]`, or read with `try_get`/`try_with` where a missing value is
+//!   expected. `get` and `with` of a variable with a default compile anywhere.
+//! - **Spawned work can inherit.** `tokio::spawn` still starts with nothing bound, as
+//!   before; [`spawn`], [`spawn_blocking`], [`spawn_local`], [`thread::spawn`] and
+//!   [`FutureExt::in_current_context`] carry a snapshot of every variable not declared
+//!   `#[context_var(inherit = false)]`, taken at the call. Re-scoping by hand at each
+//!   spawn site is no longer needed. Inside an annotated function,
+//!   `tokio::spawn(async move { ID.get() })` is a compile error (the escape error
+//!   above), where tokio would panic in the task.
+//! - **Defaults.** `static RETRIES: u32 = 3;` reads `3` wherever it is not bound; tokio
+//!   has no defaults, so code that wrapped `try_with` in `unwrap_or` can declare one.
+//! - **Values are shared, so they must be `Send + Sync`.** A bound value lives in one
+//!   allocation shared with any snapshot that captures it (tokio keeps it inline in the
+//!   future and needs only `'static`). A task-local holding a `Cell` or `RefCell` for
+//!   in-scope mutation becomes an atomic or a `Mutex`. There is still no `set`: bind a
+//!   new value in a nested scope.
+//! - **Reading while binding works.** Binding inside a `with` closure, or polling a
+//!   scope from one, is fine; tokio panics there (the value is borrowed from its
+//!   `RefCell`).
+//! - **No `take_value`.** tokio's `TaskLocalFuture::take_value` has no counterpart;
+//!   to bind for each poll of a stream, use [`Bindings::scope_stream`] (feature
+//!   `stream`).
+//! - **Cost.** Binding allocates once per call where tokio moves the value into the
+//!   future; the per-poll cost is one frame per binding call, whatever it binds, where
+//!   tokio swaps each variable of each enclosing scope. README.md has the
+//!   measurements.
 
 #![warn(missing_docs)]
 #![doc(test(attr(deny(warnings))))]

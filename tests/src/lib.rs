@@ -32,3 +32,9 @@ pub static DISABLED: u8;
 #[context_var]
 #[cfg(not(any()))] // always true
 pub static ENABLED: u8 = 1;
+
+/// The Rust code of `README.md`, compiled and run as this crate's doctests, so that
+/// what the README shows keeps working.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
