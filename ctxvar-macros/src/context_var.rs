@@ -144,10 +144,10 @@ impl Parse for Declaration {
 //
 //     #[doc(hidden)] pub fn NAME() -> Variable<dyn NAME> { .. }   // the value namespace
 //     /// Docs.
-//     pub trait NAME { fn get(&self) -> Type where Self: __ctxvar_NAME_unbound ..; .. }
+//     pub trait NAME { fn get(&self) -> Type where Self: NAME_is_bound_here ..; .. }
 //     impl<F: Fn() -> Variable<dyn NAME>> NAME for F {}            // so `NAME.get()` works
 //     impl ContextKey for dyn NAME { type Value = Type; fn __meta() -> .. { static .. } }
-//     #[diagnostic::on_unimplemented(..)] pub trait __ctxvar_NAME_unbound {}
+//     #[diagnostic::on_unimplemented(..)] pub trait NAME_is_bound_here {}
 //
 // Two items share the name: a function (value namespace), which a `let` inside
 // `#[with_context]` functions may shadow with evidence, and a trait (type namespace),
@@ -170,11 +170,13 @@ fn expand_declaration(declaration: &Declaration, options: &Options) -> TokenStre
         .iter()
         .filter(|attr| attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr"))
         .collect();
-    // Public like the variable (a bound of its public trait), hidden, and named so that
-    // rustc's "the trait `..` is not implemented" line still reads sensibly.
+    // Public like the variable (a bound of its public trait) and hidden. rustc prints
+    // its name in a `help:` line of the read-outside-a-scope error ("the trait
+    // `ITEM_ID_is_bound_here` is not implemented for fn item .."), so the name says
+    // what is missing instead of looking like an internal path.
     // Derived names and messages use the name without `r#`.
     let name_str = name.unraw().to_string();
-    let unbound = Ident::new(&format!("__ctxvar_{name_str}_unbound"), name.span());
+    let unbound = Ident::new(&format!("{name_str}_is_bound_here"), name.span());
     let ty_str = quote!(#ty).to_string().replace(' ', "");
 
     let Kind {
@@ -247,9 +249,9 @@ fn expand_declaration(declaration: &Declaration, options: &Options) -> TokenStre
 struct Kind {
     /// A sentence for the variable's docs.
     doc: String,
-    /// The hidden `__ctxvar_NAME_unbound` trait (required variables only).
+    /// The hidden `NAME_is_bound_here` trait (required variables only).
     unbound_item: TokenStream,
-    /// `+ __ctxvar_NAME_unbound` on `get` and `with` (required variables only).
+    /// `+ NAME_is_bound_here` on `get` and `with` (required variables only).
     unbound_bound: TokenStream,
     /// `None` or `Some(default)`, for the variable's metadata.
     default_value: TokenStream,
@@ -325,7 +327,7 @@ fn kind(declaration: &Declaration, cfgs: &[&Attribute], unbound: &Ident, ty_str:
 /// The trait named like the variable: its documentation, and the methods that
 /// `NAME.get()` and friends resolve to outside annotated functions.
 ///
-/// `unbound_bound` is `+ __ctxvar_NAME_unbound` for a required variable (so `get` and
+/// `unbound_bound` is `+ NAME_is_bound_here` for a required variable (so `get` and
 /// `with` fail to compile where it is not known to be bound) and empty with a default.
 fn variable_trait(
     declaration: &Declaration,

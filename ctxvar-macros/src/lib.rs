@@ -148,7 +148,7 @@ use proc_macro::TokenStream;
 /// pub trait ITEM_ID {
 ///     fn get(&self) -> u64
 ///     where
-///         Self: Sized + private::CloneValue<u64> + __ctxvar_ITEM_ID_unbound,
+///         Self: Sized + private::CloneValue<u64> + ITEM_ID_is_bound_here,
 ///     {
 ///         private::get::<Self, dyn ITEM_ID>()
 ///     }
@@ -183,10 +183,10 @@ use proc_macro::TokenStream;
 /// #[diagnostic::on_unimplemented(
 ///     message = "context variable `ITEM_ID` is read outside a scope that binds it"
 /// )]
-/// pub trait __ctxvar_ITEM_ID_unbound {}
+/// pub trait ITEM_ID_is_bound_here {}
 ///
 /// #[diagnostic::do_not_recommend]
-/// impl __ctxvar_ITEM_ID_unbound for private::Uninhabited {}
+/// impl ITEM_ID_is_bound_here for private::Uninhabited {}
 ///
 /// assert_eq!(ITEM_ID.sync_scope(7, || ITEM_ID.try_get()), Ok(7));
 /// ```
