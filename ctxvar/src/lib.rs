@@ -149,9 +149,9 @@
 //!
 //! | instead of | write | cost over the plain call |
 //! |---|---|---|
-//! | `tokio::spawn(fut)` | [`ctxvar::spawn(fut)`](spawn) | one capture; one frame entered per poll |
-//! | `tokio::task::spawn_blocking(f)` | [`ctxvar::spawn_blocking(f)`](spawn_blocking) | one capture |
-//! | `tokio::task::spawn_local(fut)` | [`ctxvar::spawn_local(fut)`](spawn_local) | one capture; one frame per poll |
+//! | `tokio::spawn(fut)` | [`ctxvar::spawn(fut)`][`spawn`] | one capture; one frame entered per poll |
+//! | `tokio::task::spawn_blocking(f)` | [`ctxvar::spawn_blocking(f)`][`spawn_blocking`] | one capture |
+//! | `tokio::task::spawn_local(fut)` | [`ctxvar::spawn_local(fut)`][`spawn_local`] | one capture; one frame per poll |
 //! | `std::thread::spawn(f)` | [`ctxvar::thread::spawn(f)`](thread::spawn) | one capture |
 //! | any executor | [`fut.in_current_context()`](FutureExt::in_current_context) | one capture; one frame per poll |
 //! | a `Stream` | [`Context::scope_stream`], [`Bindings::scope_stream`] | per poll of the stream |
@@ -366,6 +366,22 @@
 //!   tokio swaps each variable of each enclosing scope. README.md has the
 //!   measurements.
 
+// Without a feature its items do not exist, so the manual's links to them point at
+// the published docs instead of failing to resolve (a blank line first: a link
+// definition cannot interrupt the paragraph before it).
+#![cfg_attr(
+    not(feature = "stream"),
+    doc = "",
+    doc = "[`Bindings::scope_stream`]: https://docs.rs/ctxvar/latest/ctxvar/struct.Bindings.html#method.scope_stream",
+    doc = "[`Context::scope_stream`]: https://docs.rs/ctxvar/latest/ctxvar/struct.Context.html#method.scope_stream"
+)]
+#![cfg_attr(
+    not(feature = "tokio"),
+    doc = "",
+    doc = "[`spawn`]: https://docs.rs/ctxvar/latest/ctxvar/fn.spawn.html",
+    doc = "[`spawn_blocking`]: https://docs.rs/ctxvar/latest/ctxvar/fn.spawn_blocking.html",
+    doc = "[`spawn_local`]: https://docs.rs/ctxvar/latest/ctxvar/fn.spawn_local.html"
+)]
 #![warn(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 
