@@ -26,7 +26,10 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = TokenStream::new();
     let options = syn::parse2::<Options>(args).unwrap_or_else(|err| {
         errors.extend(err.into_compile_error());
-        Options { inherit: true }
+        Options {
+            inherit: true,
+            trace: None,
+        }
     });
     if let Some(mutability) = declaration.mutability {
         errors.extend(
@@ -42,40 +45,82 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     errors
 }
 
-/// `#[context_var(inherit = false)]`.
+/// `#[context_var(inherit = false, trace)]`.
 struct Options {
     /// Whether `Context::current()` (and so `ctxvar::spawn`) captures the variable.
     inherit: bool,
+    /// `trace`, `trace = debug` or `trace = display`: show the variable on `tracing`
+    /// events while it is bound.
+    trace: Option<Trace>,
 }
+
+/// How a traced variable's value is recorded, and where the user asked for it.
+struct Trace {
+    /// `TraceDebug` or `TraceDisplay`, the `__private` trait that records it.
+    how: Ident,
+    span: proc_macro2::Span,
+}
+
+const EXPECTED_OPTIONS: &str = "expected `inherit = false`, `trace`, or `trace = display`";
 
 impl Parse for Options {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let mut inherit: Option<syn::LitBool> = None;
+        let mut trace: Option<Trace> = None;
         while !input.is_empty() {
             let key: Ident = input
                 .parse()
-                .map_err(|err| syn::Error::new(err.span(), "expected `inherit = false`"))?;
-            if key != "inherit" {
+                .map_err(|err| syn::Error::new(err.span(), EXPECTED_OPTIONS))?;
+            let given_twice = || syn::Error::new(key.span(), format!("`{key}` is given twice"));
+            if key == "inherit" {
+                if inherit.is_some() {
+                    return Err(given_twice());
+                }
+                input.parse::<Token![=]>()?;
+                inherit =
+                    Some(input.parse().map_err(|err| {
+                        syn::Error::new(err.span(), "expected `true` or `false`")
+                    })?);
+            } else if key == "trace" {
+                if trace.is_some() {
+                    return Err(given_twice());
+                }
+                // `Debug` unless told otherwise, as `#[tracing::instrument]` records
+                // arguments.
+                let mut how = "TraceDebug";
+                if input.peek(Token![=]) {
+                    input.parse::<Token![=]>()?;
+                    let mode: Ident = input.parse().map_err(|err| {
+                        syn::Error::new(err.span(), "expected `display` or `debug`")
+                    })?;
+                    how = match mode.to_string().as_str() {
+                        "display" => "TraceDisplay",
+                        "debug" => "TraceDebug",
+                        _ => {
+                            return Err(syn::Error::new(
+                                mode.span(),
+                                "expected `display` or `debug`: how the value is recorded",
+                            ));
+                        }
+                    };
+                }
+                trace = Some(Trace {
+                    how: Ident::new(how, key.span()),
+                    span: key.span(),
+                });
+            } else {
                 return Err(syn::Error::new(
                     key.span(),
-                    format!("unknown argument `{key}`; the only argument is `inherit = false`"),
+                    format!("unknown argument `{key}`; {EXPECTED_OPTIONS}"),
                 ));
             }
-            if inherit.is_some() {
-                return Err(syn::Error::new(key.span(), "`inherit` is given twice"));
-            }
-            input.parse::<Token![=]>()?;
-            inherit = Some(
-                input
-                    .parse()
-                    .map_err(|err| syn::Error::new(err.span(), "expected `true` or `false`"))?,
-            );
             if !input.is_empty() {
                 input.parse::<Token![,]>()?;
             }
         }
         Ok(Options {
             inherit: inherit.is_none_or(|lit| lit.value),
+            trace,
         })
     }
 }
@@ -186,6 +231,12 @@ fn expand_declaration(declaration: &Declaration, options: &Options) -> TokenStre
         default_value,
     } = kind(declaration, &cfgs, &unbound, &ty_str);
     let inherit = options.inherit;
+    // The field is named like the variable in lower case (`CORRELATION_ID` is logged
+    // as `correlation_id`), the usual spelling of log fields.
+    let trace_items = options.trace.as_ref().map(|Trace { how, span }| {
+        let field = name_str.to_lowercase();
+        quote_spanned!(*span=> ::ctxvar::__trace_items!(#ty, #field, #how);)
+    });
     let inherit_doc = if inherit {
         "Captured by `ctxvar::Context::current()`, so `ctxvar::spawn` carries it into new tasks."
     } else {
@@ -231,6 +282,7 @@ fn expand_declaration(declaration: &Declaration, options: &Options) -> TokenStre
         impl ::ctxvar::ContextKey for dyn #name + '_ {
             type Value = #ty;
             type __Key = Self;
+            #trace_items
 
             #[inline(always)]
             fn __meta() -> &'static #private::VarMeta<#ty> {

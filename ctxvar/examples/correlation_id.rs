@@ -8,24 +8,24 @@
 //!
 //! The three requests run concurrently in one task (`join_all`, Python's `gather`):
 //! all three are received before any is processed, and every log line carries the
-//! `correlation_id` of the request it is about.
+//! `correlation_id` of the request it is about, though the logging code never reads
+//! it: the variable is declared `#[context_var(trace = display)]` (feature `tracing`).
 
 use std::time::Duration;
 
-use ctxvar::{context_var, uses_context, with_context};
+use ctxvar::{context_var, with_context};
 
 /// The correlation id of the request being handled.
-#[context_var]
+///
+/// `trace = display` (feature `tracing`): while it is bound, every `tracing` event
+/// carries it as the field `correlation_id`, recorded with `Display`.
+#[context_var(trace = display)]
 static CORRELATION_ID: String;
 
-/// Logs a message with the current request's correlation id as a field.
-///
-/// `#[uses_context]` is what lets this function read `CORRELATION_ID`: its callers
-/// must have bound it (checked when it is entered). Without the attribute, the read
-/// below would not compile.
-#[uses_context(CORRELATION_ID)]
+/// The logging helper: it never reads the variable, yet every line it logs shows
+/// the current request's correlation id.
 fn log_message(message: &str) {
-    tracing::info!(correlation_id = %CORRELATION_ID.get(), "{message}");
+    tracing::info!("{message}");
 }
 
 /// Handles one request. The attribute binds a fresh id on entry, for this call only:
@@ -39,7 +39,7 @@ async fn process_request(request_data: String) {
 
 #[tokio::main]
 async fn main() {
-    // Lines without timestamps or module names: the message and its fields.
+    // Lines without timestamps or module names: the request's span, then the message.
     tracing_subscriber::fmt()
         .without_time()
         .with_target(false)

@@ -48,6 +48,10 @@ use crate::frame::{self, CapturedEntry};
 #[derive(Clone, Default)]
 pub struct Context {
     captured: Option<Arc<[CapturedEntry]>>,
+    /// Feature `tracing`: the span of the innermost traced binding when captured,
+    /// entered whenever the context is, so spawned work logs the same fields.
+    #[cfg(feature = "tracing")]
+    span: Option<tracing::Span>,
 }
 
 impl fmt::Debug for Context {
@@ -73,6 +77,8 @@ impl Context {
     pub fn current() -> Self {
         Context {
             captured: frame::capture(),
+            #[cfg(feature = "tracing")]
+            span: frame::innermost_span(),
         }
     }
 
@@ -89,7 +95,11 @@ impl Context {
     /// ```
     #[must_use]
     pub const fn empty() -> Self {
-        Context { captured: None }
+        Context {
+            captured: None,
+            #[cfg(feature = "tracing")]
+            span: None,
+        }
     }
 
     /// Runs `f` with exactly this context's bindings.
@@ -107,6 +117,11 @@ impl Context {
     pub fn run<R>(&self, f: impl FnOnce() -> R) -> R {
         let captured: &[CapturedEntry] = self.captured.as_deref().unwrap_or_default();
         let head = frame::context_head(captured);
+        #[cfg(feature = "tracing")]
+        let _entered = self.span.as_ref().map(|span| {
+            head.set_span(span);
+            span.enter()
+        });
         // SAFETY: `head` and the entries it points to (in `self.captured`, which holds
         // their values alive) outlive the call.
         unsafe { frame::enter_head(&raw const head, true, f) }

@@ -185,6 +185,11 @@ pub(crate) struct FrameHead {
     /// `Some`: every entry's value lives in this one `Arc`. `None`: each entry is the
     /// start of a `CapturedEntry` carrying its own owner.
     owner: Option<RawOwner>,
+    /// Feature `tracing`: the span of this frame's traced variables (null if none),
+    /// set when the frame is entered; `Context::current()` carries the innermost one
+    /// into spawned work.
+    #[cfg(feature = "tracing")]
+    span: Cell<*const tracing::Span>,
 }
 
 /// A frame of one binding call: a head followed by its entries.
@@ -204,6 +209,8 @@ impl<E: EntryList> Frame<E> {
                 first: Cell::new(ptr::null()),
                 len: E::LEN,
                 owner: Some(owner),
+                #[cfg(feature = "tracing")]
+                span: Cell::new(ptr::null()),
             },
             entries,
         }
@@ -234,7 +241,48 @@ pub(crate) fn context_head(captured: &[CapturedEntry]) -> FrameHead {
         first: Cell::new(captured.as_ptr().cast()),
         len: captured.len(),
         owner: None,
+        #[cfg(feature = "tracing")]
+        span: Cell::new(ptr::null()),
     }
+}
+
+#[cfg(feature = "tracing")]
+impl FrameHead {
+    /// Records the span this frame's work runs in, for `innermost_span`. The span must
+    /// outlive every entry of the frame (it is read only while the frame is linked).
+    pub(crate) fn set_span(&self, span: &tracing::Span) {
+        self.span.set(span);
+    }
+}
+
+#[cfg(feature = "tracing")]
+impl<E> Frame<E> {
+    /// See [`FrameHead::set_span`].
+    pub(crate) fn set_span(&self, span: &tracing::Span) {
+        self.head.set_span(span);
+    }
+}
+
+/// The span of the innermost linked frame that has one, for `Context::current()`.
+#[cfg(feature = "tracing")]
+pub(crate) fn innermost_span() -> Option<tracing::Span> {
+    STATE
+        .try_with(|state| {
+            let mut frame = state.current.get();
+            while !frame.is_null() {
+                // SAFETY: every frame linked from `STATE.current` is alive while it is
+                // linked (the invariant `enter_head` maintains), and so is the span a
+                // linked frame points to (`set_span`'s contract).
+                let head = unsafe { &*frame };
+                if let Some(span) = unsafe { head.span.get().as_ref() } {
+                    return Some(span.clone());
+                }
+                frame = head.parent.get();
+            }
+            None
+        })
+        .ok()
+        .flatten()
 }
 
 /// Runs `f` with `head` as the innermost frame; a root frame keeps a null parent.

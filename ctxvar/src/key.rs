@@ -35,6 +35,22 @@ pub trait ContextKey {
     #[doc(hidden)]
     type __Key: ?Sized;
 
+    /// Whether the variable is declared `#[context_var(trace)]`. A constant, so that
+    /// scopes binding only untraced variables compile to no tracing code at all.
+    #[doc(hidden)]
+    const __TRACED: bool = false;
+
+    /// The span that shows `value` on events (feature `tracing`): a child of `parent`
+    /// with one field. Overridden by `#[context_var(trace)]`, which knows the field's
+    /// name at compile time, as `tracing` requires.
+    #[cfg(feature = "tracing")]
+    #[doc(hidden)]
+    #[must_use]
+    fn __span(value: &Self::Value, parent: &tracing::Span) -> tracing::Span {
+        let _ = value;
+        parent.clone()
+    }
+
     /// The variable's metadata. Its address is the variable's identity at run time.
     ///
     /// Returns a reference to a `static` declared inside the function. `VarMeta` has

@@ -228,6 +228,36 @@
 //!   any executor without it (`default-features = false`).
 //! - `stream`: per-stream scopes, [`Bindings::scope_stream`] and
 //!   [`Context::scope_stream`] (depends on `futures-core`).
+//! - `tracing`: `#[context_var(trace)]`, which shows a bound variable as a field on
+//!   every `tracing` event (depends on `tracing` without its default features). See
+//!   [Logging with `tracing`](#logging-with-tracing).
+//!
+//! # Logging with `tracing`
+//!
+//! A variable declared `#[context_var(trace)]` (or `trace = display`) appears on every
+//! event logged while it is bound, including in tasks started with [`spawn`], so a
+//! logging helper is a plain `tracing::info!` that reads nothing:
+//!
+//! ```
+//! # #[cfg(feature = "tracing")] {
+//! use ctxvar::{context_var, with_context};
+//!
+//! #[context_var(trace = display)]
+//! static CORRELATION_ID: String;
+//!
+//! #[with_context(CORRELATION_ID = format!("req-{n}"))]
+//! fn handle(n: u32) {
+//!     tracing::info!("received"); // `ctxvar{correlation_id=req-1}: received`
+//! }
+//! handle(1);
+//! # }
+//! ```
+//!
+//! Each binding opens one span named `ctxvar` with the field, entered around every
+//! poll of its scope; rebinding nests a second span inside the first. The manual of
+//! [`context_var`](macro@context_var) has the details (field names, levels, filters).
+//! `examples/correlation_id.rs` shows the output, and `tests/tests/tracing.rs` checks
+//! it in `tracing_subscriber::fmt()`'s default, compact and JSON formats.
 //!
 //! # Cost
 //!

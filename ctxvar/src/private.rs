@@ -85,3 +85,85 @@ pub fn try_with<K: ContextKey + ?Sized, R>(
 pub fn is_bound<K: ContextKey + ?Sized>() -> bool {
     access::is_bound::<K>()
 }
+
+#[cfg(feature = "tracing")]
+pub use tracing;
+
+/// How `#[context_var(trace = display)]` records a value.
+#[cfg(feature = "tracing")]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be recorded with `Display`",
+    label = "declared `trace = display`, but the type does not implement `Display`",
+    note = "implement `Display` for it, or record it with `Debug`: `#[context_var(trace)]`"
+)]
+pub trait TraceDisplay {
+    /// The value as `tracing` records a `%value`.
+    fn traced(&self) -> tracing::field::DisplayValue<&dyn core::fmt::Display>;
+}
+
+#[cfg(feature = "tracing")]
+#[diagnostic::do_not_recommend]
+impl<T: core::fmt::Display> TraceDisplay for T {
+    fn traced(&self) -> tracing::field::DisplayValue<&dyn core::fmt::Display> {
+        tracing::field::display(self)
+    }
+}
+
+/// How `#[context_var(trace)]` (or `trace = debug`) records a value.
+#[cfg(feature = "tracing")]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be recorded with `Debug`",
+    label = "declared `trace`, but the type does not implement `Debug`",
+    note = "derive or implement `Debug` for it, or record it with `Display`: `#[context_var(trace = display)]`"
+)]
+pub trait TraceDebug {
+    /// The value as `tracing` records a `?value`.
+    fn traced(&self) -> tracing::field::DebugValue<&dyn core::fmt::Debug>;
+}
+
+#[cfg(feature = "tracing")]
+#[diagnostic::do_not_recommend]
+impl<T: core::fmt::Debug> TraceDebug for T {
+    fn traced(&self) -> tracing::field::DebugValue<&dyn core::fmt::Debug> {
+        tracing::field::debug(self)
+    }
+}
+
+/// The items `#[context_var(trace)]` adds to a variable's `ContextKey` impl:
+/// `__trace_items!(Type, "field", TraceDebug)`.
+///
+/// The span is at level `ERROR`, so that any filter that lets events through keeps
+/// it (a span's fields are shown only while it is enabled); its target is the module
+/// that declares the variable.
+#[cfg(feature = "tracing")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __trace_items {
+    ($ty:ty, $field:literal, $how:ident) => {
+        const __TRACED: bool = true;
+
+        fn __span(
+            value: &$ty,
+            parent: &$crate::__private::tracing::Span,
+        ) -> $crate::__private::tracing::Span {
+            $crate::__private::tracing::error_span!(
+                parent: parent,
+                "ctxvar",
+                $field = $crate::__private::$how::traced(value)
+            )
+        }
+    };
+}
+
+/// Without the feature, `#[context_var(trace)]` is one error that says what to add.
+#[cfg(not(feature = "tracing"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __trace_items {
+    ($($tokens:tt)*) => {
+        ::core::compile_error!(
+            "`#[context_var(trace)]` needs the `tracing` feature of ctxvar: \
+             `ctxvar = { version = \"0.1\", features = [\"tracing\"] }`"
+        );
+    };
+}

@@ -47,6 +47,9 @@ pin_project! {
         values: Arc<L>,
         #[pin]
         future: Option<F>,
+        // Feature `tracing`: the span showing the traced variables, entered around
+        // every poll (`None` when the list has none); `()` without the feature.
+        span: SpanSlot,
     }
 
     impl<L: BindingList, F> PinnedDrop for Scope<L, F> {
@@ -60,6 +63,20 @@ pin_project! {
         }
     }
 }
+
+#[cfg(feature = "tracing")]
+type SpanSlot = Option<tracing::Span>;
+#[cfg(not(feature = "tracing"))]
+type SpanSlot = ();
+
+/// The span of `list`'s traced variables, a child of the current span, or `None`.
+#[cfg(feature = "tracing")]
+fn span_of<L: BindingList>(list: &L) -> SpanSlot {
+    L::TRACED.then(|| list.span(&tracing::Span::current()))
+}
+
+#[cfg(not(feature = "tracing"))]
+fn span_of<L: BindingList>(_: &L) -> SpanSlot {}
 
 // SAFETY: the raw pointers in `frame` (entry values and the parent link) make the
 // compiler treat `Scope` as `!Send`. The entry values point into `values`, an
@@ -76,6 +93,7 @@ impl<L: BindingList + Send + Sync, F> Scope<L, F> {
         let values = Arc::new(list);
         let frame = Frame::new(values.entries(), RawOwner::of_arc(&values));
         Scope {
+            span: span_of(&*values),
             frame,
             values,
             future: Some(future),
@@ -90,6 +108,16 @@ impl<L: BindingList, F> Scope<L, F> {
         let this = self.project();
         let frame: &Frame<L::Entries> = this.frame;
         let inner = this.future;
+        // `L::TRACED` is a constant: for untraced variables this is no code at all.
+        #[cfg(feature = "tracing")]
+        let _entered = match this.span {
+            Some(span) if L::TRACED => {
+                // The `Scope` is pinned, so the span stays where the frame points.
+                frame.set_span(span);
+                Some(span.enter())
+            }
+            _ => None,
+        };
         // SAFETY: the entries point into `this.values`, alive for this call.
         unsafe {
             frame.enter(|| match inner.as_pin_mut() {
@@ -126,6 +154,13 @@ impl<L: BindingList, F> fmt::Debug for Scope<L, F> {
 pub(crate) fn sync_scope<L: BindingList + Send + Sync, R>(list: L, f: impl FnOnce() -> R) -> R {
     let values = Arc::new(list);
     let frame = Frame::new(values.entries(), RawOwner::of_arc(&values));
+    #[cfg(feature = "tracing")]
+    let span = span_of(&*values);
+    #[cfg(feature = "tracing")]
+    let _entered = span.as_ref().map(|span| {
+        frame.set_span(span);
+        span.enter()
+    });
     // SAFETY: the entries point into `values`, a local that outlives the call.
     unsafe { frame.enter(f) }
 }

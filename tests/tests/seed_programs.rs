@@ -67,13 +67,16 @@ mod correlation_id {
         }
     }
 
-    // The example's helper: the id goes to `tracing` as a field.
-    #[uses_context(REQUEST_ID)]
+    // The example's variable: traced, so every event carries it as a field.
+    #[ctxvar::context_var(trace = display)]
+    static CORRELATION_ID: String;
+
+    // The example's helper: a plain `tracing::info!` that never reads the variable.
     fn trace_message(message: &str) {
-        tracing::info!(correlation_id = %REQUEST_ID.get(), "{message}");
+        tracing::info!("{message}");
     }
 
-    #[with_context(REQUEST_ID = format!("id-of-{request_data}"))]
+    #[with_context(CORRELATION_ID = format!("id-of-{request_data}"))]
     async fn traced_request(request_data: String) {
         trace_message(&format!("Received: {request_data}"));
         tokio::task::yield_now().await;
@@ -97,12 +100,12 @@ mod correlation_id {
         assert_eq!(
             lines,
             [
-                " INFO Received: request_0 correlation_id=id-of-request_0",
-                " INFO Received: request_1 correlation_id=id-of-request_1",
-                " INFO Received: request_2 correlation_id=id-of-request_2",
-                " INFO Processed: request_0 correlation_id=id-of-request_0",
-                " INFO Processed: request_1 correlation_id=id-of-request_1",
-                " INFO Processed: request_2 correlation_id=id-of-request_2",
+                " INFO ctxvar{correlation_id=id-of-request_0}: Received: request_0",
+                " INFO ctxvar{correlation_id=id-of-request_1}: Received: request_1",
+                " INFO ctxvar{correlation_id=id-of-request_2}: Received: request_2",
+                " INFO ctxvar{correlation_id=id-of-request_0}: Processed: request_0",
+                " INFO ctxvar{correlation_id=id-of-request_1}: Processed: request_1",
+                " INFO ctxvar{correlation_id=id-of-request_2}: Processed: request_2",
             ]
         );
     }

@@ -1,0 +1,5 @@
+// Issue 8: `trace = display` needs `Display`; a `Vec` has only `Debug`.
+#[ctxvar::context_var(trace = display)]
+static TAGS: Vec<u8>;
+
+fn main() {}
