@@ -275,6 +275,28 @@ fn binding(c: &mut Criterion) {
     group.finish();
 }
 
+/// A variable shown on `tracing` events (feature `tracing`, on for the benchmarks).
+#[context_var(trace)]
+static TRACED: u64;
+
+fn tracing_cost(c: &mut Criterion) {
+    // The cost of `#[context_var(trace)]` for one binding's whole life, with a
+    // subscriber that creates spans (tracing-subscriber's registry, no output), next
+    // to the same binding of an untraced variable and tokio's scope.
+    let _default = tracing::subscriber::set_default(tracing_subscriber::registry());
+    let mut group = c.benchmark_group("bind + run to completion, tracing");
+    group.bench_function("ctxvar untraced", |b| {
+        b.iter(|| black_box(poll_once(pin!(C0.scope(black_box(7), Leaf)))));
+    });
+    group.bench_function("ctxvar traced", |b| {
+        b.iter(|| black_box(poll_once(pin!(TRACED.scope(black_box(7), Leaf)))));
+    });
+    group.bench_function("tokio", |b| {
+        b.iter(|| black_box(poll_once(pin!(tokio_scope(black_box(7))))));
+    });
+    group.finish();
+}
+
 fn propagation(c: &mut Criterion) {
     // Carry the current bindings into new work and poll it once: ctxvar captures a
     // Context; tokio reads each value and re-scopes by hand.
@@ -390,5 +412,5 @@ fn propagation(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, reads, polls, binding, propagation);
+criterion_group!(benches, reads, polls, binding, tracing_cost, propagation);
 criterion_main!(benches);
