@@ -151,8 +151,8 @@ impl Context {
 }
 
 impl Context {
-    /// Polls a stream with exactly this context's bindings on every poll (feature
-    /// `stream`); see [`ContextStream`](crate::ContextStream).
+    /// Polls a stream with exactly this context's bindings on every poll, and drops it
+    /// with them (feature `stream`); see [`ContextStream`](crate::ContextStream).
     ///
     /// ```
     /// use ctxvar::{context_var, Context};

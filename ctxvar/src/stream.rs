@@ -66,7 +66,8 @@ impl<L: BindingList, S> fmt::Debug for ScopeStream<L, S> {
 }
 
 pin_project! {
-    /// A stream polled inside a [`Context`]; returned by [`Context::scope_stream`].
+    /// A stream polled inside a [`Context`], and dropped inside it; returned by
+    /// [`Context::scope_stream`].
     ///
     /// ```
     /// use ctxvar::{context_var, Context, ContextStream};
@@ -84,14 +85,29 @@ pin_project! {
     #[must_use = "streams do nothing unless polled"]
     pub struct ContextStream<S> {
         context: Context,
+        // `None` only while the stream is being dropped: it is dropped inside the
+        // context, as `ContextScope` drops its future, so its destructors see the
+        // snapshot's bindings and never those of whoever drops it.
         #[pin]
-        stream: S,
+        stream: Option<S>,
+    }
+
+    impl<S> PinnedDrop for ContextStream<S> {
+        fn drop(this: Pin<&mut Self>) {
+            let mut this = this.project();
+            if this.stream.is_some() {
+                this.context.run(|| this.stream.set(None));
+            }
+        }
     }
 }
 
 impl<S> ContextStream<S> {
     pub(crate) fn new(context: Context, stream: S) -> Self {
-        ContextStream { context, stream }
+        ContextStream {
+            context,
+            stream: Some(stream),
+        }
     }
 }
 
@@ -101,11 +117,14 @@ impl<S: Stream> Stream for ContextStream<S> {
     fn poll_next(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<S::Item>> {
         let this = self.project();
         let stream = this.stream;
-        this.context.run(|| stream.poll_next(cx))
+        this.context.run(|| match stream.as_pin_mut() {
+            Some(stream) => stream.poll_next(cx),
+            None => unreachable!("the inner stream is only removed when it is dropped"),
+        })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.stream.size_hint()
+        self.stream.as_ref().map_or((0, None), Stream::size_hint)
     }
 }
 
