@@ -2,12 +2,14 @@
 //! multi-thread runtimes, never read a value other than the one SPEC §4–§8 says.
 //!
 //! Each generated program is a tree of nested scopes (`VAR.scope`, `A.bind(..).and(..)`,
-//! `sync_scope`), rebinding, yields, reads, captures (`Context::current()` + `ctx.scope`
-//! / `ctx.run`, `in_current_context`), spawns with and without context capture
-//! (`ctxvar::spawn` / `tokio::spawn`), joins and selects of sibling futures, reads inside
-//! `with` closures, futures polled by a "middleware" that binds around each poll, panics
-//! caught at any level, and cancellations (a future dropped after a few polls, `select!`
-//! losers, `JoinHandle::abort`, tasks left behind at runtime shutdown).
+//! `sync_scope`, and a frame binding 14 variables at once, so that captures also take
+//! their path for more than 16 variables), rebinding, yields, reads, captures
+//! (`Context::current()` + `ctx.scope` / `ctx.run`, `in_current_context`), spawns with
+//! and without context capture (`ctxvar::spawn` / `tokio::spawn`), joins and selects of
+//! sibling futures, reads inside `with` closures, futures polled by a "middleware" that
+//! binds around each poll, panics caught at any level, and cancellations (a future
+//! dropped after a few polls, `select!` losers, `JoinHandle::abort`, tasks left behind
+//! at runtime shutdown).
 //!
 //! The same tree is interpreted by a reference model ([`Model`]): a plain stack of
 //! binding layers per logical task, with no pointers, caches or thread-locals. The model

@@ -74,6 +74,29 @@ fn snapshot() -> Snapshot {
     }
 }
 
+/// `snapshot`, reading in the opposite order: the runtime caches its last lookup, and
+/// a stale cache entry only shows when a read repeats the previous one's variable.
+fn snapshot_in_reverse() -> Snapshot {
+    let bound_res = RES.is_bound();
+    let bound_level = LEVEL.is_bound();
+    let bound_tx = TX.is_bound();
+    let bound_name = NAME.is_bound();
+    let bound_id = ID.is_bound();
+    let res = RES.try_with(|res| res.label);
+    let level = LEVEL.get();
+    let tx = TX.try_get();
+    let name = NAME.try_get();
+    let id = ID.try_get();
+    Snapshot {
+        id,
+        name,
+        tx,
+        level,
+        res,
+        bound: [bound_id, bound_name, bound_tx, bound_level, bound_res],
+    }
+}
+
 /// What `in_outer` binds.
 fn outer() -> Snapshot {
     Snapshot {
@@ -114,11 +137,13 @@ fn in_outer<R>(f: impl FnOnce() -> R) -> R {
                         assert_eq!(snapshot(), outer());
                         let result = f();
                         assert_eq!(snapshot(), outer(), "the scopes around the panic changed");
+                        assert_eq!(snapshot_in_reverse(), outer());
                         result
                     })
             })
     });
     assert_eq!(snapshot(), nothing_bound(), "a binding was left behind");
+    assert_eq!(snapshot_in_reverse(), nothing_bound());
     result
 }
 
