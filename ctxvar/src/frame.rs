@@ -253,13 +253,15 @@ pub(crate) unsafe fn enter_head<R>(head: *const FrameHead, root: bool, f: impl F
             unsafe { (*head).parent.set(previous) };
         }
         state.current.set(head);
+        // The new frame may shadow the cached binding.
+        state.cached_key.set(ptr::null());
         let _restore = Restore { state, previous };
         f()
     })
 }
 
 /// Puts back the frame that was innermost before an `enter`, on return or unwind,
-/// and forgets the last lookup: it may have been in the frame that is leaving.
+/// and forgets the last lookup: it may point into the frame that is leaving.
 struct Restore<'a> {
     state: &'a State,
     previous: *const FrameHead,
@@ -269,29 +271,25 @@ impl Drop for Restore<'_> {
     #[inline]
     fn drop(&mut self) {
         self.state.current.set(self.previous);
-        self.state.cached_in.set(NO_FRAME);
+        self.state.cached_key.set(ptr::null());
     }
 }
 
 /// This thread's chain, and a cache of its last successful lookup.
 ///
-/// The cache says: while `cached_in` is the innermost frame, `cached_key` resolves to
-/// `cached_value`. That stays true as long as `cached_in` stays innermost: frames are
-/// immutable, and the frames under a linked frame cannot change while it is linked.
-/// Entering a frame changes the innermost frame, so the cache misses without being
-/// touched; leaving one resets `cached_in`, because the frame it names may be gone for
-/// good and its address reused by another frame. Repeated reads within one poll cost
-/// about what tokio's per-variable slot costs, and a poll pays one store for it.
+/// The cache says: `cached_key` resolves to `cached_value` in the current chain. Frames
+/// are immutable while linked, so only a change of the chain can make that false, and
+/// the chain changes only in `enter_head` and `Restore`: both forget the cache (store
+/// a null key, which is no variable's). So a read that hits costs one compare and a
+/// load, less than tokio's per-variable slot (a borrow check and an `Option` check),
+/// and a poll pays two stores for it.
+///
+/// Null `cached_key` never matches a lookup: keys are addresses of `static`s.
 struct State {
     current: Cell<*const FrameHead>,
-    cached_in: Cell<*const FrameHead>,
     cached_key: Cell<*const VarHeader>,
     cached_value: Cell<*const ()>,
 }
-
-/// An address no frame has (`FrameHead` is pointer-aligned, so it is never 1), for a
-/// cache that matches nothing, not even "no frame is entered" (null).
-const NO_FRAME: *const FrameHead = ptr::without_provenance(1);
 
 thread_local! {
     // A `const` initialiser and no destructor: access is a plain thread-local load,
@@ -300,7 +298,6 @@ thread_local! {
     static STATE: State = const {
         State {
             current: Cell::new(ptr::null()),
-            cached_in: Cell::new(NO_FRAME),
             cached_key: Cell::new(ptr::null()),
             cached_value: Cell::new(ptr::null()),
         }
@@ -359,25 +356,54 @@ impl Iterator for ChainEntries {
 ///
 /// The returned pointer is valid as long as the frame that holds it stays linked,
 /// which is at least until the caller returns to whoever entered that frame.
-///
-/// This is every read's hot path, so it is a loop of its own rather than
-/// `ChainEntries` (which also fetches each entry's owner, for captures).
 #[inline]
 pub(crate) fn lookup(key: *const VarHeader) -> Option<*const ()> {
+    lookup_with(key, (), |(), value| Some(value), |()| None)
+}
+
+/// `found(arg, value)` with the innermost binding of `key` on this thread, or
+/// `missing(arg)` if there is none.
+///
+/// The pointer passed to `found` is valid as long as the frame that holds it stays
+/// linked, which is at least until the caller returns to whoever entered that frame.
+///
+/// This is every read's hot path. A cache hit calls `found` directly, so it compiles
+/// to a compare, a branch and a load, with no `Option` to test afterwards. The walk
+/// is a loop of its own rather than `ChainEntries` (which also fetches each entry's
+/// owner, for captures).
+#[inline]
+pub(crate) fn lookup_with<A, R>(
+    key: *const VarHeader,
+    arg: A,
+    found: impl FnOnce(A, *const ()) -> R,
+    missing: impl FnOnce(A) -> R,
+) -> R {
     STATE.with(|state| {
-        let current = state.current.get();
-        if ptr::eq(state.cached_in.get(), current) && ptr::eq(state.cached_key.get(), key) {
-            return Some(state.cached_value.get());
+        loop {
+            if ptr::eq(state.cached_key.get(), key) {
+                return found(arg, state.cached_value.get());
+            }
+            // A miss: walk the chain, cache what it finds and take the hit path, so
+            // that `found` is inlined once.
+            cold_path();
+            match walk(state.current.get(), key) {
+                Some(value) => {
+                    state.cached_key.set(key);
+                    state.cached_value.set(value);
+                }
+                None => return missing(arg),
+            }
         }
-        let found = walk(current, key);
-        if let Some(value) = found {
-            state.cached_in.set(current);
-            state.cached_key.set(key);
-            state.cached_value.set(value);
-        }
-        found
     })
 }
+
+/// Marks the branch that calls it as unlikely (`core::hint::cold_path`, which is newer
+/// than this crate's minimum Rust version): rustc weights branches into blocks that call
+/// a `#[cold]` function, so the hit path of a lookup is laid out straight.
+#[cold]
+#[inline(always)]
+#[allow(clippy::inline_always)]
+fn cold_path() {}
 
 /// The innermost binding of `key` in the chain that starts at `frame`.
 #[inline]
@@ -650,5 +676,26 @@ mod tests {
             })
         };
         assert_eq!(seen, (None, Some(1)));
+    }
+
+    #[test]
+    fn a_cached_read_is_forgotten_by_every_enter_and_exit() {
+        let values = Arc::new([1_u32, 2]);
+        let owner = RawOwner::of_arc(&values);
+        let outer = Frame::new(entry(&KEY_A, &values[0]), owner);
+        let inner = Frame::new(entry(&KEY_A, &values[1]), owner);
+        let empty = context_head(&[]);
+        // SAFETY: `values` outlives every call; the root frame has no entries.
+        let seen = unsafe {
+            outer.enter(|| {
+                let before = read(&KEY_A); // cached: A is 1
+                let shadowed = inner.enter(|| read(&KEY_A));
+                let after = read(&KEY_A);
+                let hidden = enter_head(&raw const empty, true, || read(&KEY_A));
+                (before, shadowed, after, hidden, read(&KEY_A))
+            })
+        };
+        assert_eq!(seen, (Some(1), Some(2), Some(1), None, Some(1)));
+        assert_eq!(read(&KEY_A), None, "the cache does not outlive the frame");
     }
 }
