@@ -2,6 +2,7 @@
 
 use core::fmt;
 use core::future::Future;
+use core::mem::ManuallyDrop;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 use std::sync::Arc;
@@ -45,18 +46,23 @@ pin_project! {
         // Owns the values the frame's entries point to. Never moved out of or
         // replaced while the `Scope` exists, so those pointers stay valid.
         values: Arc<L>,
+        // Dropped only by `PinnedDrop`, in place, with the bindings installed. Not an
+        // `Option`: the frame's address escapes to the thread-local during a poll, so
+        // the compiler could not hoist the `Some` check out of a polling loop, and it
+        // cost two instructions per poll.
         #[pin]
-        future: Option<F>,
+        future: ManuallyDrop<F>,
     }
 
     impl<L: BindingList, F> PinnedDrop for Scope<L, F> {
         fn drop(this: Pin<&mut Self>) {
-            let mut this = this.project();
-            if this.future.is_some() {
-                let frame: &Frame<L::Entries> = this.frame;
-                // SAFETY: the entries point into `this.values`, alive for this call.
-                unsafe { frame.enter(|| this.future.set(None)) };
-            }
+            let this = this.project();
+            let frame: &Frame<L::Entries> = this.frame;
+            // SAFETY: `future` is pinned, so it is dropped in place, never moved; this
+            // is the only place that drops it, and `Scope` is being dropped, so it is
+            // never used again. The frame's entries point into `this.values`, alive
+            // for this call (the fields are dropped after this function).
+            unsafe { frame.enter(|| ManuallyDrop::drop(this.future.get_unchecked_mut())) };
         }
     }
 }
@@ -78,7 +84,7 @@ impl<L: BindingList + Send + Sync, F> Scope<L, F> {
         Scope {
             frame,
             values,
-            future: Some(future),
+            future: ManuallyDrop::new(future),
         }
     }
 }
@@ -89,20 +95,18 @@ impl<L: BindingList, F> Scope<L, F> {
     pub(crate) fn with_inner<R>(self: Pin<&mut Self>, f: impl FnOnce(Pin<&mut F>) -> R) -> R {
         let this = self.project();
         let frame: &Frame<L::Entries> = this.frame;
-        let inner = this.future;
+        // SAFETY: `ManuallyDrop<F>` is a transparent wrapper, and pinning is
+        // structural for it here: `F` is never moved out (only dropped in place, by
+        // `PinnedDrop`), and it is alive until then.
+        let inner = unsafe { this.future.map_unchecked_mut(|inner| &mut **inner) };
         // SAFETY: the entries point into `this.values`, alive for this call.
-        unsafe {
-            frame.enter(|| match inner.as_pin_mut() {
-                Some(inner) => f(inner),
-                None => unreachable!("the inner value is only removed when the Scope is dropped"),
-            })
-        }
+        unsafe { frame.enter(|| f(inner)) }
     }
 
     /// The inner value, for what needs no bindings (a stream's size hint).
     #[cfg(feature = "stream")]
-    pub(crate) fn inner_ref(&self) -> Option<&F> {
-        self.future.as_ref()
+    pub(crate) fn inner_ref(&self) -> &F {
+        &self.future
     }
 }
 
