@@ -379,20 +379,17 @@ pub(crate) fn lookup_with<A, R>(
     missing: impl FnOnce(A) -> R,
 ) -> R {
     STATE.with(|state| {
-        loop {
-            if ptr::eq(state.cached_key.get(), key) {
-                return found(arg, state.cached_value.get());
+        if ptr::eq(state.cached_key.get(), key) {
+            return found(arg, state.cached_value.get());
+        }
+        cold_path();
+        match walk(state.current.get(), key) {
+            Some(value) => {
+                state.cached_key.set(key);
+                state.cached_value.set(value);
+                found(arg, value)
             }
-            // A miss: walk the chain, cache what it finds and take the hit path, so
-            // that `found` is inlined once.
-            cold_path();
-            match walk(state.current.get(), key) {
-                Some(value) => {
-                    state.cached_key.set(key);
-                    state.cached_value.set(value);
-                }
-                None => return missing(arg),
-            }
+            None => missing(arg),
         }
     })
 }
@@ -406,37 +403,75 @@ pub(crate) fn lookup_with<A, R>(
 fn cold_path() {}
 
 /// The innermost binding of `key` in the chain that starts at `frame`.
-#[inline]
-fn walk(mut frame: *const FrameHead, key: *const VarHeader) -> Option<*const ()> {
+///
+/// Checks the usual hit, the newest entry of the innermost frame, inline, and leaves
+/// the rest to `walk_rest`: inlined whole, the walk's loops take registers from the
+/// caller's hot path (a polling or reading loop), and as one call, every miss pays
+/// for it. (Its caller is `lookup_with`'s cold miss path, into which LLVM does not
+/// inline unless told to.)
+#[inline(always)]
+#[allow(clippy::inline_always)]
+fn walk(frame: *const FrameHead, key: *const VarHeader) -> Option<*const ()> {
+    if frame.is_null() {
+        return None;
+    }
+    // SAFETY: `frame` is reachable from `current`, so it is alive (module invariant),
+    // and so are its `len` entries.
+    let head = unsafe { &*frame };
+    let rest = if head.owner.is_some() {
+        // A binding call's frame: the entries follow the head, newest first, in the
+        // same cache line. The newest is checked on its own: it is the usual hit, and
+        // a binding call always binds at least one variable.
+        // SAFETY: a frame with an owner is a `Frame<E>` (`repr(C)`), whose `len >= 1`
+        // entries start right after the head; `frame` carries the provenance of the
+        // whole frame (see `Frame::enter`).
+        let newest = unsafe { frame.add(1).cast::<Entry>() };
+        // SAFETY: as above.
+        let entry = unsafe { &*newest };
+        if ptr::eq(entry.key, key) {
+            return Some(entry.value);
+        }
+        // SAFETY: as above; the other `len - 1` entries follow.
+        let others = unsafe { newest.add(1) };
+        walk_rest(others, head.len - 1, head.parent.get(), key)
+    } else {
+        walk_rest(ptr::null(), 0, frame, key)
+    };
+    (!rest.is_null()).then_some(rest)
+}
+
+/// The first of `len` binding-call entries at `entries` whose key is `key`, else the
+/// innermost binding of `key` in the chain that starts at `frame`; null if none.
+///
+/// Returns a pointer rather than an `Option` (a value is never at null): one register,
+/// one test.
+#[inline(never)]
+fn walk_rest(
+    entries: *const Entry,
+    len: usize,
+    mut frame: *const FrameHead,
+    key: *const VarHeader,
+) -> *const () {
+    if let Some(value) = find(entries, len, key) {
+        return value;
+    }
     while !frame.is_null() {
         // SAFETY: `frame` is reachable from `current`, so it is alive (module
         // invariant), and so are its `len` entries.
         let head = unsafe { &*frame };
         let found = if head.owner.is_some() {
-            // A binding call's frame: the entries follow the head, newest first, in
-            // the same cache line. The newest is checked on its own: it is the usual
-            // hit, and a binding call always binds at least one variable.
-            // SAFETY: a frame with an owner is a `Frame<E>` (`repr(C)`), whose
-            // `len >= 1` entries start right after the head; `frame` carries the
-            // provenance of the whole frame (see `Frame::enter`).
-            let newest = unsafe { frame.add(1).cast::<Entry>() };
-            // SAFETY: as above.
-            let entry = unsafe { &*newest };
-            if ptr::eq(entry.key, key) {
-                return Some(entry.value);
-            }
-            // SAFETY: as above; the other `len - 1` entries follow.
-            find(unsafe { newest.add(1) }, head.len - 1, key)
+            // SAFETY: as in `walk`: a binding call's `len` entries follow its head.
+            find(unsafe { frame.add(1).cast::<Entry>() }, head.len, key)
         } else {
             // A context's frame: entries are the start of `CapturedEntry`s elsewhere.
             find(head.first.get().cast::<CapturedEntry>(), head.len, key)
         };
-        if found.is_some() {
-            return found;
+        if let Some(value) = found {
+            return value;
         }
         frame = head.parent.get();
     }
-    None
+    ptr::null()
 }
 
 /// The value of the first of `len` entries starting at `first` whose key is `key`.
