@@ -13,7 +13,7 @@ count() {
     valgrind --tool=callgrind --callgrind-out-file=/dev/null "$binary" "$1" "$2" 2>&1 |
         sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
-for case in get-ctxvar get-tokio with-ctxvar with-tokio poll-ctxvar poll8-ctxvar poll-tokio bind-attribute bind-by-hand bind-tokio; do  # = CASES in instructions.rs
+for case in get-ctxvar get-tokio with-ctxvar with-tokio read2-ctxvar read2-tokio poll-ctxvar poll8-ctxvar poll-tokio pollread-ctxvar pollread-tokio bind-attribute bind-by-hand bind-tokio; do  # = CASES in instructions.rs
     small=$(count "$case" 100000)
     large=$(count "$case" 200000)
     echo "$case $(( (large - small) / 100000 ))"

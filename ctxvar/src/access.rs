@@ -88,13 +88,15 @@ pub(crate) fn try_with<K, R>(f: impl FnOnce(&K::Value) -> R) -> Result<R, Access
 where
     K: ContextKey + ?Sized,
 {
-    match frame::lookup(key_of::<K>()) {
+    frame::lookup_with(
+        key_of::<K>(),
+        f,
         // SAFETY: an entry whose key is `K`'s metadata address points to a value of
         // `K::Value` (keys are unique per type, see `ContextKey::__meta`), and the frame
         // that holds it stays linked until this function returns.
-        Some(value) => Ok(f(unsafe { &*value.cast::<K::Value>() })),
-        None => default_or_error::<K, R>(f),
-    }
+        |f, value| Ok(f(unsafe { &*value.cast::<K::Value>() })),
+        default_or_error::<K, R>,
+    )
 }
 
 /// The rarer half of `try_with`, kept out of the read path.

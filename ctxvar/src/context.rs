@@ -118,10 +118,7 @@ impl Context {
         let captured: &[CapturedEntry] = self.captured.as_deref().unwrap_or_default();
         let head = frame::context_head(captured);
         #[cfg(feature = "tracing")]
-        let _entered = self.span.as_ref().map(|span| {
-            head.set_span(span);
-            span.enter()
-        });
+        let _entered = head.enter_span(self.span.as_ref());
         // SAFETY: `head` and the entries it points to (in `self.captured`, which holds
         // their values alive) outlive the call.
         unsafe { frame::enter_head(&raw const head, true, f) }

@@ -248,18 +248,29 @@ pub(crate) fn context_head(captured: &[CapturedEntry]) -> FrameHead {
 
 #[cfg(feature = "tracing")]
 impl FrameHead {
-    /// Records the span this frame's work runs in, for `innermost_span`. The span must
-    /// outlive every entry of the frame (it is read only while the frame is linked).
-    pub(crate) fn set_span(&self, span: &tracing::Span) {
-        self.span.set(span);
+    /// Enters `span`, if any, and records it as the span this frame's work runs in,
+    /// for `innermost_span`. The frame must be entered (linked) only while the
+    /// returned guard is alive: the frame points to the span, and `innermost_span`
+    /// reads it while the frame is linked.
+    pub(crate) fn enter_span<'s>(
+        &self,
+        span: Option<&'s tracing::Span>,
+    ) -> Option<tracing::span::Entered<'s>> {
+        span.map(|span| {
+            self.span.set(span);
+            span.enter()
+        })
     }
 }
 
 #[cfg(feature = "tracing")]
 impl<E> Frame<E> {
-    /// See [`FrameHead::set_span`].
-    pub(crate) fn set_span(&self, span: &tracing::Span) {
-        self.head.set_span(span);
+    /// See [`FrameHead::enter_span`].
+    pub(crate) fn enter_span<'s>(
+        &self,
+        span: Option<&'s tracing::Span>,
+    ) -> Option<tracing::span::Entered<'s>> {
+        self.head.enter_span(span)
     }
 }
 
@@ -272,7 +283,7 @@ pub(crate) fn innermost_span() -> Option<tracing::Span> {
             while !frame.is_null() {
                 // SAFETY: every frame linked from `STATE.current` is alive while it is
                 // linked (the invariant `enter_head` maintains), and so is the span a
-                // linked frame points to (`set_span`'s contract).
+                // linked frame points to (`enter_span`'s contract).
                 let head = unsafe { &*frame };
                 if let Some(span) = unsafe { head.span.get().as_ref() } {
                     return Some(span.clone());
@@ -301,13 +312,15 @@ pub(crate) unsafe fn enter_head<R>(head: *const FrameHead, root: bool, f: impl F
             unsafe { (*head).parent.set(previous) };
         }
         state.current.set(head);
+        // The new frame may shadow the cached binding.
+        state.cached_key.set(ptr::null());
         let _restore = Restore { state, previous };
         f()
     })
 }
 
 /// Puts back the frame that was innermost before an `enter`, on return or unwind,
-/// and forgets the last lookup: it may have been in the frame that is leaving.
+/// and forgets the last lookup: it may point into the frame that is leaving.
 struct Restore<'a> {
     state: &'a State,
     previous: *const FrameHead,
@@ -317,29 +330,25 @@ impl Drop for Restore<'_> {
     #[inline]
     fn drop(&mut self) {
         self.state.current.set(self.previous);
-        self.state.cached_in.set(NO_FRAME);
+        self.state.cached_key.set(ptr::null());
     }
 }
 
 /// This thread's chain, and a cache of its last successful lookup.
 ///
-/// The cache says: while `cached_in` is the innermost frame, `cached_key` resolves to
-/// `cached_value`. That stays true as long as `cached_in` stays innermost: frames are
-/// immutable, and the frames under a linked frame cannot change while it is linked.
-/// Entering a frame changes the innermost frame, so the cache misses without being
-/// touched; leaving one resets `cached_in`, because the frame it names may be gone for
-/// good and its address reused by another frame. Repeated reads within one poll cost
-/// about what tokio's per-variable slot costs, and a poll pays one store for it.
+/// The cache says: `cached_key` resolves to `cached_value` in the current chain. Frames
+/// are immutable while linked, so only a change of the chain can make that false, and
+/// the chain changes only in `enter_head` and `Restore`: both forget the cache (store
+/// a null key, which is no variable's). So a read that hits costs one compare and a
+/// load, less than tokio's per-variable slot (a borrow check and an `Option` check),
+/// and a poll pays two stores for it.
+///
+/// Null `cached_key` never matches a lookup: keys are addresses of `static`s.
 struct State {
     current: Cell<*const FrameHead>,
-    cached_in: Cell<*const FrameHead>,
     cached_key: Cell<*const VarHeader>,
     cached_value: Cell<*const ()>,
 }
-
-/// An address no frame has (`FrameHead` is pointer-aligned, so it is never 1), for a
-/// cache that matches nothing, not even "no frame is entered" (null).
-const NO_FRAME: *const FrameHead = ptr::without_provenance(1);
 
 thread_local! {
     // A `const` initialiser and no destructor: access is a plain thread-local load,
@@ -348,7 +357,6 @@ thread_local! {
     static STATE: State = const {
         State {
             current: Cell::new(ptr::null()),
-            cached_in: Cell::new(NO_FRAME),
             cached_key: Cell::new(ptr::null()),
             cached_value: Cell::new(ptr::null()),
         }
@@ -407,58 +415,122 @@ impl Iterator for ChainEntries {
 ///
 /// The returned pointer is valid as long as the frame that holds it stays linked,
 /// which is at least until the caller returns to whoever entered that frame.
-///
-/// This is every read's hot path, so it is a loop of its own rather than
-/// `ChainEntries` (which also fetches each entry's owner, for captures).
 #[inline]
 pub(crate) fn lookup(key: *const VarHeader) -> Option<*const ()> {
+    lookup_with(key, (), |(), value| Some(value), |()| None)
+}
+
+/// `found(arg, value)` with the innermost binding of `key` on this thread, or
+/// `missing(arg)` if there is none.
+///
+/// The pointer passed to `found` is valid as long as the frame that holds it stays
+/// linked, which is at least until the caller returns to whoever entered that frame.
+///
+/// This is every read's hot path. A cache hit calls `found` directly, so it compiles
+/// to a compare, a branch and a load, with no `Option` to test afterwards. The walk
+/// is a loop of its own rather than `ChainEntries` (which also fetches each entry's
+/// owner, for captures).
+#[inline]
+pub(crate) fn lookup_with<A, R>(
+    key: *const VarHeader,
+    arg: A,
+    found: impl FnOnce(A, *const ()) -> R,
+    missing: impl FnOnce(A) -> R,
+) -> R {
     STATE.with(|state| {
-        let current = state.current.get();
-        if ptr::eq(state.cached_in.get(), current) && ptr::eq(state.cached_key.get(), key) {
-            return Some(state.cached_value.get());
+        if ptr::eq(state.cached_key.get(), key) {
+            return found(arg, state.cached_value.get());
         }
-        let found = walk(current, key);
-        if let Some(value) = found {
-            state.cached_in.set(current);
-            state.cached_key.set(key);
-            state.cached_value.set(value);
+        cold_path();
+        match walk(state.current.get(), key) {
+            Some(value) => {
+                state.cached_key.set(key);
+                state.cached_value.set(value);
+                found(arg, value)
+            }
+            None => missing(arg),
         }
-        found
     })
 }
 
+/// Marks the branch that calls it as unlikely (`core::hint::cold_path`, which is newer
+/// than this crate's minimum Rust version): rustc weights branches into blocks that call
+/// a `#[cold]` function, so the hit path of a lookup is laid out straight.
+#[cold]
+#[inline(always)]
+#[allow(clippy::inline_always)]
+fn cold_path() {}
+
 /// The innermost binding of `key` in the chain that starts at `frame`.
-#[inline]
-fn walk(mut frame: *const FrameHead, key: *const VarHeader) -> Option<*const ()> {
+///
+/// Checks the usual hit, the newest entry of the innermost frame, inline, and leaves
+/// the rest to `walk_rest`: inlined whole, the walk's loops take registers from the
+/// caller's hot path (a polling or reading loop), and as one call, every miss pays
+/// for it. (Its caller is `lookup_with`'s cold miss path, into which LLVM does not
+/// inline unless told to.)
+#[inline(always)]
+#[allow(clippy::inline_always)]
+fn walk(frame: *const FrameHead, key: *const VarHeader) -> Option<*const ()> {
+    if frame.is_null() {
+        return None;
+    }
+    // SAFETY: `frame` is reachable from `current`, so it is alive (module invariant),
+    // and so are its `len` entries.
+    let head = unsafe { &*frame };
+    let rest = if head.owner.is_some() {
+        // A binding call's frame: the entries follow the head, newest first, in the
+        // same cache line. The newest is checked on its own: it is the usual hit, and
+        // a binding call always binds at least one variable.
+        // SAFETY: a frame with an owner is a `Frame<E>` (`repr(C)`), whose `len >= 1`
+        // entries start right after the head; `frame` carries the provenance of the
+        // whole frame (see `Frame::enter`).
+        let newest = unsafe { frame.add(1).cast::<Entry>() };
+        // SAFETY: as above.
+        let entry = unsafe { &*newest };
+        if ptr::eq(entry.key, key) {
+            return Some(entry.value);
+        }
+        // SAFETY: as above; the other `len - 1` entries follow.
+        let others = unsafe { newest.add(1) };
+        walk_rest(others, head.len - 1, head.parent.get(), key)
+    } else {
+        walk_rest(ptr::null(), 0, frame, key)
+    };
+    (!rest.is_null()).then_some(rest)
+}
+
+/// The first of `len` binding-call entries at `entries` whose key is `key`, else the
+/// innermost binding of `key` in the chain that starts at `frame`; null if none.
+///
+/// Returns a pointer rather than an `Option` (a value is never at null): one register,
+/// one test.
+#[inline(never)]
+fn walk_rest(
+    entries: *const Entry,
+    len: usize,
+    mut frame: *const FrameHead,
+    key: *const VarHeader,
+) -> *const () {
+    if let Some(value) = find(entries, len, key) {
+        return value;
+    }
     while !frame.is_null() {
         // SAFETY: `frame` is reachable from `current`, so it is alive (module
         // invariant), and so are its `len` entries.
         let head = unsafe { &*frame };
         let found = if head.owner.is_some() {
-            // A binding call's frame: the entries follow the head, newest first, in
-            // the same cache line. The newest is checked on its own: it is the usual
-            // hit, and a binding call always binds at least one variable.
-            // SAFETY: a frame with an owner is a `Frame<E>` (`repr(C)`), whose
-            // `len >= 1` entries start right after the head; `frame` carries the
-            // provenance of the whole frame (see `Frame::enter`).
-            let newest = unsafe { frame.add(1).cast::<Entry>() };
-            // SAFETY: as above.
-            let entry = unsafe { &*newest };
-            if ptr::eq(entry.key, key) {
-                return Some(entry.value);
-            }
-            // SAFETY: as above; the other `len - 1` entries follow.
-            find(unsafe { newest.add(1) }, head.len - 1, key)
+            // SAFETY: as in `walk`: a binding call's `len` entries follow its head.
+            find(unsafe { frame.add(1).cast::<Entry>() }, head.len, key)
         } else {
             // A context's frame: entries are the start of `CapturedEntry`s elsewhere.
             find(head.first.get().cast::<CapturedEntry>(), head.len, key)
         };
-        if found.is_some() {
-            return found;
+        if let Some(value) = found {
+            return value;
         }
         frame = head.parent.get();
     }
-    None
+    ptr::null()
 }
 
 /// The value of the first of `len` entries starting at `first` whose key is `key`.
@@ -698,5 +770,26 @@ mod tests {
             })
         };
         assert_eq!(seen, (None, Some(1)));
+    }
+
+    #[test]
+    fn a_cached_read_is_forgotten_by_every_enter_and_exit() {
+        let values = Arc::new([1_u32, 2]);
+        let owner = RawOwner::of_arc(&values);
+        let outer = Frame::new(entry(&KEY_A, &values[0]), owner);
+        let inner = Frame::new(entry(&KEY_A, &values[1]), owner);
+        let empty = context_head(&[]);
+        // SAFETY: `values` outlives every call; the root frame has no entries.
+        let seen = unsafe {
+            outer.enter(|| {
+                let before = read(&KEY_A); // cached: A is 1
+                let shadowed = inner.enter(|| read(&KEY_A));
+                let after = read(&KEY_A);
+                let hidden = enter_head(&raw const empty, true, || read(&KEY_A));
+                (before, shadowed, after, hidden, read(&KEY_A))
+            })
+        };
+        assert_eq!(seen, (Some(1), Some(2), Some(1), None, Some(1)));
+        assert_eq!(read(&KEY_A), None, "the cache does not outlive the frame");
     }
 }

@@ -2,6 +2,7 @@
 
 use core::fmt;
 use core::future::Future;
+use core::mem::ManuallyDrop;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 use std::sync::Arc;
@@ -45,8 +46,12 @@ pin_project! {
         // Owns the values the frame's entries point to. Never moved out of or
         // replaced while the `Scope` exists, so those pointers stay valid.
         values: Arc<L>,
+        // Dropped only by `PinnedDrop`, in place, with the bindings installed. Not an
+        // `Option`: the frame's address escapes to the thread-local during a poll, so
+        // the compiler could not hoist the `Some` check out of a polling loop, and it
+        // cost two instructions per poll.
         #[pin]
-        future: Option<F>,
+        future: ManuallyDrop<F>,
         // Feature `tracing`: the span showing the traced variables, entered around
         // every poll (`None` when the list has none); `()` without the feature.
         span: SpanSlot,
@@ -54,12 +59,13 @@ pin_project! {
 
     impl<L: BindingList, F> PinnedDrop for Scope<L, F> {
         fn drop(this: Pin<&mut Self>) {
-            let mut this = this.project();
-            if this.future.is_some() {
-                let frame: &Frame<L::Entries> = this.frame;
-                // SAFETY: the entries point into `this.values`, alive for this call.
-                unsafe { frame.enter(|| this.future.set(None)) };
-            }
+            let this = this.project();
+            let frame: &Frame<L::Entries> = this.frame;
+            // SAFETY: `future` is pinned, so it is dropped in place, never moved; this
+            // is the only place that drops it, and `Scope` is being dropped, so it is
+            // never used again. The frame's entries point into `this.values`, alive
+            // for this call (the fields are dropped after this function).
+            unsafe { frame.enter(|| ManuallyDrop::drop(this.future.get_unchecked_mut())) };
         }
     }
 }
@@ -96,7 +102,7 @@ impl<L: BindingList + Send + Sync, F> Scope<L, F> {
             span: span_of(&*values),
             frame,
             values,
-            future: Some(future),
+            future: ManuallyDrop::new(future),
         }
     }
 }
@@ -107,30 +113,26 @@ impl<L: BindingList, F> Scope<L, F> {
     pub(crate) fn with_inner<R>(self: Pin<&mut Self>, f: impl FnOnce(Pin<&mut F>) -> R) -> R {
         let this = self.project();
         let frame: &Frame<L::Entries> = this.frame;
-        let inner = this.future;
         // `L::TRACED` is a constant: for untraced variables this is no code at all.
+        // The `Scope` is pinned, so the span stays where the frame points.
         #[cfg(feature = "tracing")]
-        let _entered = match this.span {
-            Some(span) if L::TRACED => {
-                // The `Scope` is pinned, so the span stays where the frame points.
-                frame.set_span(span);
-                Some(span.enter())
-            }
-            _ => None,
+        let _entered = if L::TRACED {
+            frame.enter_span(this.span.as_ref())
+        } else {
+            None
         };
+        // SAFETY: `ManuallyDrop<F>` is a transparent wrapper, and pinning is
+        // structural for it here: `F` is never moved out (only dropped in place, by
+        // `PinnedDrop`), and it is alive until then.
+        let inner = unsafe { this.future.map_unchecked_mut(|inner| &mut **inner) };
         // SAFETY: the entries point into `this.values`, alive for this call.
-        unsafe {
-            frame.enter(|| match inner.as_pin_mut() {
-                Some(inner) => f(inner),
-                None => unreachable!("the inner value is only removed when the Scope is dropped"),
-            })
-        }
+        unsafe { frame.enter(|| f(inner)) }
     }
 
     /// The inner value, for what needs no bindings (a stream's size hint).
     #[cfg(feature = "stream")]
-    pub(crate) fn inner_ref(&self) -> Option<&F> {
-        self.future.as_ref()
+    pub(crate) fn inner_ref(&self) -> &F {
+        &self.future
     }
 }
 
@@ -157,10 +159,7 @@ pub(crate) fn sync_scope<L: BindingList + Send + Sync, R>(list: L, f: impl FnOnc
     #[cfg(feature = "tracing")]
     let span = span_of(&*values);
     #[cfg(feature = "tracing")]
-    let _entered = span.as_ref().map(|span| {
-        frame.set_span(span);
-        span.enter()
-    });
+    let _entered = frame.enter_span(span.as_ref());
     // SAFETY: the entries point into `values`, a local that outlives the call.
     unsafe { frame.enter(f) }
 }

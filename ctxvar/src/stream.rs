@@ -55,7 +55,7 @@ impl<L: BindingList, S: Stream> Stream for ScopeStream<L, S> {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.scope.inner_ref().map_or((0, None), Stream::size_hint)
+        self.scope.inner_ref().size_hint()
     }
 }
 

@@ -24,6 +24,19 @@ impl Future for Leaf {
     }
 }
 
+/// Like [`Leaf`], but each poll first reads a variable with the closure (through
+/// `black_box`, so the read is not deleted).
+pub struct ReadLeaf<R>(pub R);
+
+impl<R: Fn() -> u64> Future for ReadLeaf<R> {
+    type Output = u64;
+    #[inline(never)]
+    fn poll(self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<u64> {
+        std::hint::black_box((self.0)());
+        Poll::Pending
+    }
+}
+
 /// Polls `fut` once with a waker that does nothing. Always inlined, as it was when
 /// each benchmark program defined it: the counts are of the poll, not of this call.
 #[inline(always)]
