@@ -191,7 +191,7 @@ impl Parse for Declaration {
 //     /// Docs.
 //     pub trait NAME { fn get(&self) -> Type where Self: NAME_is_bound_here ..; .. }
 //     impl<F: Fn() -> Variable<dyn NAME>> NAME for F {}            // so `NAME.get()` works
-//     impl ContextKey for dyn NAME { type Value = Type; fn __meta() -> .. { static .. } }
+//     impl ContextKey for dyn NAME { type Value = Type; fn __meta() -> .. { static .. } .. }
 //     #[diagnostic::on_unimplemented(..)] pub trait NAME_is_bound_here {}
 //
 // Two items share the name: a function (value namespace), which a `let` inside
@@ -289,6 +289,14 @@ fn expand_declaration(declaration: &Declaration, options: &Options) -> TokenStre
                 static META: #private::VarMeta<#ty> =
                     #private::VarMeta::new(#name_str, ::core::module_path!(), #inherit, #default_value);
                 &META
+            }
+
+            #[inline(always)]
+            fn __read_cache() -> &'static #private::LocalKey<#private::ReadCache> {
+                #private::thread_local! {
+                    static CACHE: #private::ReadCache = const { #private::ReadCache::new() };
+                }
+                &CACHE
             }
         }
 

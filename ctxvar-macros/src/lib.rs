@@ -214,6 +214,12 @@ use proc_macro::TokenStream;
 ///         static META: VarMeta<u64> = VarMeta::new("ITEM_ID", module_path!(), true, None);
 ///         &META
 ///     }
+///     fn __read_cache() -> &'static std::thread::LocalKey<private::ReadCache> {
+///         std::thread_local! {
+///             static CACHE: private::ReadCache = const { private::ReadCache::new() };
+///         }
+///         &CACHE
+///     }
 /// }
 ///
 /// #[doc(hidden)]

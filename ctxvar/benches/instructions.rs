@@ -113,9 +113,8 @@ fn with_tokio(n: u64) {
     });
 }
 
-/// Two variables bound innermost, read alternately: for ctxvar every read misses its
-/// one-entry cache and walks (the worst case; `vs_tokio`'s "2 vars alternating").
-/// Per pair of reads.
+/// Two variables bound innermost, read alternately: each hits its own read cache
+/// (`vs_tokio`'s "2 vars in turn"). Per pair of reads.
 #[inline(never)]
 fn read2_ctxvar(n: u64) {
     C0.bind(7).and(C1.bind(8)).sync_scope(|| {

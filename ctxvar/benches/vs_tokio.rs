@@ -26,8 +26,8 @@ use ctxvar::{Anchor, Context, Scoped, context_var};
 
 mod common;
 use common::{
-    C0, C1, C2, C3, C4, C5, C6, C7, Leaf, T0, T1, T2, T3, T4, T5, T6, T7, poll_once, tokio_scope,
-    with_attribute, written_by_hand,
+    C0, C1, C2, C3, C4, C5, C6, C7, Leaf, ReadLeaf, T0, T1, T2, T3, T4, T5, T6, T7, poll_once,
+    tokio_scope, with_attribute, written_by_hand,
 };
 
 #[context_var]
@@ -57,7 +57,7 @@ macro_rules! bench_poll {
 
 fn reads(c: &mut Criterion) {
     // The same variable read again and again, as code that logs several lines in one
-    // poll does: after the first, ctxvar's reads hit its one-entry read cache.
+    // poll does: after the first, ctxvar's reads hit the variable's read cache.
     let mut group = c.benchmark_group("read innermost get");
     C0.sync_scope(7, || {
         let anchor = Anchor::new();
@@ -80,9 +80,8 @@ fn reads(c: &mut Criterion) {
     });
     group.finish();
 
-    // Two variables read in turn, so ctxvar's one-entry read cache never hits and
-    // every read walks the chain: the worst case, reported per pair of reads.
-    let mut group = c.benchmark_group("read innermost, 2 vars alternating");
+    // Two variables read in turn: each has its own read cache, so both hit.
+    let mut group = c.benchmark_group("read innermost, 2 vars in turn");
     C0.bind(7).and(C1.bind(8)).sync_scope(|| {
         let anchor = Anchor::new();
         let (c0, c1) = (
@@ -102,96 +101,55 @@ fn reads(c: &mut Criterion) {
     });
     group.finish();
 
-    // The same, with both variables bound 4 and 8 scopes further out.
-    let mut group = c.benchmark_group("read 4 scopes up, 2 vars alternating");
-    C0.bind(7).and(C1.bind(8)).sync_scope(|| {
-        C2.sync_scope(2, || {
-            C3.sync_scope(3, || {
-                C4.sync_scope(4, || {
-                    C5.sync_scope(5, || {
-                        let anchor = Anchor::new();
-                        let (c0, c1) = (
-                            Scoped::<dyn C0>::assume_bound(&anchor),
-                            Scoped::<dyn C1>::assume_bound(&anchor),
-                        );
-                        group.bench_function("ctxvar", |b| {
-                            b.iter(|| (black_box(c0.get()), black_box(c1.get())))
-                        });
-                    })
+    // ctxvar's worst case for reads: every poll enters a scope, which forgets every
+    // read cache, so the first read of each variable in the poll walks the chain out
+    // to the binding call that bound it, `depth` calls out. Tokio's reads cost the
+    // same at any distance (it pays for distance on every poll instead; see the
+    // nesting group). One poll of a one-binding scope whose leaf reads both variables.
+    let mut group = c.benchmark_group("poll + first reads of 2 vars bound further out");
+    for depth in [1, 4, 8] {
+        C0.bind(7).and(C1.bind(8)).sync_scope(|| {
+            nest_sync_ctxvar(depth - 1, &mut || {
+                let mut fut = pin!(C7.scope(1, ReadLeaf(read_c0_c1)));
+                group.bench_function(BenchmarkId::new("ctxvar", depth), |b| {
+                    b.iter(|| black_box(poll_once(fut.as_mut())))
+                });
+            })
+        });
+        T0.sync_scope(7, || {
+            T1.sync_scope(8, || {
+                nest_sync_tokio(depth - 1, &mut || {
+                    let mut fut = pin!(T7.scope(1, ReadLeaf(|| T0.get() + T1.get())));
+                    group.bench_function(BenchmarkId::new("tokio", depth), |b| {
+                        b.iter(|| black_box(poll_once(fut.as_mut())))
+                    });
                 })
             })
         });
-    });
-    T0.sync_scope(7, || {
-        T1.sync_scope(8, || {
-            T2.sync_scope(2, || {
-                T3.sync_scope(3, || {
-                    T4.sync_scope(4, || {
-                        T5.sync_scope(5, || {
-                            group.bench_function("tokio", |b| {
-                                b.iter(|| (black_box(T0.get()), black_box(T1.get())))
-                            });
-                        })
-                    })
-                })
-            });
-        })
-    });
+    }
     group.finish();
+}
 
-    let mut group = c.benchmark_group("read 8 scopes up, 2 vars alternating");
-    C0.bind(7).and(C1.bind(8)).sync_scope(|| {
-        C2.sync_scope(2, || {
-            C3.sync_scope(3, || {
-                C4.sync_scope(4, || {
-                    C5.sync_scope(5, || {
-                        C6.sync_scope(6, || {
-                            C7.sync_scope(7, || {
-                                C2.sync_scope(8, || {
-                                    C3.sync_scope(9, || {
-                                        let anchor = Anchor::new();
-                                        let (c0, c1) = (
-                                            Scoped::<dyn C0>::assume_bound(&anchor),
-                                            Scoped::<dyn C1>::assume_bound(&anchor),
-                                        );
-                                        group.bench_function("ctxvar", |b| {
-                                            b.iter(|| (black_box(c0.get()), black_box(c1.get())))
-                                        });
-                                    })
-                                })
-                            })
-                        });
-                    })
-                })
-            })
-        });
-    });
-    T0.sync_scope(7, || {
-        T1.sync_scope(8, || {
-            T2.sync_scope(2, || {
-                T3.sync_scope(3, || {
-                    T4.sync_scope(4, || {
-                        T5.sync_scope(5, || {
-                            T6.sync_scope(6, || {
-                                T7.sync_scope(7, || {
-                                    T2.sync_scope(8, || {
-                                        T3.sync_scope(9, || {
-                                            group.bench_function("tokio", |b| {
-                                                b.iter(|| {
-                                                    (black_box(T0.get()), black_box(T1.get()))
-                                                })
-                                            });
-                                        })
-                                    })
-                                })
-                            });
-                        })
-                    })
-                })
-            });
-        })
-    });
-    group.finish();
+/// Reads `C0` and `C1`, which the caller has bound.
+fn read_c0_c1() -> u64 {
+    let anchor = Anchor::new();
+    Scoped::<dyn C0>::assume_bound(&anchor).get() + Scoped::<dyn C1>::assume_bound(&anchor).get()
+}
+
+/// Runs `f` inside `levels` more binding calls (of `C2`).
+fn nest_sync_ctxvar(levels: usize, f: &mut dyn FnMut()) {
+    match levels {
+        0 => f(),
+        _ => C2.sync_scope(2, || nest_sync_ctxvar(levels - 1, f)),
+    }
+}
+
+/// Runs `f` inside `levels` more tokio scopes (of `T2`).
+fn nest_sync_tokio(levels: usize, f: &mut dyn FnMut()) {
+    match levels {
+        0 => f(),
+        _ => T2.sync_scope(2, || nest_sync_tokio(levels - 1, f)),
+    }
 }
 
 fn polls(c: &mut Criterion) {

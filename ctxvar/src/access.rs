@@ -90,31 +90,40 @@ where
 {
     frame::lookup_with(
         key_of::<K>(),
+        K::__read_cache(),
+        default_of::<K>,
         f,
-        // SAFETY: an entry whose key is `K`'s metadata address points to a value of
-        // `K::Value` (keys are unique per type, see `ContextKey::__meta`), and the frame
-        // that holds it stays linked until this function returns.
+        // SAFETY: `value` is `K`'s default, in a `static`, or the value of an entry
+        // whose key is `K`'s metadata address, which is a `K::Value` (keys are unique
+        // per type, see `ContextKey::__meta`) in a frame that stays linked until this
+        // function returns.
         |f, value| Ok(f(unsafe { &*value.cast::<K::Value>() })),
-        default_or_error::<K, R>,
+        |_| {
+            Err(AccessError {
+                var: &K::__meta().header,
+            })
+        },
     )
 }
 
-/// The rarer half of `try_with`, kept out of the read path.
-#[cold]
-fn default_or_error<K, R>(f: impl FnOnce(&K::Value) -> R) -> Result<R, AccessError>
-where
-    K: ContextKey + ?Sized,
-{
-    let meta = K::__meta();
-    match &meta.default {
-        Some(default) => Ok(f(default)),
-        None => Err(AccessError { var: &meta.header }),
-    }
+/// Where `K`'s default is, if it has one: in its `static` metadata, alive for ever.
+fn default_of<K: ContextKey + ?Sized>() -> Option<*const ()> {
+    K::__meta()
+        .default
+        .as_ref()
+        .map(|value| core::ptr::from_ref(value).cast())
 }
 
 #[inline]
 pub(crate) fn is_bound<K: ContextKey + ?Sized>() -> bool {
-    frame::lookup(key_of::<K>()).is_some() || K::__meta().default.is_some()
+    frame::lookup_with(
+        key_of::<K>(),
+        K::__read_cache(),
+        default_of::<K>,
+        (),
+        |(), _| true,
+        |()| false,
+    )
 }
 
 /// `with` where the compiler has checked that a scope provides `K`.

@@ -26,6 +26,7 @@ use core::cell::Cell;
 use core::mem::MaybeUninit;
 use core::ptr;
 use std::sync::Arc;
+use std::thread::LocalKey;
 
 use crate::key::VarHeader;
 
@@ -312,15 +313,15 @@ pub(crate) unsafe fn enter_head<R>(head: *const FrameHead, root: bool, f: impl F
             unsafe { (*head).parent.set(previous) };
         }
         state.current.set(head);
-        // The new frame may shadow the cached binding.
-        state.cached_key.set(ptr::null());
+        // The new frame may shadow cached bindings.
+        state.chain_changed();
         let _restore = Restore { state, previous };
         f()
     })
 }
 
 /// Puts back the frame that was innermost before an `enter`, on return or unwind,
-/// and forgets the last lookup: it may point into the frame that is leaving.
+/// and forgets every cached lookup: they may point into the frame that is leaving.
 struct Restore<'a> {
     state: &'a State,
     previous: *const FrameHead,
@@ -330,24 +331,25 @@ impl Drop for Restore<'_> {
     #[inline]
     fn drop(&mut self) {
         self.state.current.set(self.previous);
-        self.state.cached_key.set(ptr::null());
+        self.state.chain_changed();
     }
 }
 
-/// This thread's chain, and a cache of its last successful lookup.
-///
-/// The cache says: `cached_key` resolves to `cached_value` in the current chain. Frames
-/// are immutable while linked, so only a change of the chain can make that false, and
-/// the chain changes only in `enter_head` and `Restore`: both forget the cache (store
-/// a null key, which is no variable's). So a read that hits costs one compare and a
-/// load, less than tokio's per-variable slot (a borrow check and an `Option` check),
-/// and a poll pays two stores for it.
-///
-/// Null `cached_key` never matches a lookup: keys are addresses of `static`s.
+/// This thread's chain, and the version its read caches are checked against.
 struct State {
     current: Cell<*const FrameHead>,
-    cached_key: Cell<*const VarHeader>,
-    cached_value: Cell<*const ()>,
+    /// Changes whenever `current` does (in `enter_head` and `Restore`, the only places
+    /// that set it), so a [`ReadCache`] stamped with it is valid while they are equal.
+    /// A `u64` never wraps: at one change per nanosecond that would take 584 years, so
+    /// an old stamp can never match again.
+    version: Cell<u64>,
+}
+
+impl State {
+    #[inline]
+    fn chain_changed(&self) {
+        self.version.set(self.version.get() + 1);
+    }
 }
 
 thread_local! {
@@ -357,10 +359,45 @@ thread_local! {
     static STATE: State = const {
         State {
             current: Cell::new(ptr::null()),
-            cached_key: Cell::new(ptr::null()),
-            cached_value: Cell::new(ptr::null()),
+            // Above every new cache's stamp (0), so no cache is valid before its
+            // first lookup.
+            version: Cell::new(1),
         }
     };
+}
+
+/// One variable's cache of its last lookup on this thread: `#[context_var]` declares
+/// one per variable in a `thread_local!` (see `ContextKey::__read_cache`).
+///
+/// It says: while this thread's chain version is `version`, the variable's innermost
+/// binding (or, where nothing binds it, its default) is at `value`. Frames are immutable while linked, so
+/// only a change of the chain can make that false, and every change moves the version
+/// on. So a read that hits costs two thread-local loads, a compare and a load, whichever
+/// variables were read in between, where tokio's per-variable slot costs a borrow check
+/// and an `Option` check; a poll pays two increments for it, however many variables are
+/// cached.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct ReadCache {
+    version: Cell<u64>,
+    value: Cell<*const ()>,
+}
+
+impl ReadCache {
+    /// A cache that is valid for no version (`STATE` starts above it).
+    #[must_use]
+    pub const fn new() -> Self {
+        ReadCache {
+            version: Cell::new(0),
+            value: Cell::new(ptr::null()),
+        }
+    }
+}
+
+impl Default for ReadCache {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// Every entry visible from the innermost frame outwards, in lookup order (innermost
@@ -411,41 +448,49 @@ impl Iterator for ChainEntries {
     }
 }
 
-/// Finds the innermost binding of `key` on this thread.
+/// Finds the innermost binding of `key` on this thread, without a cache.
 ///
 /// The returned pointer is valid as long as the frame that holds it stays linked,
 /// which is at least until the caller returns to whoever entered that frame.
-#[inline]
+#[cfg(test)]
 pub(crate) fn lookup(key: *const VarHeader) -> Option<*const ()> {
-    lookup_with(key, (), |(), value| Some(value), |()| None)
+    STATE.with(|state| walk(state.current.get(), key))
 }
 
-/// `found(arg, value)` with the innermost binding of `key` on this thread, or
-/// `missing(arg)` if there is none.
+/// `found(arg, value)` with the innermost binding of `key` on this thread, else with
+/// the variable's `default` (which must point to a value that lives for ever, of the
+/// same type as the bindings), else `missing(arg)`.
+/// `cache` is `key`'s own.
 ///
 /// The pointer passed to `found` is valid as long as the frame that holds it stays
 /// linked, which is at least until the caller returns to whoever entered that frame.
 ///
 /// This is every read's hot path. A cache hit calls `found` directly, so it compiles
-/// to a compare, a branch and a load, with no `Option` to test afterwards. The walk
-/// is a loop of its own rather than `ChainEntries` (which also fetches each entry's
-/// owner, for captures).
+/// to two loads, a compare, a branch and a load, with no `Option` or null to test
+/// afterwards. A miss walks the chain and caches what it found; a default is cached
+/// like a binding, so a variable read outside its scopes for its default hits the
+/// cache too. The walk is a loop of its own rather than `ChainEntries` (which also
+/// fetches each entry's owner, for captures).
 #[inline]
 pub(crate) fn lookup_with<A, R>(
     key: *const VarHeader,
+    cache: &'static LocalKey<ReadCache>,
+    default: impl FnOnce() -> Option<*const ()>,
     arg: A,
     found: impl FnOnce(A, *const ()) -> R,
     missing: impl FnOnce(A) -> R,
 ) -> R {
-    STATE.with(|state| {
-        if ptr::eq(state.cached_key.get(), key) {
-            return found(arg, state.cached_value.get());
+    let (version, current) = STATE.with(|state| (state.version.get(), state.current.get()));
+    cache.with(|cache| {
+        if cache.version.get() == version {
+            return found(arg, cache.value.get());
         }
         cold_path();
-        match walk(state.current.get(), key) {
+        let value = walk(current, key);
+        match value.or_else(default) {
             Some(value) => {
-                state.cached_key.set(key);
-                state.cached_value.set(value);
+                cache.version.set(version);
+                cache.value.set(value);
                 found(arg, value)
             }
             None => missing(arg),
@@ -772,24 +817,113 @@ mod tests {
         assert_eq!(seen, (None, Some(1)));
     }
 
+    thread_local! {
+        static CACHE_A: ReadCache = const { ReadCache::new() };
+        static CACHE_B: ReadCache = const { ReadCache::new() };
+    }
+
+    /// `read` through the variable's cache, as `get` reads.
+    fn read_cached(key: &'static VarHeader) -> Option<u32> {
+        read_cached_or(key, None)
+    }
+
+    /// `read_cached` of a variable with a default.
+    fn read_cached_or(key: &'static VarHeader, default: Option<&'static u32>) -> Option<u32> {
+        let cache = if ptr::eq(key, &raw const KEY_A) {
+            &CACHE_A
+        } else {
+            &CACHE_B
+        };
+        // SAFETY: every value entered in these tests is a `u32`.
+        lookup_with(
+            key,
+            cache,
+            || default.map(|value| ptr::from_ref(value).cast()),
+            (),
+            |(), value| Some(unsafe { *value.cast::<u32>() }),
+            |()| None,
+        )
+    }
+
     #[test]
     fn a_cached_read_is_forgotten_by_every_enter_and_exit() {
-        let values = Arc::new([1_u32, 2]);
+        let values = Arc::new([1_u32, 2, 3]);
         let owner = RawOwner::of_arc(&values);
         let outer = Frame::new(entry(&KEY_A, &values[0]), owner);
-        let inner = Frame::new(entry(&KEY_A, &values[1]), owner);
+        let inner = Frame::new(
+            EntryPair(entry(&KEY_B, &values[2]), entry(&KEY_A, &values[1])),
+            owner,
+        );
         let empty = context_head(&[]);
+        assert_eq!(read_cached(&KEY_A), None);
         // SAFETY: `values` outlives every call; the root frame has no entries.
         let seen = unsafe {
             outer.enter(|| {
-                let before = read(&KEY_A); // cached: A is 1
-                let shadowed = inner.enter(|| read(&KEY_A));
-                let after = read(&KEY_A);
-                let hidden = enter_head(&raw const empty, true, || read(&KEY_A));
-                (before, shadowed, after, hidden, read(&KEY_A))
+                // Both caches are filled, B's with "not bound"; each read twice, so
+                // the second read of each is a hit.
+                let before = [
+                    read_cached(&KEY_A),
+                    read_cached(&KEY_B),
+                    read_cached(&KEY_A),
+                    read_cached(&KEY_B),
+                ];
+                let shadowed = inner.enter(|| {
+                    [
+                        read_cached(&KEY_A),
+                        read_cached(&KEY_B),
+                        read_cached(&KEY_A),
+                    ]
+                });
+                let after = [read_cached(&KEY_A), read_cached(&KEY_B)];
+                let hidden = enter_head(&raw const empty, true, || read_cached(&KEY_A));
+                (before, shadowed, after, hidden, read_cached(&KEY_A))
             })
         };
-        assert_eq!(seen, (Some(1), Some(2), Some(1), None, Some(1)));
-        assert_eq!(read(&KEY_A), None, "the cache does not outlive the frame");
+        assert_eq!(seen.0, [Some(1), None, Some(1), None]);
+        assert_eq!(seen.1, [Some(2), Some(3), Some(2)]);
+        assert_eq!(seen.2, [Some(1), None]);
+        assert_eq!((seen.3, seen.4), (None, Some(1)));
+        assert_eq!(
+            read_cached(&KEY_A),
+            None,
+            "the cache does not outlive the frame"
+        );
+        assert_eq!(read_cached(&KEY_B), None);
+    }
+
+    #[test]
+    fn a_cached_default_gives_way_to_a_binding() {
+        static DEFAULT: u32 = 9;
+        let values = Arc::new(1_u32);
+        let frame = Frame::new(entry(&KEY_B, &values), RawOwner::of_arc(&values));
+        let empty = context_head(&[]);
+        // SAFETY: `values` outlives the calls; the root frame has no entries.
+        let seen = unsafe {
+            enter_head(&raw const empty, true, || {
+                let default = [
+                    read_cached_or(&KEY_B, Some(&DEFAULT)),
+                    read_cached_or(&KEY_B, Some(&DEFAULT)),
+                ];
+                let bound = frame.enter(|| read_cached_or(&KEY_B, Some(&DEFAULT)));
+                (default, bound, read_cached_or(&KEY_B, Some(&DEFAULT)))
+            })
+        };
+        assert_eq!(seen, ([Some(9), Some(9)], Some(1), Some(9)));
+    }
+
+    #[test]
+    fn a_cache_is_per_thread() {
+        let values = Arc::new(1_u32);
+        let frame = Frame::new(entry(&KEY_A, &values), RawOwner::of_arc(&values));
+        // SAFETY: `values` outlives the call.
+        let seen_elsewhere = unsafe {
+            frame.enter(|| {
+                assert_eq!(read_cached(&KEY_A), Some(1));
+                // Another thread has its own chain and version: nothing is bound there,
+                // whatever this thread cached.
+                std::thread::scope(|s| s.spawn(|| read_cached(&KEY_A)).join().unwrap())
+            })
+        };
+        assert_eq!(seen_elsewhere, None);
     }
 }

@@ -1,6 +1,9 @@
 //! What a declared variable is at run time: a key type and one static of metadata.
 
 use core::sync::atomic::AtomicBool;
+use std::thread::LocalKey;
+
+use crate::frame::ReadCache;
 
 /// Implemented by `#[context_var]` for the key type `dyn NAME` of each variable.
 ///
@@ -59,6 +62,12 @@ pub trait ContextKey {
     /// type, so a lookup can never read a value as the wrong type.
     #[doc(hidden)]
     fn __meta() -> &'static VarMeta<Self::Value>;
+
+    /// This thread's cache of the variable's last lookup: one `thread_local!` per
+    /// variable, declared inside the function, so that reading several variables in
+    /// turn hits each one's cache.
+    #[doc(hidden)]
+    fn __read_cache() -> &'static LocalKey<ReadCache>;
 
     /// The name the variable was declared with.
     #[must_use]

@@ -263,8 +263,10 @@
 //!
 //! Each binding call (one `#[with_context]`, however many variables it binds) is one
 //! *frame* in a per-thread chain. Entering a frame on a poll is a few stores, whatever
-//! it binds; a read walks the chain from the innermost frame, and a repeated read of
-//! the same variable is served from a one-entry per-thread cache; binding allocates
+//! it binds. The first read of a variable after a frame is entered or left walks the
+//! chain from the innermost frame; later reads of it are served from the variable's
+//! own per-thread cache, so reading several variables in turn costs what tokio's
+//! per-variable slots cost. Binding allocates
 //! once (the values are shared, so capturing them later need not clone them) and
 //! polling never does. README.md has the measurements, side by side with
 //! `tokio::task_local!`, and the command that reproduces them.

@@ -5,9 +5,11 @@ use crate::access;
 use crate::bindings::{Binding, Bindings};
 use crate::key::ContextKey;
 
-pub use crate::frame::{Entry, EntryList, EntryPair};
+pub use crate::frame::{Entry, EntryList, EntryPair, ReadCache};
 pub use crate::key::{VarHeader, VarMeta};
 pub use crate::scoped::{Anchor, Scoped};
+pub use std::thread::LocalKey;
+pub use std::thread_local;
 
 /// Lets `get` on a variable's trait require `Clone` through a bound on `Self`, which is
 /// checked where `get` is called, rather than a bound on the concrete value type,
