@@ -216,6 +216,46 @@ impl<F: Future> Future for ContextScope<F> {
     }
 }
 
+/// A closure that runs in a captured context, for the helpers that hand closures to
+/// other threads (`spawn_blocking`, `thread::spawn`). If it is dropped without being
+/// called (a blocking task aborted while queued, a thread that failed to start), it
+/// is dropped in its context too, so destructors of what it captured can read the
+/// variables, as they can for a future dropped mid-way.
+pub(crate) struct ContextClosure<F> {
+    context: Context,
+    // `None` once called.
+    f: Option<F>,
+}
+
+impl<F> ContextClosure<F> {
+    /// `f`, to run in the context current here.
+    pub(crate) fn capture(f: F) -> Self {
+        ContextClosure {
+            context: Context::current(),
+            f: Some(f),
+        }
+    }
+
+    pub(crate) fn call<R>(mut self) -> R
+    where
+        F: FnOnce() -> R,
+    {
+        let f = self
+            .f
+            .take()
+            .expect("a ContextClosure is called at most once, by value");
+        self.context.run(f)
+    }
+}
+
+impl<F> Drop for ContextClosure<F> {
+    fn drop(&mut self) {
+        if let Some(f) = self.f.take() {
+            self.context.run(|| drop(f));
+        }
+    }
+}
+
 /// Runs futures in a captured context: `future.in_current_context()`.
 ///
 /// Implemented for every future; in scope with `use ctxvar::prelude::*`.

@@ -13,11 +13,11 @@ use core::future::Future;
 
 use tokio::task::JoinHandle;
 
-use crate::context::{Context, FutureExt};
+use crate::context::{ContextClosure, FutureExt};
 
 /// [`tokio::spawn`], running the task in the current context.
 ///
-/// Captures [`Context::current()`] now; the task sees those bindings on every poll.
+/// Captures [`Context::current()`](crate::Context::current) now; the task sees those bindings on every poll.
 /// Cost over `tokio::spawn`: one capture (one allocation, none when nothing is bound;
 /// values are shared, not cloned) and entering one frame per poll.
 ///
@@ -66,8 +66,11 @@ where
 
 /// [`tokio::task::spawn_blocking`], running the closure in the current context.
 ///
-/// Captures [`Context::current()`] now. Cost over `spawn_blocking`: one capture (one
-/// allocation, none when nothing is bound; values are shared, not cloned).
+/// Captures [`Context::current()`](crate::Context::current) now. Cost over
+/// `spawn_blocking`: one capture (one allocation, none when nothing is bound; values
+/// are shared, not cloned). If the closure is dropped without running (the task was
+/// aborted while queued, or the runtime shut down first), it is dropped in the captured
+/// context too, so the destructors of what it captured see the same values.
 ///
 /// ```
 /// use ctxvar::{context_var, uses_context, with_context};
@@ -100,13 +103,13 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    let context = Context::current();
-    tokio::task::spawn_blocking(move || context.run(f))
+    let f = ContextClosure::capture(f);
+    tokio::task::spawn_blocking(move || f.call())
 }
 
 /// [`tokio::task::spawn_local`], running the task in the current context.
 ///
-/// Captures [`Context::current()`] now. Cost over `spawn_local`: one capture and
+/// Captures [`Context::current()`](crate::Context::current) now. Cost over `spawn_local`: one capture and
 /// entering one frame per poll, as for [`spawn`].
 ///
 /// ```

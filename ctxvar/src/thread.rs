@@ -3,7 +3,7 @@
 //! A plain [`std::thread::spawn`] starts with nothing bound. [`spawn`] captures
 //! [`Context::current()`](crate::Context::current) and runs the closure in it.
 
-use crate::context::Context;
+use crate::context::ContextClosure;
 
 /// [`std::thread::spawn`], running the closure in the current context.
 ///
@@ -28,6 +28,6 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    let context = Context::current();
-    std::thread::spawn(move || context.run(f))
+    let f = ContextClosure::capture(f);
+    std::thread::spawn(move || f.call())
 }

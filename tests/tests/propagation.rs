@@ -154,6 +154,55 @@ mod spawn_helpers {
             .await;
         assert!(seen.is_err());
     }
+
+    /// Sends what `TENANT` reads as when dropped.
+    struct ReportsTenantOnDrop(std::sync::mpsc::Sender<Option<&'static str>>);
+
+    impl Drop for ReportsTenantOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.send(TENANT.try_get().ok());
+        }
+    }
+
+    #[test]
+    fn a_blocking_closure_aborted_before_it_ran_is_dropped_in_its_context() {
+        use std::sync::mpsc::channel;
+        use std::time::Duration;
+
+        // One blocking thread, kept busy, so the closure under test stays queued.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .max_blocking_threads(1)
+            .build()
+            .unwrap();
+        let _in_runtime = runtime.enter();
+        let (release, wait) = channel::<()>();
+        let (started, has_started) = channel::<()>();
+        let _busy = tokio::task::spawn_blocking(move || {
+            started.send(()).unwrap();
+            let _ = wait.recv();
+        });
+        has_started.recv().unwrap();
+        let (report, reports) = channel();
+        let guard = ReportsTenantOnDrop(report);
+        let queued = TENANT.sync_scope("acme", || {
+            ctxvar::spawn_blocking(move || {
+                drop(guard);
+                panic!("the queued closure must not run: it was aborted first");
+            })
+        });
+        // Aborted while queued: the pool thread that dequeues it drops the closure
+        // instead of running it, on a thread with nothing bound.
+        queued.abort();
+        release.send(()).unwrap();
+        let seen = reports.recv_timeout(Duration::from_secs(10));
+        assert_eq!(
+            seen,
+            Ok(Some("acme")),
+            "the closure's captures saw its context"
+        );
+        assert!(runtime.block_on(queued).unwrap_err().is_cancelled());
+    }
 }
 
 #[test]
