@@ -285,6 +285,11 @@ pub fn context_var(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   are restored on every exit: return, `?`, panic, and (for an `async fn`) the future
 ///   being dropped mid-way. While the body's future is dropped the values are still
 ///   bound, so destructors can read them.
+/// - The body runs in a `move` closure or `async move` block, which takes the
+///   parameters it uses; a parameter the body never mentions (such as `_permit`) stays
+///   with the function and is dropped after the bindings are restored. A parameter
+///   whose destructor must read the variables has to be used in the body
+///   (`drop(permit)` at the end will do).
 /// - Inside the function, each variable is named by the last segment of its path
 ///   (`ITEM_ID` for `vars::ITEM_ID`), and `get`/`with` compile there, also in closures
 ///   and async blocks written in the body.

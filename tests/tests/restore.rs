@@ -165,3 +165,50 @@ fn a_panic_while_evaluating_a_binding_value_binds_nothing() {
     assert!(!TENANT.is_bound());
     assert!(!ITEM_ID.is_bound());
 }
+
+/// Records what `ITEM_ID` reads as when dropped.
+struct RecordsItemIdOnDrop(Arc<Mutex<Vec<Option<u64>>>>);
+
+impl Drop for RecordsItemIdOnDrop {
+    fn drop(&mut self) {
+        self.0.lock().unwrap().push(ITEM_ID.try_get().ok());
+    }
+}
+
+#[with_context(ITEM_ID = 5)]
+async fn uses_its_guard(guard: RecordsItemIdOnDrop, pending: usize) {
+    pending_n(pending).await;
+    drop(guard);
+}
+
+#[with_context(ITEM_ID = 5)]
+async fn holds_its_guard(guard: RecordsItemIdOnDrop, pending: usize) {
+    let _guard = guard;
+    pending_n(pending).await;
+}
+
+#[with_context(ITEM_ID = 5)]
+async fn never_mentions_its_guard(_guard: RecordsItemIdOnDrop) {}
+
+#[test]
+fn a_parameter_the_body_uses_is_dropped_inside_the_bindings() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    // Completed: dropped by the body.
+    futures::executor::block_on(uses_its_guard(RecordsItemIdOnDrop(seen.clone()), 1));
+    // Completed: dropped at the end of the body, as a local.
+    futures::executor::block_on(holds_its_guard(RecordsItemIdOnDrop(seen.clone()), 1));
+    // Cancelled after one poll: dropped with the body's future.
+    let mut fut = Box::pin(holds_its_guard(RecordsItemIdOnDrop(seen.clone()), 5));
+    assert!(poll_once(fut.as_mut()).is_pending());
+    drop(fut);
+    assert_eq!(*seen.lock().unwrap(), [Some(5), Some(5), Some(5)]);
+}
+
+#[test]
+fn a_parameter_the_body_never_mentions_is_dropped_after_the_bindings_end() {
+    // Documented (README, "What it does not promise"): the body's `async move` block
+    // takes only the parameters it uses.
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    futures::executor::block_on(never_mentions_its_guard(RecordsItemIdOnDrop(seen.clone())));
+    assert_eq!(*seen.lock().unwrap(), [None]);
+}
