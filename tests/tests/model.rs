@@ -7,9 +7,10 @@
 //! (`Context::current()` + `ctx.scope` / `ctx.run`, `in_current_context`), spawns with
 //! and without context capture (`ctxvar::spawn` / `tokio::spawn`), joins and selects of
 //! sibling futures, reads inside `with` closures, futures polled by a "middleware" that
-//! binds around each poll, panics caught at any level, and cancellations (a future
-//! dropped after a few polls, `select!` losers, `JoinHandle::abort`, tasks left behind
-//! at runtime shutdown).
+//! binds around each poll, streams (`scope_stream` and `Context::scope_stream`, one
+//! item per poll), panics caught at any level, and cancellations (a future dropped
+//! after a few polls, `select!` losers, `JoinHandle::abort`, tasks left behind at
+//! runtime shutdown).
 //!
 //! The same tree is interpreted by a reference model ([`Model`]): a plain stack of
 //! binding layers per logical task, with no pointers, caches or thread-locals. The model
@@ -45,7 +46,7 @@ use std::sync::{Arc, Mutex, Once, PoisonError};
 use std::task::Poll;
 
 use ctxvar::{Context, ContextVar, FutureExt as _, context_var};
-use futures::FutureExt as _;
+use futures::{FutureExt as _, StreamExt as _};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use tokio::task::JoinHandle;
@@ -300,6 +301,16 @@ enum Node {
         polls: u8,
         block: Block,
     },
+    /// A stream whose items run `items`, one block per `poll_next`, with `vals` bound
+    /// by `scope_stream` around every poll of it; if `capture`, inside
+    /// `Context::current().scope_stream`, captured where the stream is made. It is
+    /// consumed to its end, with `poll` bound around the consumer (SPEC §7, §8).
+    Stream {
+        vals: Vals,
+        capture: bool,
+        poll: Vals,
+        items: Vec<Block>,
+    },
 }
 
 /// What the spawner does with the task.
@@ -451,6 +462,18 @@ impl fmt::Debug for Node {
                 .field("polls", polls)
                 .field("block", block)
                 .finish(),
+            Node::Stream {
+                vals,
+                capture,
+                poll,
+                items,
+            } => f
+                .debug_struct("Stream")
+                .field("vals", &ShowVals(vals))
+                .field("capture", capture)
+                .field("poll", &ShowVals(poll))
+                .field("items", items)
+                .finish(),
         }
     }
 }
@@ -558,6 +581,15 @@ impl Numbering {
             Node::Select { a, b, .. } => {
                 self.block(a);
                 self.block(b);
+            }
+            Node::Stream {
+                vals, poll, items, ..
+            } => {
+                self.vals(vals);
+                self.vals(poll);
+                for block in items {
+                    self.block(block);
+                }
             }
         }
     }
@@ -756,8 +788,20 @@ fn node() -> BoxedStrategy<Node> {
                     raising_block(inner.clone(), 6)
                 )
                     .prop_map(|(random, a, b)| Node::Select { random, a, b }),
-                2 => (1..4u8, block(inner))
+                2 => (1..4u8, block(inner.clone()))
                     .prop_map(|(polls, block)| Node::Cancel { polls, block }),
+                2 => (
+                    vals(0, 2),
+                    any::<bool>(),
+                    vals(0, 2),
+                    prop::collection::vec(raising_block(inner, 6), 1..=3)
+                )
+                    .prop_map(|(vals, capture, poll, items)| Node::Stream {
+                        vals,
+                        capture,
+                        poll,
+                        items
+                    }),
             ]
         })
         .boxed()
@@ -1023,6 +1067,22 @@ fn scope_all(vals: &[(usize, u64)], shared: &Arc<Shared>, fut: BoxFut) -> BoxFut
         [(var, value), rest @ ..] => {
             let inner = scope_all(rest, shared, fut);
             with_var!(*var, |v| scope1(v, *value, shared, inner))
+        }
+    }
+}
+
+type BoxStream = Pin<Box<dyn futures::Stream<Item = ()> + Send>>;
+
+/// `stream` with `vals` bound around each of its polls, one binding call each (later
+/// values shadow earlier ones): `VAR.bind(value).scope_stream(stream)`.
+fn scope_stream_all(vals: &[(usize, u64)], shared: &Arc<Shared>, stream: BoxStream) -> BoxStream {
+    match vals {
+        [] => stream,
+        [(var, value), rest @ ..] => {
+            let inner = scope_stream_all(rest, shared, stream);
+            with_var!(*var, |v| Box::pin(
+                v.bind(MakeValue::make(*value, shared)).scope_stream(inner)
+            ) as BoxStream)
         }
     }
 }
@@ -1323,6 +1383,26 @@ fn run_node(shared: &Arc<Shared>, node: Node) -> BoxFut {
                     left: polls,
                 }
                 .await;
+            }
+            Node::Stream {
+                vals,
+                capture,
+                poll,
+                items,
+            } => {
+                let item_shared = shared.clone();
+                let inner: BoxStream = Box::pin(
+                    futures::stream::iter(items).then(move |item| run_block(&item_shared, item)),
+                );
+                let scoped = scope_stream_all(&vals, &shared, inner);
+                let mut stream: BoxStream = if capture {
+                    Box::pin(Context::current().scope_stream(scoped))
+                } else {
+                    scoped
+                };
+                let consume: BoxFut =
+                    Box::pin(async move { while stream.next().await.is_some() {} });
+                scope_all(&poll, &shared, consume).await;
             }
         }
     })
@@ -1741,6 +1821,22 @@ impl Model {
                     Out::Raised | Out::Maybe => Out::Maybe,
                 }
             }
+            Node::Stream {
+                vals,
+                capture,
+                poll,
+                items,
+            } => {
+                // The consumer's bindings, then the snapshot taken where the stream was
+                // made (if any), then the stream's own; each item is a scope in them.
+                let mut layers = vec![Layer::Bind(poll.clone())];
+                if *capture {
+                    layers.push(Layer::Root(Box::new(inherited(env_of(&state.layers)))));
+                }
+                layers.push(Layer::Bind(vals.clone()));
+                let items: Vec<Node> = items.iter().cloned().map(Node::Bind).collect();
+                self.layered(state, layers, |model, state| model.body(state, &items))
+            }
         }
     }
 
@@ -1811,6 +1907,7 @@ impl Model {
                 self.never_block(a);
                 self.never_block(b);
             }
+            Node::Stream { items, .. } => items.iter().for_each(|block| self.never_block(block)),
         }
     }
 
@@ -2113,4 +2210,29 @@ fn regression_a_capture_of_more_than_16_variables_shadows_and_filters_like_a_sma
         .push(Node::Bind(blk(&[CORE + 2, VA], false, captures())));
     wide.wide = Some(0);
     both_flavors(wide);
+}
+
+#[test]
+fn regression_a_cancelled_context_stream_drops_its_items_inside_the_context() {
+    // A stream run in a captured context (here the loser of a `select!`) is dropped in
+    // that context: its pending item's guard sees the snapshot (without `TX`), not the
+    // `TX` of the scope that drops it.
+    both_flavors(blk(
+        &[],
+        false,
+        vec![Node::Select {
+            random: false,
+            a: blk(&[], false, vec![Node::Yield(false)]),
+            b: blk(
+                &[VTX],
+                false,
+                vec![Node::Stream {
+                    vals: Vec::new(),
+                    capture: true,
+                    poll: Vec::new(),
+                    items: vec![blk(&[], true, vec![Node::Yield(false), Node::Yield(false)])],
+                }],
+            ),
+        }],
+    ));
 }
