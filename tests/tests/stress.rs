@@ -1,6 +1,6 @@
 //! Stress: tens of thousands of concurrently scoped tasks on the multi-thread runtime,
-//! yielding at random, each checking its own values over and over; zero mismatches,
-//! and every bound value released when its scope ends (SPEC §4, §7, §8).
+//! yielding at random, each checking its own values about two thousand times; zero
+//! mismatches, and every bound value released when its scope ends (SPEC §4, §7, §8).
 //!
 //! Why: a per-thread frame pointer and read cache are only wrong if some interleaving
 //! of polls on some worker leaves them pointing at another task's frame. Here
@@ -31,6 +31,10 @@ use support::pending_n;
 const TASKS: u64 = 20_000;
 /// Rounds: after each, every value must have been dropped.
 const ROUNDS: u64 = 3;
+/// How many times each task runs its random work, checking its values throughout.
+const PASSES: u64 = 4;
+/// Checks of all four variables each time a task checks, in rotating orders.
+const CHECKS_PER_CALL: u64 = 16;
 /// Deepest nesting of scopes inside a task.
 const MAX_DEPTH: u32 = 3;
 
@@ -110,17 +114,20 @@ struct Expected {
 }
 
 fn check(expected: Expected, order: u64) {
-    CHECKS.fetch_add(1, Ordering::Relaxed);
-    // The variables are read in a rotating order: the runtime caches the last lookup,
-    // and a stale cache entry only shows when a read repeats the previous key.
+    CHECKS.fetch_add(CHECKS_PER_CALL, Ordering::Relaxed);
+    // The variables are read in rotating orders: the first read of each after a poll
+    // began walks the chain, later ones hit its read cache, and a stale cache only
+    // shows when a read repeats after the chain changed.
     let mut ok = true;
-    for n in 0..4 {
-        ok &= match (order + n) % 4 {
-            0 => TASK.try_get() == Ok(expected.task),
-            1 => PAYLOAD.try_with(|p| (p.task, p.depth)) == Ok((expected.task, expected.depth)),
-            2 => DEPTH.get() == expected.depth,
-            _ => LOCAL.try_get().ok() == expected.local,
-        };
+    for round in 0..CHECKS_PER_CALL {
+        for n in 0..4 {
+            ok &= match (order + round + n) % 4 {
+                0 => TASK.try_get() == Ok(expected.task),
+                1 => PAYLOAD.try_with(|p| (p.task, p.depth)) == Ok((expected.task, expected.depth)),
+                2 => DEPTH.get() == expected.depth,
+                _ => LOCAL.try_get().ok() == expected.local,
+            };
+        }
     }
     if !ok {
         MISMATCHES.fetch_add(1, Ordering::Relaxed);
@@ -228,7 +235,9 @@ async fn task(id: u64, start: Arc<Barrier>) {
         // Every task of the round waits here, inside its scope, until all have
         // started: then they all run at once.
         start.wait().await;
-        work(expected, Rng(id)).await;
+        for pass in 0..PASSES {
+            work(expected, Rng(id ^ (pass << 40))).await;
+        }
     };
     TASK.bind(id)
         .and(PAYLOAD.bind(payload))
@@ -274,8 +283,11 @@ fn tens_of_thousands_of_scoped_tasks_never_see_another_tasks_values() {
         );
     }
     let checks = CHECKS.load(Ordering::SeqCst);
-    // Every task checks at least 6 times; most check far more often.
-    assert!(checks >= ROUNDS * tasks * 6, "{checks} checks");
+    // Every task checks once on entry and four times per pass at its top level (more
+    // in nested scopes), `CHECKS_PER_CALL` each time: thousands of times on average.
+    let least = (1 + 4 * PASSES) * CHECKS_PER_CALL;
+    assert!(checks >= ROUNDS * tasks * least, "{checks} checks");
+    assert!(checks / (ROUNDS * tasks) >= 1_000, "{checks} checks");
     // Values are bounded by what is in scope at once: each task holds at most one
     // value per level of nesting, times two for joined siblings.
     let peak = PEAK.load(Ordering::SeqCst);
@@ -285,5 +297,8 @@ fn tens_of_thousands_of_scoped_tasks_never_see_another_tasks_values() {
         peak <= tasks * (2 << MAX_DEPTH),
         "peak of {peak} live values"
     );
-    eprintln!("{checks} checks, at most {peak} values alive at once");
+    eprintln!(
+        "{checks} checks ({} per task), at most {peak} values alive at once",
+        checks / (ROUNDS * u64::try_from(tasks).unwrap())
+    );
 }
