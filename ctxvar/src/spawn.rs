@@ -17,9 +17,10 @@ use crate::context::{ContextClosure, FutureExt};
 
 /// [`tokio::spawn`], running the task in the current context.
 ///
-/// Captures [`Context::current()`](crate::Context::current) now; the task sees those bindings on every poll.
-/// Cost over `tokio::spawn`: one capture (one allocation, none when nothing is bound;
-/// values are shared, not cloned) and entering one frame per poll.
+/// Captures [`Context::current()`](crate::Context::current) now; the task sees those
+/// bindings on every poll. Cost over `tokio::spawn`: one capture (one allocation, none
+/// when nothing is bound; values are shared, not cloned) and entering one frame per
+/// poll.
 ///
 /// Inside a `#[with_context]`/`#[uses_context]` function, an `async` block passed to
 /// `ctxvar::spawn` (called by that path) may read the function's variables directly,
@@ -109,8 +110,8 @@ where
 
 /// [`tokio::task::spawn_local`], running the task in the current context.
 ///
-/// Captures [`Context::current()`](crate::Context::current) now. Cost over `spawn_local`: one capture and
-/// entering one frame per poll, as for [`spawn`].
+/// Captures [`Context::current()`](crate::Context::current) now. Cost over
+/// `spawn_local`: one capture and entering one frame per poll, as for [`spawn`].
 ///
 /// ```
 /// use ctxvar::{context_var, uses_context, with_context};
