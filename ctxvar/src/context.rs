@@ -117,10 +117,15 @@ impl Context {
     pub fn run<R>(&self, f: impl FnOnce() -> R) -> R {
         let captured: &[CapturedEntry] = self.captured.as_deref().unwrap_or_default();
         let head = frame::context_head(captured);
+        // The span is entered around the work, and the frame points to it, so that
+        // `Context::current()` inside carries it on.
         #[cfg(feature = "tracing")]
-        let _entered = head.enter_span(self.span.as_ref());
-        // SAFETY: `head` and the entries it points to (in `self.captured`, which holds
-        // their values alive) outlive the call.
+        let (head, _entered) = (
+            head.showing(self.span.as_ref()),
+            self.span.as_ref().map(tracing::Span::enter),
+        );
+        // SAFETY: `head`, the entries it points to (in `self.captured`, which holds
+        // their values alive) and the span (in `self`) outlive the call.
         unsafe { frame::enter_head(&raw const head, true, f) }
     }
 

@@ -180,17 +180,20 @@ pub(crate) struct FrameHead {
     /// (a captured context, which hides everything outside it). Only meaningful while
     /// this frame is linked.
     parent: Cell<*const FrameHead>,
-    /// A context frame's first entry. (A binding call's entries follow its head.)
-    first: Cell<*const Entry>,
+    /// A context frame's first entry, in the context's allocation. (A binding call's
+    /// entries follow its head.)
+    first: *const Entry,
     len: usize,
     /// `Some`: every entry's value lives in this one `Arc`. `None`: each entry is the
     /// start of a `CapturedEntry` carrying its own owner.
     owner: Option<RawOwner>,
-    /// Feature `tracing`: the span of this frame's traced variables (null if none),
-    /// set when the frame is entered; `Context::current()` carries the innermost one
-    /// into spawned work.
+    /// Feature `tracing`: the span of this frame's traced variables (null if none);
+    /// `Context::current()` carries the innermost one into spawned work. Fixed when
+    /// the frame is made, and pointing into memory that does not move while the frame
+    /// can be entered (its owner's allocation, or a borrowed context): never into the
+    /// frame's own container, which may move between two entries.
     #[cfg(feature = "tracing")]
-    span: Cell<*const tracing::Span>,
+    span: *const tracing::Span,
 }
 
 /// A frame of one binding call: a head followed by its entries.
@@ -207,14 +210,21 @@ impl<E: EntryList> Frame<E> {
         Frame {
             head: FrameHead {
                 parent: Cell::new(ptr::null()),
-                first: Cell::new(ptr::null()),
+                first: ptr::null(),
                 len: E::LEN,
                 owner: Some(owner),
                 #[cfg(feature = "tracing")]
-                span: Cell::new(ptr::null()),
+                span: ptr::null(),
             },
             entries,
         }
+    }
+
+    /// This frame, showing `span`; see [`FrameHead::showing`].
+    #[cfg(feature = "tracing")]
+    pub(crate) fn showing(mut self, span: Option<&tracing::Span>) -> Self {
+        self.head = self.head.showing(span);
+        self
     }
 
     /// Runs `f` with this frame as the innermost one on this thread, over the frames
@@ -224,7 +234,7 @@ impl<E: EntryList> Frame<E> {
     ///
     /// Every `Entry::value` of this frame must point to a live value of the type its
     /// key was declared with, and the `Arc` its owner describes must be alive, for the
-    /// whole call.
+    /// whole call; so must the span given to [`showing`](Frame::showing), if any.
     #[inline]
     pub(crate) unsafe fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
         // The pointer is derived from the whole frame, not from `self.head`, so that
@@ -236,42 +246,29 @@ impl<E: EntryList> Frame<E> {
 }
 
 /// A root frame over captured entries: entering it hides every other binding.
+///
+/// Made anew for each entry (it is a few words on the stack), so it can point at the
+/// entries and the span of the context being entered, borrowed for that entry.
 pub(crate) fn context_head(captured: &[CapturedEntry]) -> FrameHead {
     FrameHead {
         parent: Cell::new(ptr::null()),
-        first: Cell::new(captured.as_ptr().cast()),
+        first: captured.as_ptr().cast(),
         len: captured.len(),
         owner: None,
         #[cfg(feature = "tracing")]
-        span: Cell::new(ptr::null()),
+        span: ptr::null(),
     }
 }
 
 #[cfg(feature = "tracing")]
 impl FrameHead {
-    /// Enters `span`, if any, and records it as the span this frame's work runs in,
-    /// for `innermost_span`. The frame must be entered (linked) only while the
-    /// returned guard is alive: the frame points to the span, and `innermost_span`
-    /// reads it while the frame is linked.
-    pub(crate) fn enter_span<'s>(
-        &self,
-        span: Option<&'s tracing::Span>,
-    ) -> Option<tracing::span::Entered<'s>> {
-        span.map(|span| {
-            self.span.set(span);
-            span.enter()
-        })
-    }
-}
-
-#[cfg(feature = "tracing")]
-impl<E> Frame<E> {
-    /// See [`FrameHead::enter_span`].
-    pub(crate) fn enter_span<'s>(
-        &self,
-        span: Option<&'s tracing::Span>,
-    ) -> Option<tracing::span::Entered<'s>> {
-        self.head.enter_span(span)
+    /// This frame, showing `span`: [`innermost_span`] finds it while the frame is
+    /// entered. The frame keeps a pointer to it, so it must stay at the same address
+    /// as long as the frame may be entered: in the frame's owner or a borrowed context,
+    /// never beside the frame, whose container may move between two entries.
+    pub(crate) fn showing(mut self, span: Option<&tracing::Span>) -> Self {
+        self.span = span.map_or(ptr::null(), ptr::from_ref);
+        self
     }
 }
 
@@ -283,10 +280,11 @@ pub(crate) fn innermost_span() -> Option<tracing::Span> {
             let mut frame = state.current.get();
             while !frame.is_null() {
                 // SAFETY: every frame linked from `STATE.current` is alive while it is
-                // linked (the invariant `enter_head` maintains), and so is the span a
-                // linked frame points to (`enter_span`'s contract).
+                // linked (the invariant `enter_head` maintains).
                 let head = unsafe { &*frame };
-                if let Some(span) = unsafe { head.span.get().as_ref() } {
+                // SAFETY: and so is the span a linked frame points to (the contract
+                // of `Frame::enter` and `enter_head`).
+                if let Some(span) = unsafe { head.span.as_ref() } {
                     return Some(span.clone());
                 }
                 frame = head.parent.get();
@@ -302,8 +300,9 @@ pub(crate) fn innermost_span() -> Option<tracing::Span> {
 /// # Safety
 ///
 /// `head` points to a live frame whose entries point to live values of their keys'
-/// types, and whose owners are alive, for the whole call; the pointer may be used to
-/// read them (for a binding call's frame, the entries behind the head).
+/// types, and whose owners and span (if any) are alive, for the whole call; the
+/// pointer may be used to read them (for a binding call's frame, the entries behind
+/// the head).
 #[inline]
 pub(crate) unsafe fn enter_head<R>(head: *const FrameHead, root: bool, f: impl FnOnce() -> R) -> R {
     STATE.with(|state| {
@@ -440,7 +439,7 @@ impl Iterator for ChainEntries {
                     if let Some(owner) = head.owner {
                         (*self.frame.add(1).cast::<Entry>().add(index), owner)
                     } else {
-                        let captured = &*head.first.get().cast::<CapturedEntry>().add(index);
+                        let captured = &*head.first.cast::<CapturedEntry>().add(index);
                         (captured.entry, captured.owner)
                     }
                 });
@@ -572,7 +571,7 @@ fn walk_rest(
             find(unsafe { frame.add(1).cast::<Entry>() }, head.len, key)
         } else {
             // A context's frame: entries are the start of `CapturedEntry`s elsewhere.
-            find(head.first.get().cast::<CapturedEntry>(), head.len, key)
+            find(head.first.cast::<CapturedEntry>(), head.len, key)
         };
         if let Some(value) = found {
             return value;

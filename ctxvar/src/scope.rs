@@ -42,51 +42,90 @@ pin_project! {
     /// ```
     #[must_use = "futures do nothing unless you `.await` or poll them"]
     pub struct Scope<L: BindingList, F> {
+        // Points into `bound`, never into the `Scope` itself, which may move between
+        // two polls (it is `Unpin` when `F` is) and before it is dropped.
         frame: Frame<L::Entries>,
-        // Owns the values the frame's entries point to. Never moved out of or
-        // replaced while the `Scope` exists, so those pointers stay valid.
-        values: Arc<L>,
+        // Owns what the frame points to. Never moved out of or replaced while the
+        // `Scope` exists, so those pointers stay valid wherever the `Scope` goes.
+        bound: Arc<Bound<L>>,
         // Dropped only by `PinnedDrop`, in place, with the bindings installed. Not an
         // `Option`: the frame's address escapes to the thread-local during a poll, so
         // the compiler could not hoist the `Some` check out of a polling loop, and it
         // cost two instructions per poll.
         #[pin]
         future: ManuallyDrop<F>,
-        // Feature `tracing`: the span showing the traced variables, entered around
-        // every poll (`None` when the list has none); `()` without the feature.
-        span: SpanSlot,
     }
 
     impl<L: BindingList, F> PinnedDrop for Scope<L, F> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
-            let frame: &Frame<L::Entries> = this.frame;
             // SAFETY: `future` is pinned, so it is dropped in place, never moved; this
             // is the only place that drops it, and `Scope` is being dropped, so it is
-            // never used again. The frame's entries point into `this.values`, alive
-            // for this call (the fields are dropped after this function).
-            unsafe { frame.enter(|| ManuallyDrop::drop(this.future.get_unchecked_mut())) };
+            // never used again.
+            let drop_future = || unsafe { ManuallyDrop::drop(this.future.get_unchecked_mut()) };
+            // SAFETY: the frame points into `this.bound`, alive for this call (the
+            // fields are dropped after this function).
+            unsafe { enter(this.frame, this.bound, drop_future) };
         }
     }
 }
 
-#[cfg(feature = "tracing")]
-type SpanSlot = Option<tracing::Span>;
-#[cfg(not(feature = "tracing"))]
-type SpanSlot = ();
-
-/// The span of `list`'s traced variables, a child of the current span, or `None`.
-#[cfg(feature = "tracing")]
-fn span_of<L: BindingList>(list: &L) -> SpanSlot {
-    L::TRACED.then(|| list.span(&tracing::Span::current()))
+/// What a binding call's frame points into: the values and, with feature `tracing`,
+/// the span showing the traced ones. One allocation, which stays where it is for as
+/// long as the frame may be entered, whatever moves the frame itself.
+struct Bound<L> {
+    list: L,
+    #[cfg(feature = "tracing")]
+    span: Option<tracing::Span>,
 }
 
-#[cfg(not(feature = "tracing"))]
-fn span_of<L: BindingList>(_: &L) -> SpanSlot {}
+impl<L: BindingList + Send + Sync> Bound<L> {
+    /// `list` in an allocation of its own, and a frame pointing into it.
+    fn new(list: L) -> (Arc<Self>, Frame<L::Entries>) {
+        let bound = Arc::new(Bound {
+            // The span of `list`'s traced variables, a child of the current span.
+            // `L::TRACED` is a constant: for untraced variables this is no code.
+            #[cfg(feature = "tracing")]
+            span: L::TRACED.then(|| list.span(&tracing::Span::current())),
+            list,
+        });
+        let frame = Frame::new(bound.list.entries(), RawOwner::of_arc(&bound));
+        #[cfg(feature = "tracing")]
+        let frame = frame.showing(bound.span.as_ref());
+        (bound, frame)
+    }
+}
 
-// SAFETY: the raw pointers in `frame` (entry values and the parent link) make the
-// compiler treat `Scope` as `!Send`. The entry values point into `values`, an
-// `Arc<L>` with `L: Send + Sync`, which moves with the `Scope`. The parent link is
+/// Runs `f` with `frame` entered, and (feature `tracing`) the span of its traced
+/// variables entered around it.
+///
+/// # Safety
+///
+/// `frame` was made by `Bound::new` with `bound`.
+#[inline]
+unsafe fn enter<L: BindingList, R>(
+    frame: &Frame<L::Entries>,
+    bound: &Bound<L>,
+    f: impl FnOnce() -> R,
+) -> R {
+    // `L::TRACED` is a constant: for untraced variables this is no code at all.
+    #[cfg(feature = "tracing")]
+    let _entered = if L::TRACED {
+        bound.span.as_ref().map(tracing::Span::enter)
+    } else {
+        None
+    };
+    #[cfg(not(feature = "tracing"))]
+    let _ = bound;
+    // SAFETY: the frame's entries and span point into `bound`, which the caller keeps
+    // alive, at the same address, for the call.
+    unsafe { frame.enter(f) }
+}
+
+// SAFETY: the raw pointers in `frame` (entry values, span and the parent link) make
+// the compiler treat `Scope` as `!Send`. The entry values and span point into `bound`,
+// an `Arc<Bound<L>>` with `L: Send + Sync` (and `Span: Send + Sync`), which moves with
+// the `Scope`. The parent link is
 // written and read only inside `Frame::enter`, on the thread running `poll` or `drop`,
 // and is stale (never read) between calls, so moving the `Scope` to another thread
 // between polls is sound.
@@ -96,12 +135,10 @@ unsafe impl<L: BindingList + Send + Sync, F: Sync> Sync for Scope<L, F> {}
 
 impl<L: BindingList + Send + Sync, F> Scope<L, F> {
     pub(crate) fn new(list: L, future: F) -> Self {
-        let values = Arc::new(list);
-        let frame = Frame::new(values.entries(), RawOwner::of_arc(&values));
+        let (bound, frame) = Bound::new(list);
         Scope {
-            span: span_of(&*values),
             frame,
-            values,
+            bound,
             future: ManuallyDrop::new(future),
         }
     }
@@ -112,21 +149,12 @@ impl<L: BindingList, F> Scope<L, F> {
     #[inline]
     pub(crate) fn with_inner<R>(self: Pin<&mut Self>, f: impl FnOnce(Pin<&mut F>) -> R) -> R {
         let this = self.project();
-        let frame: &Frame<L::Entries> = this.frame;
-        // `L::TRACED` is a constant: for untraced variables this is no code at all.
-        // The `Scope` is pinned, so the span stays where the frame points.
-        #[cfg(feature = "tracing")]
-        let _entered = if L::TRACED {
-            frame.enter_span(this.span.as_ref())
-        } else {
-            None
-        };
         // SAFETY: `ManuallyDrop<F>` is a transparent wrapper, and pinning is
         // structural for it here: `F` is never moved out (only dropped in place, by
         // `PinnedDrop`), and it is alive until then.
         let inner = unsafe { this.future.map_unchecked_mut(|inner| &mut **inner) };
-        // SAFETY: the entries point into `this.values`, alive for this call.
-        unsafe { frame.enter(|| f(inner)) }
+        // SAFETY: the frame points into `this.bound`, alive for this call.
+        unsafe { enter(this.frame, this.bound, || f(inner)) }
     }
 
     /// The inner value, for what needs no bindings (a stream's size hint).
@@ -154,12 +182,7 @@ impl<L: BindingList, F> fmt::Debug for Scope<L, F> {
 /// Runs `f` with `list` bound; see `Bindings::sync_scope`.
 #[inline]
 pub(crate) fn sync_scope<L: BindingList + Send + Sync, R>(list: L, f: impl FnOnce() -> R) -> R {
-    let values = Arc::new(list);
-    let frame = Frame::new(values.entries(), RawOwner::of_arc(&values));
-    #[cfg(feature = "tracing")]
-    let span = span_of(&*values);
-    #[cfg(feature = "tracing")]
-    let _entered = frame.enter_span(span.as_ref());
-    // SAFETY: the entries point into `values`, a local that outlives the call.
-    unsafe { frame.enter(f) }
+    let (bound, frame) = Bound::new(list);
+    // SAFETY: the frame points into `bound`, a local that outlives the call.
+    unsafe { enter(&frame, &bound, f) }
 }
