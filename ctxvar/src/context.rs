@@ -122,7 +122,10 @@ impl Context {
         #[cfg(feature = "tracing")]
         let (head, _entered) = (
             head.showing(self.span.as_ref()),
-            self.span.as_ref().map(tracing::Span::enter),
+            self.span
+                .as_ref()
+                .filter(|_| crate::thread_exit::spans_usable())
+                .map(tracing::Span::enter),
         );
         // SAFETY: `head`, the entries it points to (in `self.captured`, which holds
         // their values alive) and the span (in `self`) outlive the call.

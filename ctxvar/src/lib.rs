@@ -430,6 +430,8 @@ mod spawn;
 #[cfg(feature = "stream")]
 mod stream;
 pub mod thread;
+#[cfg(feature = "tracing")]
+mod thread_exit;
 mod var;
 
 pub use access::AccessError;

@@ -11,6 +11,8 @@ use pin_project_lite::pin_project;
 
 use crate::bindings::BindingList;
 use crate::frame::{Frame, RawOwner};
+#[cfg(feature = "tracing")]
+use crate::thread_exit;
 
 pin_project! {
     /// A future that runs an inner future with some variables bound.
@@ -84,9 +86,16 @@ impl<L: BindingList + Send + Sync> Bound<L> {
     fn new(list: L) -> (Arc<Self>, Frame<L::Entries>) {
         let bound = Arc::new(Bound {
             // The span of `list`'s traced variables, a child of the current span.
-            // `L::TRACED` is a constant: for untraced variables this is no code.
+            // `L::TRACED` is a constant: for untraced variables this is no code. None
+            // late in thread exit, where the subscriber may be gone.
             #[cfg(feature = "tracing")]
-            span: L::TRACED.then(|| list.span(&tracing::Span::current())),
+            span: if L::TRACED && thread_exit::spans_usable() {
+                let span = list.span(&tracing::Span::current());
+                thread_exit::span_created();
+                Some(span)
+            } else {
+                None
+            },
             list,
         });
         let frame = Frame::new(bound.list.entries(), RawOwner::of_arc(&bound));
@@ -110,10 +119,9 @@ unsafe fn enter<L: BindingList, R>(
 ) -> R {
     // `L::TRACED` is a constant: for untraced variables this is no code at all.
     #[cfg(feature = "tracing")]
-    let _entered = if L::TRACED {
-        bound.span.as_ref().map(tracing::Span::enter)
-    } else {
-        None
+    let _entered = match &bound.span {
+        Some(span) if L::TRACED && thread_exit::spans_usable() => Some(span.enter()),
+        _ => None,
     };
     #[cfg(not(feature = "tracing"))]
     let _ = bound;

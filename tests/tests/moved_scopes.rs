@@ -90,6 +90,7 @@ fn with_subscriber<R>(f: impl FnOnce() -> R) -> R {
 
 /// Moves a value out of its box and frees the box (moving out of `*boxed` in place
 /// would free it only at the end of the enclosing block).
+#[allow(clippy::boxed_local)] // the point is to free a box
 fn unbox<T>(boxed: Box<T>) -> T {
     *boxed
 }

@@ -238,3 +238,32 @@ fn variables_without_the_opt_in_create_no_span() {
     });
     assert_eq!(spans.load(Ordering::Relaxed), 1);
 }
+
+#[test]
+fn events_from_destructors_of_a_cancelled_scope_show_the_field() {
+    /// Logs when dropped.
+    struct LogsOnDrop;
+    impl Drop for LogsOnDrop {
+        fn drop(&mut self) {
+            log("cleaned up");
+        }
+    }
+    let output = Output::default();
+    run_with(fmt_subscriber(&output).finish(), async {
+        let guarded = CORRELATION_ID.scope("req-9".to_owned(), async {
+            let _guard = LogsOnDrop;
+            log("started");
+            std::future::pending::<()>().await;
+        });
+        // Polled once, then dropped mid-way: cancelled.
+        let mut guarded = Box::pin(guarded);
+        assert!(futures::poll!(guarded.as_mut()).is_pending());
+        drop(guarded);
+    });
+    let lines = output.lines();
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    for (line, message) in lines.iter().zip(["started", "cleaned up"]) {
+        assert!(line.contains("ctxvar{correlation_id=req-9}:"), "{line}");
+        assert!(line.ends_with(message), "{line}");
+    }
+}

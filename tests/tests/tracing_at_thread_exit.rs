@@ -1,0 +1,88 @@
+//! Traced variables bound, captured, polled and dropped from thread-local destructors
+//! at thread exit, under a global `tracing_subscriber::fmt()` subscriber.
+//!
+//! The subscriber keeps per-thread state in thread-locals of its own, which may be
+//! destroyed before ours run; entering or creating a span then panics inside the
+//! subscriber, and a panic out of a thread-local destructor aborts the process. Binding
+//! must work there as anywhere else, without the span: the values are bound and read,
+//! only the log fields are missing. (The destructor does not log: at that point an
+//! event panics inside the subscriber whatever ctxvar does.) Its own test binary, because the subscriber is
+//! global (what a service installs) and a failure aborts the whole process.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::mpsc;
+
+use ctxvar::{Context, FutureExt, context_var};
+
+mod support;
+use support::poll_once;
+
+#[context_var(trace = display)]
+static REQUEST: String;
+
+#[context_var(trace)]
+static ATTEMPT: u32;
+
+/// What the destructor did at thread exit.
+#[derive(Debug, PartialEq)]
+struct AtExit {
+    bound: Result<String, ctxvar::AccessError>,
+    nested: Result<(String, u32), ctxvar::AccessError>,
+    in_capture: Result<String, ctxvar::AccessError>,
+    polled: bool,
+}
+
+struct BindsAtExit(mpsc::Sender<AtExit>);
+
+impl Drop for BindsAtExit {
+    fn drop(&mut self) {
+        let report = REQUEST.sync_scope("at-exit".to_owned(), || {
+            let captured = Context::current();
+            let mut pending: Pin<Box<dyn Future<Output = ()>>> =
+                Box::pin(ATTEMPT.scope(1, std::future::pending::<()>()));
+            let polled = poll_once(pending.as_mut()).is_pending();
+            drop(pending); // a traced scope dropped mid-way
+            let mut in_context = Box::pin(async { REQUEST.try_get() }.in_current_context());
+            let _ = poll_once(in_context.as_mut());
+            AtExit {
+                bound: REQUEST.try_get(),
+                nested: ATTEMPT.sync_scope(2, || Ok((REQUEST.try_get()?, ATTEMPT.try_get()?))),
+                in_capture: captured.run(|| REQUEST.try_get()),
+                polled,
+            }
+        });
+        let _ = self.0.send(report);
+    }
+}
+
+thread_local! {
+    static AT_EXIT: RefCell<Option<BindsAtExit>> = const { RefCell::new(None) };
+}
+
+#[test]
+fn traced_variables_bind_at_thread_exit_without_aborting() {
+    tracing_subscriber::fmt().with_writer(std::io::sink).init();
+    for _ in 0..4 {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            // Registered before the subscriber first touches its thread-locals on this
+            // thread: destructors run in reverse order of registration, so the
+            // subscriber's state is gone when ours runs.
+            AT_EXIT.with(|slot| *slot.borrow_mut() = Some(BindsAtExit(tx)));
+            REQUEST.sync_scope("running".to_owned(), || tracing::info!("thread running"));
+        })
+        .join()
+        .expect("the thread exits cleanly");
+        assert_eq!(
+            rx.recv().unwrap(),
+            AtExit {
+                bound: Ok("at-exit".to_owned()),
+                nested: Ok(("at-exit".to_owned(), 2)),
+                in_capture: Ok("at-exit".to_owned()),
+                polled: true,
+            }
+        );
+    }
+}
