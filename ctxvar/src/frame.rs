@@ -7,13 +7,12 @@
 //!
 //! Why a chain and not one slot per variable (tokio's design): entering a frame costs
 //! two stores however many variables it binds, and it is paid on every poll of every
-//! enclosing scope, while reads are rarer than polls. See
-//! `shared/research/compile-time-design.md`, Q4.
+//! enclosing scope, while reads are rarer than polls.
 //!
 //! # The invariant
 //!
 //! **Every frame reachable from `current` is alive, and so is every value its entries
-//! point to.** It holds because frames are entered only by [`enter`], which unlinks the
+//! point to.** It holds because frames are entered only by [`enter_head`], which unlinks the
 //! frame again before it returns (also when the callback unwinds), and `enter`'s callers
 //! keep the frame and the values alive across the call. So the chain is a stack that
 //! mirrors the Rust call stack, and no safe code can reorder it: there is no guard a
@@ -21,6 +20,29 @@
 //!
 //! A captured [`Context`](crate::Context) is entered as a *root* frame: its parent
 //! stays null, so inside it only the captured bindings are visible.
+//!
+//! # Every pointer, and why it cannot dangle
+//!
+//! A frame may be linked only while it is at one address, so a frame never points at
+//! memory that moves with its container: a `Scope` (which holds its frame) may be
+//! polled, moved and dropped elsewhere, and its frame is entered anew, at its new
+//! address, each time.
+//!
+//! - `STATE.current`: the innermost linked frame; set by [`enter_head`] and put back
+//!   by its guard, on return and on unwind.
+//! - `FrameHead::parent`: the frame that was current when this one was entered;
+//!   written on every entry, read only while this frame is linked, when the parent is
+//!   linked below it.
+//! - `Entry::key`: a variable's `static` metadata.
+//! - `Entry::value`, `FrameHead::owner` and (feature `tracing`) `FrameHead::span` of a
+//!   binding call's frame: into the one `Arc` allocation the scope made for it
+//!   (`scope::Bound`), which it holds, unmoved and unreplaced, for the frame's life.
+//! - `FrameHead::first` and `span` of a context's root frame: into the `Context`
+//!   being entered, borrowed for that entry; the head is made anew for each entry.
+//! - `CapturedEntry::entry.value` and `owner`: into the `Arc`s whose strong counts the
+//!   capture holds.
+//! - `ReadCache::value`: a binding found in the chain, valid while the thread's chain
+//!   version is the cache's stamp; every link and unlink moves the version on.
 
 use core::cell::Cell;
 use core::mem::MaybeUninit;
@@ -76,9 +98,9 @@ unsafe impl<A: EntryList, B: EntryList> EntryList for EntryPair<A, B> {
 
 /// Who keeps a frame's values alive: the strong count of one `Arc`, type-erased.
 ///
-/// Borrowed (no count of its own) while the frame is entered; [`Owner`] is the owned
-/// form a capture takes, so a [`Context`](crate::Context) can keep values alive after
-/// the frame that bound them is gone, without cloning them.
+/// Borrowed (no count of its own) while the frame is entered; [`CapturedEntry`] holds
+/// the owned form a capture takes, so a [`Context`](crate::Context) can keep values
+/// alive after the frame that bound them is gone, without cloning them.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RawOwner {
     data: *const (),
@@ -234,7 +256,7 @@ impl<E: EntryList> Frame<E> {
     ///
     /// Every `Entry::value` of this frame must point to a live value of the type its
     /// key was declared with, and the `Arc` its owner describes must be alive, for the
-    /// whole call; so must the span given to [`showing`](Frame::showing), if any.
+    /// whole call; so must the span given to `showing`, if any.
     #[inline]
     pub(crate) unsafe fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
         // The pointer is derived from the whole frame, not from `self.head`, so that
