@@ -327,7 +327,7 @@ pub(crate) fn innermost_span() -> Option<tracing::Span> {
 /// the head).
 #[inline]
 pub(crate) unsafe fn enter_head<R>(head: *const FrameHead, root: bool, f: impl FnOnce() -> R) -> R {
-    STATE.with(|state| {
+    with_state(|state| {
         let previous = state.current.get();
         if !root {
             // SAFETY: `head` is live per the contract.
@@ -387,6 +387,30 @@ thread_local! {
     };
 }
 
+/// `f` with this thread's `STATE`.
+#[inline(always)]
+#[allow(clippy::inline_always)]
+fn with_state<R>(f: impl FnOnce(&State) -> R) -> R {
+    with_local(&STATE, f)
+}
+
+/// `key.with(f)`, for a thread-local with a `const` initialiser and no destructor.
+///
+/// `LocalKey::with` is not `#[inline]`: in a user's crate built with several codegen
+/// units (the default release profile), its instance often lands in another unit, and
+/// every read pays a call, an indirect call to the accessor and spilled captures
+/// (about 50 instructions where tokio's read takes 12). `try_with` is `#[inline]`,
+/// and such a thread-local is always accessible (there is nothing to initialise and
+/// nothing destroyed), so its error branch is dead code once inlined.
+#[inline(always)]
+#[allow(clippy::inline_always)]
+fn with_local<T: 'static, R>(key: &'static LocalKey<T>, f: impl FnOnce(&T) -> R) -> R {
+    match key.try_with(f) {
+        Ok(result) => result,
+        Err(_) => unreachable!("a `const` thread-local without a destructor is always accessible"),
+    }
+}
+
 /// One variable's cache of its last lookup on this thread: `#[context_var]` declares
 /// one per variable in a `thread_local!` (see `ContextKey::__read_cache`).
 ///
@@ -439,7 +463,7 @@ struct ChainEntries {
 impl ChainEntries {
     fn from_current() -> Self {
         ChainEntries {
-            frame: STATE.with(|state| state.current.get()),
+            frame: with_state(|state| state.current.get()),
             index: 0,
         }
     }
@@ -479,7 +503,7 @@ impl Iterator for ChainEntries {
 /// which is at least until the caller returns to whoever entered that frame.
 #[cfg(test)]
 pub(crate) fn lookup(key: *const VarHeader) -> Option<*const ()> {
-    STATE.with(|state| walk(state.current.get(), key))
+    with_state(|state| walk(state.current.get(), key))
 }
 
 /// `found(arg, value)` with the innermost binding of `key` on this thread, else with
@@ -505,8 +529,8 @@ pub(crate) fn lookup_with<A, R>(
     found: impl FnOnce(A, *const ()) -> R,
     missing: impl FnOnce(A) -> R,
 ) -> R {
-    let (version, current) = STATE.with(|state| (state.version.get(), state.current.get()));
-    cache.with(|cache| {
+    let (version, current) = with_state(|state| (state.version.get(), state.current.get()));
+    with_local(cache, |cache| {
         if cache.version.get() == version {
             return found(arg, cache.value.get());
         }
@@ -711,7 +735,7 @@ fn share(visible: impl Iterator<Item = (Entry, RawOwner)>, count: usize) -> Arc<
 /// Whether any frame is entered on this thread.
 #[cfg(test)]
 pub(crate) fn is_empty() -> bool {
-    STATE.with(|state| state.current.get().is_null())
+    with_state(|state| state.current.get().is_null())
 }
 
 #[cfg(test)]
