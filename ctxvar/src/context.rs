@@ -5,11 +5,10 @@ use core::fmt;
 use core::future::{Future, IntoFuture};
 use core::pin::Pin;
 use core::task::Poll;
-use std::sync::Arc;
 
 use pin_project_lite::pin_project;
 
-use crate::frame::{self, CapturedEntry};
+use crate::frame::{self, Captured};
 
 /// A snapshot of the bindings in effect where it was captured, to run work in later,
 /// elsewhere: in a spawned task, on another thread, in a callback.
@@ -47,7 +46,7 @@ use crate::frame::{self, CapturedEntry};
 /// reference-count increment; entering one is as cheap as entering any scope.
 #[derive(Clone, Default)]
 pub struct Context {
-    captured: Option<Arc<[CapturedEntry]>>,
+    captured: Captured,
     /// Feature `tracing`: the span of the innermost traced binding when captured,
     /// entered whenever the context is, so spawned work logs the same fields.
     #[cfg(feature = "tracing")]
@@ -96,7 +95,7 @@ impl Context {
     #[must_use]
     pub const fn empty() -> Self {
         Context {
-            captured: None,
+            captured: Captured::Nothing,
             #[cfg(feature = "tracing")]
             span: None,
         }
@@ -115,8 +114,7 @@ impl Context {
     /// assert_eq!(seen, Ok("acme"));
     /// ```
     pub fn run<R>(&self, f: impl FnOnce() -> R) -> R {
-        let captured: &[CapturedEntry] = self.captured.as_deref().unwrap_or_default();
-        let head = frame::context_head(captured);
+        let head = frame::context_head(self.captured.entries());
         // The span is entered around the work, and the frame points to it, so that
         // `Context::current()` inside carries it on.
         #[cfg(feature = "tracing")]

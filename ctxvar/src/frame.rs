@@ -480,14 +480,22 @@ impl Iterator for ChainEntries {
             if self.index < head.len {
                 let index = self.index;
                 self.index += 1;
-                // SAFETY: as above, `index < len`; see `walk` for the two layouts.
-                return Some(unsafe {
-                    if let Some(owner) = head.owner {
-                        (*self.frame.add(1).cast::<Entry>().add(index), owner)
-                    } else {
-                        let captured = &*head.first.cast::<CapturedEntry>().add(index);
-                        (captured.entry, captured.owner)
-                    }
+                // See `walk` for the two layouts.
+                return Some(if let Some(owner) = head.owner {
+                    // SAFETY: a frame with an owner is a `Frame<E>` whose `len` entries
+                    // follow its head; `index < len`.
+                    let entries = unsafe { self.frame.add(1).cast::<Entry>() };
+                    // SAFETY: as above.
+                    let entry = unsafe { entries.add(index) };
+                    // SAFETY: as above.
+                    (unsafe { *entry }, owner)
+                } else {
+                    // SAFETY: a context's frame points at its `len` captured entries,
+                    // alive while it is linked; `index < len`.
+                    let captured = unsafe { head.first.cast::<CapturedEntry>().add(index) };
+                    // SAFETY: as above.
+                    let captured = unsafe { &*captured };
+                    (captured.entry, captured.owner)
                 });
             }
             self.frame = head.parent.get();
@@ -635,9 +643,10 @@ fn walk_rest(
 #[inline]
 fn find<T>(first: *const T, len: usize, key: *const VarHeader) -> Option<*const ()> {
     for index in 0..len {
-        // SAFETY: the caller's frame is alive and has `len` entries of type `T`, each
-        // starting with an `Entry`.
-        let entry = unsafe { &*first.add(index).cast::<Entry>() };
+        // SAFETY: the caller's frame is alive and has `len` entries of type `T`.
+        let at = unsafe { first.add(index) };
+        // SAFETY: as above, and each starts with an `Entry`.
+        let entry = unsafe { &*at.cast::<Entry>() };
         if ptr::eq(entry.key, key) {
             return Some(entry.value);
         }
@@ -648,7 +657,7 @@ fn find<T>(first: *const T, len: usize, key: *const VarHeader) -> Option<*const 
 /// Captures every visible binding of a variable that may be inherited, sharing the
 /// values (one strong count per frame they come from) instead of cloning them. One
 /// allocation, none when nothing is captured.
-pub(crate) fn capture() -> Option<Arc<[CapturedEntry]>> {
+pub(crate) fn capture() -> Captured {
     // The usual case: one walk, the visible entries gathered on the stack.
     const ON_STACK: usize = 16;
     let mut found = [MaybeUninit::<(Entry, RawOwner)>::uninit(); ON_STACK];
@@ -660,14 +669,69 @@ pub(crate) fn capture() -> Option<Arc<[CapturedEntry]>> {
             continue;
         }
         if count == ON_STACK {
-            return Some(capture_many());
+            return Captured::Many(capture_many());
         }
         found[count].write((entry, owner));
         count += 1;
     }
     // SAFETY: `found[..count]` is initialised.
     let found = unsafe { initialised(&found, count) };
-    (count > 0).then(|| share(found.iter().copied(), count))
+    match *found {
+        [] => Captured::Nothing,
+        [(entry, owner)] => {
+            // SAFETY: the owner belongs to a linked frame, so its `Arc` is alive.
+            unsafe { owner.retain() };
+            Captured::One(CapturedEntry {
+                entry,
+                owner,
+                holds_count: true,
+            })
+        }
+        _ => Captured::Many(share(found.iter().copied(), count)),
+    }
+}
+
+/// What a [`Context`](crate::Context) holds: the captured bindings, each with a strong
+/// count of the `Arc` its value lives in.
+///
+/// One binding (the usual capture: a request id) is held inline, so capturing it
+/// allocates nothing; more share one allocation.
+#[derive(Debug, Default)]
+pub(crate) enum Captured {
+    #[default]
+    Nothing,
+    One(CapturedEntry),
+    Many(Arc<[CapturedEntry]>),
+}
+
+impl Captured {
+    /// The captured entries, for [`context_head`].
+    pub(crate) fn entries(&self) -> &[CapturedEntry] {
+        match self {
+            Captured::Nothing => &[],
+            Captured::One(entry) => core::slice::from_ref(entry),
+            Captured::Many(entries) => entries,
+        }
+    }
+}
+
+impl Clone for Captured {
+    fn clone(&self) -> Self {
+        match self {
+            Captured::Nothing => Captured::Nothing,
+            Captured::One(captured) => {
+                // SAFETY: `captured` holds a strong count of its owner, so the `Arc`
+                // is alive; the clone holds one of its own.
+                unsafe { captured.owner.retain() };
+                Captured::One(CapturedEntry {
+                    entry: captured.entry,
+                    owner: captured.owner,
+                    holds_count: true,
+                })
+            }
+            Captured::Many(entries) => Captured::Many(Arc::clone(entries)),
+        }
+    }
 }
 
 /// `slots[..count]`, known to be initialised (`<[MaybeUninit<T>]>::assume_init_ref`,
@@ -738,7 +802,10 @@ pub(crate) fn is_empty() -> bool {
     with_state(|state| state.current.get().is_null())
 }
 
+// Tests enter frames inside frames in one block; each block's comment covers all of
+// its entries.
 #[cfg(test)]
+#[allow(clippy::multiple_unsafe_ops_per_block)]
 mod tests {
     use super::*;
 
@@ -837,18 +904,59 @@ mod tests {
             );
             let inner = Frame::new(entry(&KEY_A, &values[2]), owner);
             // SAFETY: `values` outlives both calls.
-            unsafe { outer.enter(|| inner.enter(capture)) }.expect("A is bound")
+            unsafe { outer.enter(|| inner.enter(capture)) }
         }; // the frames are gone; the capture still holds the values
-        // Only A (B is not inherited), and only its innermost binding.
-        assert_eq!(captured.len(), 1);
+        // Only A (B is not inherited), and only its innermost binding: held inline.
+        assert!(matches!(captured, Captured::One(_)), "{captured:?}");
         assert_eq!(Arc::strong_count(&values), 2, "the capture holds one count");
-        let head = context_head(&captured);
-        // SAFETY: `captured` holds its values alive for the call.
+        let copy = captured.clone();
+        assert_eq!(Arc::strong_count(&values), 3, "and so does its clone");
+        drop(captured);
+        let head = context_head(copy.entries());
+        // SAFETY: `copy` holds its values alive for the call.
         let seen = unsafe { enter_head(&raw const head, true, || (read(&KEY_A), read(&KEY_B))) };
         assert_eq!(seen, (Some(3), None));
-        drop(captured);
+        drop(copy);
         assert_eq!(Arc::strong_count(&values), 1, "and gives it back");
         assert!(is_empty());
+    }
+
+    #[test]
+    fn a_capture_of_several_bindings_shares_one_count_per_owner() {
+        static KEY_C: VarHeader = VarHeader {
+            name: "C",
+            module_path: "tests",
+            inherit: true,
+        };
+        let outer_values = Arc::new([1_u32, 2]);
+        let inner_values = Arc::new(3_u32);
+        let captured = {
+            let outer = Frame::new(
+                EntryPair(
+                    entry(&KEY_A, &outer_values[0]),
+                    entry(&KEY_C, &outer_values[1]),
+                ),
+                RawOwner::of_arc(&outer_values),
+            );
+            let inner = Frame::new(
+                entry(&KEY_A, &inner_values),
+                RawOwner::of_arc(&inner_values),
+            );
+            // SAFETY: the values outlive both calls.
+            unsafe { outer.enter(|| inner.enter(capture)) }
+        };
+        assert!(matches!(&captured, Captured::Many(entries) if entries.len() == 2));
+        assert_eq!(Arc::strong_count(&outer_values), 2);
+        assert_eq!(Arc::strong_count(&inner_values), 2);
+        let head = context_head(captured.entries());
+        // SAFETY: `captured` holds its values alive for the call.
+        let seen = unsafe { enter_head(&raw const head, true, || (read(&KEY_A), read(&KEY_C))) };
+        assert_eq!(seen, (Some(3), Some(2)));
+        let copy = captured.clone();
+        drop(captured);
+        drop(copy);
+        assert_eq!(Arc::strong_count(&outer_values), 1);
+        assert_eq!(Arc::strong_count(&inner_values), 1);
     }
 
     #[test]

@@ -61,10 +61,14 @@ pin_project! {
     impl<L: BindingList, F> PinnedDrop for Scope<L, F> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
-            // SAFETY: `future` is pinned, so it is dropped in place, never moved; this
-            // is the only place that drops it, and `Scope` is being dropped, so it is
-            // never used again.
-            let drop_future = || unsafe { ManuallyDrop::drop(this.future.get_unchecked_mut()) };
+            let drop_future = || {
+                // SAFETY: only the pinned place is used, and never moved out of.
+                let future = unsafe { this.future.get_unchecked_mut() };
+                // SAFETY: `future` is pinned, so it is dropped in place, never moved;
+                // this is the only place that drops it, and `Scope` is being dropped,
+                // so it is never used again.
+                unsafe { ManuallyDrop::drop(future) }
+            };
             // SAFETY: the frame points into `this.bound`, alive for this call (the
             // fields are dropped after this function).
             unsafe { enter(this.frame, this.bound, drop_future) };
