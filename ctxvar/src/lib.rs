@@ -156,9 +156,9 @@
 //! | any executor | [`fut.in_current_context()`](FutureExt::in_current_context) | one capture; one frame per poll |
 //! | a `Stream` | [`Context::scope_stream`], [`Bindings::scope_stream`] | per poll of the stream |
 //!
-//! A capture makes one allocation (none when nothing is bound) and never clones a
-//! value: the snapshot shares the values with the scopes that bound them. Later
-//! rebinding in the parent does not change what a child sees; nothing a child binds
+//! A capture makes at most one allocation (none for a single binding) and never
+//! clones a value: the snapshot shares the values with the scopes that bound them.
+//! Later rebinding in the parent does not change what a child sees; nothing a child binds
 //! is visible to the parent. A variable declared `#[context_var(inherit = false)]` is
 //! never captured: use it for what must stay with one task (a database transaction, a
 //! session, a lock held for a request).

@@ -6,8 +6,8 @@
 //! `inherit = false`); bindings the spawner makes afterwards do not reach it, and
 //! nothing the task binds reaches the spawner.
 //!
-//! Cost over the plain tokio call: one capture (one allocation, none if nothing is
-//! bound; values are shared, never cloned) and, per poll, entering one frame.
+//! Cost over the plain tokio call: one capture (at most one allocation, none for a
+//! single binding; values are shared, never cloned) and, per poll, entering one frame.
 
 use core::future::Future;
 
@@ -18,8 +18,8 @@ use crate::context::{ContextClosure, FutureExt};
 /// [`tokio::spawn`], running the task in the current context.
 ///
 /// Captures [`Context::current()`](crate::Context::current) now; the task sees those
-/// bindings on every poll. Cost over `tokio::spawn`: one capture (one allocation, none
-/// when nothing is bound; values are shared, not cloned) and entering one frame per
+/// bindings on every poll. Cost over `tokio::spawn`: one capture (at most one allocation, none
+/// for a single binding; values are shared, not cloned) and entering one frame per
 /// poll.
 ///
 /// Inside a `#[with_context]`/`#[uses_context]` function, an `async` block passed to
@@ -68,8 +68,8 @@ where
 /// [`tokio::task::spawn_blocking`], running the closure in the current context.
 ///
 /// Captures [`Context::current()`](crate::Context::current) now. Cost over
-/// `spawn_blocking`: one capture (one allocation, none when nothing is bound; values
-/// are shared, not cloned). If the closure is dropped without running (the task was
+/// `spawn_blocking`: one capture (at most one allocation, none for a single binding;
+/// values are shared, not cloned). If the closure is dropped without running (the task was
 /// aborted while queued, or the runtime shut down first), it is dropped in the captured
 /// context too, so the destructors of what it captured see the same values.
 ///

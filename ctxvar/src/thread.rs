@@ -7,8 +7,8 @@ use crate::context::ContextClosure;
 
 /// [`std::thread::spawn`], running the closure in the current context.
 ///
-/// Cost over `std::thread::spawn`: one capture (one allocation, none if nothing is
-/// bound; values are shared, never cloned).
+/// Cost over `std::thread::spawn`: one capture (at most one allocation, none for a
+/// single binding; values are shared, never cloned).
 ///
 /// ```
 /// use ctxvar::context_var;

@@ -81,7 +81,7 @@ fn one_allocation_per_bind_and_none_per_poll() {
 }
 
 #[test]
-fn one_allocation_per_capture_whatever_the_values_sizes() {
+fn at_most_one_allocation_per_capture_whatever_the_values_sizes() {
     let big = vec![7_u8; 1 << 20];
     let name = "x".repeat(1 << 16);
     let (small_capture, _) = SMALL.sync_scope(1, || allocations(Context::current));
@@ -90,7 +90,7 @@ fn one_allocation_per_capture_whatever_the_values_sizes() {
             NAME.sync_scope(name, || allocations(Context::current))
         })
     });
-    assert_eq!(small_capture, 1);
+    assert_eq!(small_capture, 0, "one binding is captured inline");
     assert_eq!(big_capture, 1, "capture must not clone a 1 MiB value");
     assert_eq!(snapshot.run(|| BIG.try_with(Vec::len)), Ok(1 << 20));
     // Entering a context, cloning it and reading in it allocate nothing.
