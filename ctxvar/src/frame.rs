@@ -42,7 +42,8 @@
 //! - `CapturedEntry::entry.value` and `owner`: into the `Arc`s whose strong counts the
 //!   capture holds.
 //! - `ReadCache::value`: a binding found in the chain, valid while the thread's chain
-//!   version is the cache's stamp; every link and unlink moves the version on.
+//!   version is the cache's stamp; every link takes a new version, and every unlink
+//!   puts back the one of the chain it returns to.
 
 use core::cell::Cell;
 use core::mem::MaybeUninit;
@@ -334,43 +335,51 @@ pub(crate) unsafe fn enter_head<R>(head: *const FrameHead, root: bool, f: impl F
             unsafe { (*head).parent.set(previous) };
         }
         state.current.set(head);
-        // The new frame may shadow cached bindings.
-        state.chain_changed();
-        let _restore = Restore { state, previous };
+        // The new frame may shadow cached bindings: a version never used before.
+        let outer_version = state.version.get();
+        let version = state.next_version.get();
+        state.next_version.set(version + 1);
+        state.version.set(version);
+        let _restore = Restore {
+            state,
+            previous,
+            outer_version,
+        };
         f()
     })
 }
 
 /// Puts back the frame that was innermost before an `enter`, on return or unwind,
-/// and forgets every cached lookup: they may point into the frame that is leaving.
+/// with the version it had: the chain is then exactly as it was under that version,
+/// so the lookups cached under it hold again, and those cached since (which may
+/// point into the frame that is leaving) do not.
 struct Restore<'a> {
     state: &'a State,
     previous: *const FrameHead,
+    outer_version: u64,
 }
 
 impl Drop for Restore<'_> {
     #[inline]
     fn drop(&mut self) {
         self.state.current.set(self.previous);
-        self.state.chain_changed();
+        self.state.version.set(self.outer_version);
     }
 }
 
 /// This thread's chain, and the version its read caches are checked against.
 struct State {
     current: Cell<*const FrameHead>,
-    /// Changes whenever `current` does (in `enter_head` and `Restore`, the only places
-    /// that set it), so a [`ReadCache`] stamped with it is valid while they are equal.
-    /// A `u64` never wraps: at one change per nanosecond that would take 584 years, so
-    /// an old stamp can never match again.
+    /// Names the state of the chain: each `enter_head` takes a version never used
+    /// before (from `next_version`), and its `Restore` puts back the one it replaced,
+    /// along with the frame. Frames are immutable while linked and unlinked in stack
+    /// order, so whenever `version` is `v`, the chain is exactly what it was when `v`
+    /// was taken, and a [`ReadCache`] stamped `v` is valid while they are equal.
     version: Cell<u64>,
-}
-
-impl State {
-    #[inline]
-    fn chain_changed(&self) {
-        self.version.set(self.version.get() + 1);
-    }
+    /// The next version never used on this thread. A `u64` never wraps: at one entry
+    /// per nanosecond that would take 584 years, so an old stamp can never match a
+    /// new chain.
+    next_version: Cell<u64>,
 }
 
 thread_local! {
@@ -383,6 +392,7 @@ thread_local! {
             // Above every new cache's stamp (0), so no cache is valid before its
             // first lookup.
             version: Cell::new(1),
+            next_version: Cell::new(2),
         }
     };
 }
@@ -417,10 +427,12 @@ fn with_local<T: 'static, R>(key: &'static LocalKey<T>, f: impl FnOnce(&T) -> R)
 /// It says: while this thread's chain version is `version`, the variable's innermost
 /// binding (or, where nothing binds it, its default) is at `value`. Frames are
 /// immutable while linked, so only a change of the chain can make that false, and
-/// every change moves the version on. So a read that hits costs two thread-local loads,
-/// a compare and the load of the value, whichever variables were read in between, as
-/// many instructions as tokio's per-variable slot (a borrow check and an `Option`
-/// check); a poll pays two increments for it, however many variables are cached.
+/// every change moves to another version (see `State::version`). So a read that hits
+/// costs two thread-local loads, a compare and the load of the value, whichever
+/// variables were read in between, as many instructions as tokio's per-variable slot
+/// (a borrow check and an `Option` check); a poll pays one increment and two stores
+/// for it, however many variables are cached. After a nested scope returns, what was
+/// cached before it is valid again.
 ///
 /// (A list of the caches filled since the last change, emptied on every change, makes
 /// a hit one load cheaper but the first read after each poll about 25 instructions
@@ -1046,6 +1058,70 @@ mod tests {
             "the cache does not outlive the frame"
         );
         assert_eq!(read_cached(&KEY_B), None);
+    }
+
+    /// Whether `key`'s cache holds a lookup valid for the chain as it is now.
+    fn cache_is_valid(key: &'static VarHeader) -> bool {
+        let cache = if ptr::eq(key, &raw const KEY_A) {
+            &CACHE_A
+        } else {
+            &CACHE_B
+        };
+        let version = with_state(|state| state.version.get());
+        cache.with(|cache| cache.version.get() == version)
+    }
+
+    #[test]
+    fn sibling_frames_never_share_a_version_and_an_outer_cache_survives_them() {
+        let values = Arc::new([1_u32, 2, 3]);
+        let owner = RawOwner::of_arc(&values);
+        let outer = Frame::new(entry(&KEY_A, &values[0]), owner);
+        let first = Frame::new(entry(&KEY_A, &values[1]), owner);
+        let second = Frame::new(entry(&KEY_A, &values[2]), owner);
+        // SAFETY: `values` outlives every call.
+        let seen = unsafe {
+            outer.enter(|| {
+                let before = read_cached(&KEY_A);
+                // Each sibling reads its own binding, never the one the other cached
+                // (the second is entered at the first's version if versions were
+                // reused, with a stale cache pointing into the first).
+                let inside = [
+                    first.enter(|| read_cached(&KEY_A)),
+                    second.enter(|| read_cached(&KEY_A)),
+                ];
+                // The chain is back to what `before` was read from: that lookup was
+                // overwritten by the siblings', so the cache is not valid, and a new
+                // lookup finds the outer value and is valid until the next change.
+                let stale_after = cache_is_valid(&KEY_A);
+                let after = read_cached(&KEY_A);
+                let valid_after = cache_is_valid(&KEY_A);
+                // A nested frame binding another variable leaves A's cache alone, and
+                // the version it restores makes that cache valid again on return.
+                let other = Frame::new(entry(&KEY_B, &values[0]), owner);
+                let b_inside = other.enter(|| (read_cached(&KEY_B), cache_is_valid(&KEY_A)));
+                let still_valid = cache_is_valid(&KEY_A);
+                (
+                    before,
+                    inside,
+                    stale_after,
+                    after,
+                    valid_after,
+                    b_inside,
+                    still_valid,
+                )
+            })
+        };
+        assert_eq!(seen.0, Some(1));
+        assert_eq!(seen.1, [Some(2), Some(3)]);
+        assert!(
+            !seen.2,
+            "a lookup cached inside a sibling is not valid outside it"
+        );
+        assert_eq!(seen.3, Some(1));
+        assert!(seen.4);
+        assert_eq!(seen.5, (Some(1), false), "inside, A's cache is not valid");
+        assert!(seen.6, "back outside, A's cache is valid again");
+        assert!(!cache_is_valid(&KEY_A), "nor after the outer frame is gone");
     }
 
     #[test]

@@ -534,7 +534,7 @@ fn capture_ctxvar(n: u64) {
     C0.sync_scope(7, || {
         for _ in 0..n {
             let context = black_box(Context::current());
-            black_box(context.run(|| C0.try_get().ok()));
+            black_box(context.run(try_get_c0));
         }
     });
 }
@@ -544,7 +544,7 @@ fn capture_tokio(n: u64) {
     T0.sync_scope(7, || {
         for _ in 0..n {
             let value = black_box(T0.get());
-            black_box(T0.sync_scope(value, || T0.try_with(|v| *v).ok()));
+            black_box(T0.sync_scope(value, try_get_t0));
         }
     });
 }
