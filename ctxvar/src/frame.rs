@@ -245,6 +245,7 @@ impl<E: EntryList> Frame<E> {
 
     /// This frame, showing `span`; see [`FrameHead::showing`].
     #[cfg(feature = "tracing")]
+    #[inline]
     pub(crate) fn showing(mut self, span: Option<&tracing::Span>) -> Self {
         self.head = self.head.showing(span);
         self
@@ -289,6 +290,7 @@ impl FrameHead {
     /// entered. The frame keeps a pointer to it, so it must stay at the same address
     /// as long as the frame may be entered: in the frame's owner or a borrowed context,
     /// never beside the frame, whose container may move between two entries.
+    #[inline]
     pub(crate) fn showing(mut self, span: Option<&tracing::Span>) -> Self {
         self.span = span.map_or(ptr::null(), ptr::from_ref);
         self

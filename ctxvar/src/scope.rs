@@ -104,7 +104,11 @@ impl<L: BindingList + Send + Sync> Bound<L> {
         });
         let frame = Frame::new(bound.list.entries(), RawOwner::of_arc(&bound));
         #[cfg(feature = "tracing")]
-        let frame = frame.showing(bound.span.as_ref());
+        let frame = if L::TRACED {
+            frame.showing(bound.span.as_ref())
+        } else {
+            frame
+        };
         (bound, frame)
     }
 }
