@@ -3,11 +3,12 @@
 //!
 //! ```sh
 //! cargo run --release                 # timings: best of 7, ns per operation
+//! cargo run --release -- --tsv        # the same, as tab-separated values
 //! cargo run --release -- CASE N       # one case, N operations (for callgrind)
 //! cargo run --release -- --list       # the cases
 //! ```
 //!
-//! `run.sh` beside this crate runs both and prints the table in the README.
+//! `report.py` beside this crate runs both and prints the table in the README.
 //!
 //! Every case is a function of its own, never inlined into the driver, and every
 //! future is polled through a `dyn Future` pointer the optimiser cannot see through,
@@ -184,7 +185,8 @@ const ROWS: &[Row] = &[
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
-        [] => timings(),
+        [] => timings(false),
+        [tsv] if tsv == "--tsv" => timings(true),
         [list] if list == "--list" => {
             for row in ROWS {
                 println!("{}-ctxvar\n{}-baseline", row.name, row.name);
@@ -196,7 +198,9 @@ fn main() {
 }
 
 fn run_case(case: &str, n: u64) {
-    let (name, side) = case.rsplit_once('-').expect("CASE is NAME-ctxvar or NAME-baseline");
+    let (name, side) = case
+        .rsplit_once('-')
+        .expect("CASE is NAME-ctxvar or NAME-baseline");
     let row = ROWS
         .iter()
         .find(|row| row.name == name)
@@ -213,7 +217,8 @@ fn run_case(case: &str, n: u64) {
 /// traced variables make spans.
 fn with_subscriber(f: impl FnOnce()) {
     use tracing_subscriber::layer::SubscriberExt;
-    let subscriber = tracing_subscriber::registry().with(tracing_subscriber::filter::LevelFilter::INFO);
+    let subscriber =
+        tracing_subscriber::registry().with(tracing_subscriber::filter::LevelFilter::INFO);
     tracing::subscriber::with_default(subscriber, f);
 }
 
@@ -239,22 +244,33 @@ fn time(f: fn(u64)) -> f64 {
         .fold(f64::INFINITY, f64::min)
 }
 
-fn timings() {
+/// Prints each row's timings: a markdown table, or tab-separated values for
+/// `report.py` (name, work, baseline, budget, ctxvar ns, baseline ns).
+fn timings(tsv: bool) {
     with_subscriber(|| {
-        println!("| case | work | ctxvar ns | baseline | baseline ns | ratio | budget |");
-        println!("|---|---|---:|---|---:|---:|---:|");
+        if !tsv {
+            println!("| case | work | ctxvar ns | baseline | baseline ns | ratio | budget |");
+            println!("|---|---|---:|---|---:|---:|---:|");
+        }
         for row in ROWS {
             // Interleaved, so both sides see the same machine.
             let ours = time(row.ours);
             let theirs = time(row.theirs);
-            println!(
-                "| {} | {} | {ours:.2} | {} | {theirs:.2} | {:.2}x | {}x |",
-                row.name,
-                row.what,
-                row.baseline,
-                ours / theirs,
-                row.budget
-            );
+            if tsv {
+                println!(
+                    "{}\t{}\t{}\t{}\t{ours:.3}\t{theirs:.3}",
+                    row.name, row.what, row.baseline, row.budget
+                );
+            } else {
+                println!(
+                    "| {} | {} | {ours:.2} | {} | {theirs:.2} | {:.2}x | {}x |",
+                    row.name,
+                    row.what,
+                    row.baseline,
+                    ours / theirs,
+                    row.budget
+                );
+            }
         }
     });
 }
@@ -498,10 +514,52 @@ fn poll8_ctxvar(n: u64) {
 /// 16 scopes nested in one future type, each polling the next directly.
 macro_rules! nest16 {
     ($var:ident, $leaf:expr) => {
-        $var.scope(1, $var.scope(2, $var.scope(3, $var.scope(4,
-        $var.scope(5, $var.scope(6, $var.scope(7, $var.scope(8,
-        $var.scope(9, $var.scope(10, $var.scope(11, $var.scope(12,
-        $var.scope(13, $var.scope(14, $var.scope(15, $var.scope(16, $leaf))))))))))))))))
+        $var.scope(
+            1,
+            $var.scope(
+                2,
+                $var.scope(
+                    3,
+                    $var.scope(
+                        4,
+                        $var.scope(
+                            5,
+                            $var.scope(
+                                6,
+                                $var.scope(
+                                    7,
+                                    $var.scope(
+                                        8,
+                                        $var.scope(
+                                            9,
+                                            $var.scope(
+                                                10,
+                                                $var.scope(
+                                                    11,
+                                                    $var.scope(
+                                                        12,
+                                                        $var.scope(
+                                                            13,
+                                                            $var.scope(
+                                                                14,
+                                                                $var.scope(
+                                                                    15,
+                                                                    $var.scope(16, $leaf),
+                                                                ),
+                                                            ),
+                                                        ),
+                                                    ),
+                                                ),
+                                            ),
+                                        ),
+                                    ),
+                                ),
+                            ),
+                        ),
+                    ),
+                ),
+            ),
+        )
     };
 }
 
@@ -579,7 +637,9 @@ fn bind_ctxvar(n: u64) {
 #[inline(never)]
 fn bind_tokio(n: u64) {
     for i in 0..n {
-        black_box(run_to_completion(T0.scope(black_box(i), async { T0.get() })));
+        black_box(run_to_completion(
+            T0.scope(black_box(i), async { T0.get() }),
+        ));
     }
 }
 
