@@ -114,20 +114,19 @@ impl Context {
     /// assert_eq!(seen, Ok("acme"));
     /// ```
     pub fn run<R>(&self, f: impl FnOnce() -> R) -> R {
-        let head = frame::context_head(self.captured.entries());
         // The span is entered around the work, and the frame points to it, so that
         // `Context::current()` inside carries it on.
         #[cfg(feature = "tracing")]
-        let (head, _entered) = (
-            head.showing(self.span.as_ref()),
-            self.span
+        {
+            let _entered = self
+                .span
                 .as_ref()
                 .filter(|_| crate::thread_exit::spans_usable())
-                .map(tracing::Span::enter),
-        );
-        // SAFETY: `head`, the entries it points to (in `self.captured`, which holds
-        // their values alive) and the span (in `self`) outlive the call.
-        unsafe { frame::enter_head(&raw const head, true, f) }
+                .map(tracing::Span::enter);
+            self.captured.enter_showing(self.span.as_ref(), f)
+        }
+        #[cfg(not(feature = "tracing"))]
+        self.captured.enter(f)
     }
 
     /// Runs a future with exactly this context's bindings on every poll (and while it

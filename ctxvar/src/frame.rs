@@ -243,14 +243,6 @@ impl<E: EntryList> Frame<E> {
         }
     }
 
-    /// This frame, showing `span`; see [`FrameHead::showing`].
-    #[cfg(feature = "tracing")]
-    #[inline]
-    pub(crate) fn showing(mut self, span: Option<&tracing::Span>) -> Self {
-        self.head = self.head.showing(span);
-        self
-    }
-
     /// Runs `f` with this frame as the innermost one on this thread, over the frames
     /// that were current.
     ///
@@ -258,7 +250,7 @@ impl<E: EntryList> Frame<E> {
     ///
     /// Every `Entry::value` of this frame must point to a live value of the type its
     /// key was declared with, and the `Arc` its owner describes must be alive, for the
-    /// whole call; so must the span given to `showing`, if any.
+    /// whole call; so must the span its head shows, if any.
     #[inline]
     pub(crate) unsafe fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
         // The pointer is derived from the whole frame, not from `self.head`, so that
@@ -268,6 +260,73 @@ impl<E: EntryList> Frame<E> {
         unsafe { enter_head(this, false, f) }
     }
 }
+
+/// A binding call's frame together with the allocation its entries point into: the
+/// safe form of [`Frame`], what a scope holds.
+///
+/// The allocation never moves, so the frame may move with whatever holds this between
+/// two entries; entering borrows it mutably, so the frame stays at one address while it
+/// is linked, no other thread enters it at the same time, and the allocation outlives
+/// the entry.
+#[derive(Debug)]
+pub(crate) struct OwnedFrame<T, E> {
+    frame: Frame<E>,
+    owner: Arc<T>,
+}
+
+impl<T: Send + Sync, E: EntryList> OwnedFrame<T, E> {
+    /// `value` in an allocation of its own, and a frame over the entries that `entries`
+    /// makes of it.
+    ///
+    /// # Safety
+    ///
+    /// Every entry `entries` returns points into the value it is given, at a value of
+    /// the type its key was declared with.
+    #[inline]
+    pub(crate) unsafe fn new(value: T, entries: impl FnOnce(&T) -> E) -> Self {
+        let owner = Arc::new(value);
+        let frame = Frame::new(entries(&owner), RawOwner::of_arc(&owner));
+        OwnedFrame { frame, owner }
+    }
+}
+
+impl<T, E: EntryList> OwnedFrame<T, E> {
+    /// This frame, showing the span `span` picks out of the value (feature `tracing`;
+    /// see [`FrameHead::showing`]). The span is borrowed from the value, or lives for
+    /// ever, so it stays where the frame points for as long as the frame exists.
+    #[cfg(feature = "tracing")]
+    #[inline]
+    pub(crate) fn showing(
+        mut self,
+        span: impl for<'a> FnOnce(&'a T) -> Option<&'a tracing::Span>,
+    ) -> Self {
+        self.frame.head = self.frame.head.showing(span(&self.owner));
+        self
+    }
+
+    /// Runs `f` with this frame as the innermost one on this thread, over the frames
+    /// that were current; `f` is given the value.
+    #[inline]
+    pub(crate) fn enter<R>(&mut self, f: impl FnOnce(&T) -> R) -> R {
+        let value = &*self.owner;
+        // SAFETY: the entries point into `self.owner` at values of their keys' types
+        // (the contract of `new`), and the span into it or into a `static` (`showing`);
+        // `self` is borrowed for the call, so the owner is alive and the frame stays
+        // where it is.
+        unsafe { self.frame.enter(|| f(value)) }
+    }
+}
+
+// SAFETY: the raw pointers in the frame (entries, owner, span, parent link) make the
+// compiler treat it as neither `Send` nor `Sync`. Those that point somewhere point into
+// `owner`, an `Arc<T>` with `T: Send + Sync`, which moves with the frame; the parent
+// link is written and read only while the frame is entered, on the entering thread,
+// and is stale (never read) between entries. So the frame may move to another thread
+// between two entries.
+unsafe impl<T: Send + Sync, E> Send for OwnedFrame<T, E> {}
+// SAFETY: a shared reference gives access only to the value, which is `Sync`: entering
+// takes `&mut self`.
+unsafe impl<T: Send + Sync, E> Sync for OwnedFrame<T, E> {}
 
 /// A root frame over captured entries: entering it hides every other binding.
 ///
@@ -719,6 +778,32 @@ pub(crate) enum Captured {
 }
 
 impl Captured {
+    /// Runs `f` with exactly these bindings: a root frame over them, which hides every
+    /// other binding. (With feature `tracing`, `enter_showing`.)
+    #[cfg(not(feature = "tracing"))]
+    #[inline]
+    pub(crate) fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
+        let head = context_head(self.entries());
+        // SAFETY: the head and the entries it points to (borrowed from `self`, whose
+        // strong counts keep their values alive) outlive the call.
+        unsafe { enter_head(&raw const head, true, f) }
+    }
+
+    /// Runs `f` with exactly these bindings, as a root frame that hides every other
+    /// binding, showing `span` (see [`FrameHead::showing`]).
+    #[cfg(feature = "tracing")]
+    #[inline]
+    pub(crate) fn enter_showing<R>(
+        &self,
+        span: Option<&tracing::Span>,
+        f: impl FnOnce() -> R,
+    ) -> R {
+        let head = context_head(self.entries()).showing(span);
+        // SAFETY: the head and the entries it points to (borrowed from `self`, whose
+        // strong counts keep their values alive) and the span outlive the call.
+        unsafe { enter_head(&raw const head, true, f) }
+    }
+
     /// The captured entries, for [`context_head`].
     pub(crate) fn entries(&self) -> &[CapturedEntry] {
         match self {
