@@ -278,8 +278,12 @@ fn expand_declaration(declaration: &Declaration, options: &Options) -> TokenStre
         // For every object lifetime, not just `'static`: rustc erases all lifetimes in
         // the types an `async fn` holds across `.await` and proves `Send` for any of
         // them, so `dyn NAME + '_` must be a key too. The key is only a type-level tag.
+        //
+        // SAFETY: `__meta` and `__read_cache` return a `static` and a `thread_local!`
+        // declared inside them, which no other code can name, so no other key returns
+        // them; each is one item, so every call returns the same one.
         #(#cfgs)*
-        impl ::ctxvar::ContextKey for dyn #name + '_ {
+        unsafe impl ::ctxvar::ContextKey for dyn #name + '_ {
             type Value = #ty;
             type __Key = Self;
             #trace_items

@@ -207,7 +207,9 @@ use proc_macro::TokenStream;
 ///
 /// impl<F: Fn() -> Variable<dyn ITEM_ID>> ITEM_ID for F {}
 ///
-/// impl ctxvar::ContextKey for dyn ITEM_ID {
+/// // SAFETY: the `static` and the `thread_local!` are declared inside the functions
+/// // that return them, so they belong to this key alone.
+/// unsafe impl ctxvar::ContextKey for dyn ITEM_ID {
 ///     type Value = u64;
 ///     type __Key = Self;
 ///     fn __meta() -> &'static VarMeta<u64> {

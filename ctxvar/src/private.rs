@@ -19,6 +19,8 @@ pub use std::thread_local;
     label = "`get()` needs a `Clone` value",
     note = "read by reference with `.with(|value| ...)` instead"
 )]
+//
+// Safe to implement: a wrong impl can only return a wrong value of the right type.
 pub trait CloneValue<T> {
     /// `T::clone`.
     fn clone_value(value: &T) -> T;
@@ -98,6 +100,8 @@ pub use tracing;
     label = "declared `trace = display`, but the type does not implement `Display`",
     note = "implement `Display` for it, or record it with `Debug`: `#[context_var(trace)]`"
 )]
+//
+// Safe to implement: a wrong impl can only record a wrong field value.
 pub trait TraceDisplay {
     /// The value as `tracing` records a `%value`.
     fn traced(&self) -> tracing::field::DisplayValue<&dyn core::fmt::Display>;
@@ -118,6 +122,8 @@ impl<T: core::fmt::Display> TraceDisplay for T {
     label = "declared `trace`, but the type does not implement `Debug`",
     note = "derive or implement `Debug` for it, or record it with `Display`: `#[context_var(trace = display)]`"
 )]
+//
+// Safe to implement: a wrong impl can only record a wrong field value.
 pub trait TraceDebug {
     /// The value as `tracing` records a `?value`.
     fn traced(&self) -> tracing::field::DebugValue<&dyn core::fmt::Debug>;
