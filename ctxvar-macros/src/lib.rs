@@ -159,17 +159,23 @@ use proc_macro::TokenStream;
 ///
 /// Each under the tokens at fault: an item that is not `static NAME: Type;` or
 /// `static NAME: Type = default;`, `static mut`, a value type that is not
-/// `Send + Sync + 'static`, a default of the wrong type or that is not a constant
-/// expression, an argument other than `inherit = true`, `inherit = false`, `trace`,
-/// `trace = debug` or `trace = display`, and a traced type that cannot be recorded. The
-/// variable is still declared next to the error, so its uses elsewhere compile and the
-/// mistake is reported once.
+/// `Send + Sync + 'static` (or names a lifetime other than `'static`), a default of the
+/// wrong type or that is not a constant expression, an argument other than
+/// `inherit = true`, `inherit = false`, `trace`, `trace = debug` or `trace = display`
+/// (or one given twice), and a traced type that cannot be recorded
+/// ([`TraceDebug`](https://docs.rs/ctxvar/latest/ctxvar/trait.TraceDebug.html),
+/// [`TraceDisplay`](https://docs.rs/ctxvar/latest/ctxvar/trait.TraceDisplay.html)). The
+/// variable is still declared next to the error (a `const` in place of `static` is
+/// declared as the variable it was meant to be, another item is kept as it is), so its
+/// uses elsewhere compile and the mistake is reported once.
 ///
 /// # Equivalent code without the macro
 ///
 /// The declaration expands to a function and a trait of the same name (see the crate
 /// docs for why), written here in full for `static ITEM_ID: u64;`. It uses items of
-/// `ctxvar::__private`, which are not covered by semver: write the attribute.
+/// `ctxvar::__private`, which are not covered by semver, and implements the `unsafe`
+/// trait [`ContextKey`](https://docs.rs/ctxvar/latest/ctxvar/trait.ContextKey.html),
+/// whose safety contract the attribute upholds for you: write the attribute.
 ///
 /// ```
 /// use ctxvar::Variable;

@@ -430,6 +430,8 @@ mod spawn;
 #[cfg(feature = "stream")]
 mod stream;
 pub mod thread;
+#[cfg(feature = "tracing")]
+mod trace;
 mod var;
 
 pub use access::AccessError;
@@ -442,6 +444,8 @@ pub use scoped::{Anchor, Scoped};
 pub use spawn::{spawn, spawn_blocking, spawn_local};
 #[cfg(feature = "stream")]
 pub use stream::{ContextStream, ScopeStream};
+#[cfg(feature = "tracing")]
+pub use trace::{TraceDebug, TraceDisplay};
 pub use var::{ContextVar, Variable};
 
 #[doc(inline)]

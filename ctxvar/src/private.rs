@@ -93,73 +93,19 @@ pub fn is_bound<K: ContextKey + ?Sized>() -> bool {
 #[cfg(feature = "tracing")]
 pub use tracing;
 
-/// How `#[context_var(trace = display)]` records a value.
-#[cfg(feature = "tracing")]
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be recorded with `Display`",
-    label = "declared `trace = display`, but the type does not implement `Display`",
-    note = "implement `Display` for it, or record it with `Debug`: `#[context_var(trace)]`"
-)]
-//
-// Safe to implement: a wrong impl can only record a wrong field value.
-pub trait TraceDisplay {
-    /// The value as `tracing` records a `%value`.
-    fn traced(&self) -> tracing::field::DisplayValue<&dyn core::fmt::Display>;
-}
-
-#[cfg(feature = "tracing")]
-#[diagnostic::do_not_recommend]
-impl<T: core::fmt::Display> TraceDisplay for T {
-    fn traced(&self) -> tracing::field::DisplayValue<&dyn core::fmt::Display> {
-        tracing::field::display(self)
-    }
-}
-
-/// How `#[context_var(trace)]` (or `trace = debug`) records a value.
-#[cfg(feature = "tracing")]
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be recorded with `Debug`",
-    label = "declared `trace`, but the type does not implement `Debug`",
-    note = "derive or implement `Debug` for it, or record it with `Display`: `#[context_var(trace = display)]`"
-)]
-//
-// Safe to implement: a wrong impl can only record a wrong field value.
-pub trait TraceDebug {
-    /// The value as `tracing` records a `?value`.
-    fn traced(&self) -> tracing::field::DebugValue<&dyn core::fmt::Debug>;
-}
-
-#[cfg(feature = "tracing")]
-#[diagnostic::do_not_recommend]
-impl<T: core::fmt::Debug> TraceDebug for T {
-    fn traced(&self) -> tracing::field::DebugValue<&dyn core::fmt::Debug> {
-        tracing::field::debug(self)
-    }
-}
-
-/// The items `#[context_var(trace)]` adds to a variable's `ContextKey` impl:
-/// `__trace_items!(Type, "field", TraceDebug)`.
+/// Emits its tokens, the `__TRACED` and `__span` items of a traced variable's
+/// `ContextKey` impl, which `#[context_var(trace)]` builds.
 ///
-/// The span is at level `ERROR`, so that any filter that lets events through keeps
-/// it (a span's fields are shown only while it is enabled); its target is the module
-/// that declares the variable.
+/// The proc macro cannot see this crate's features, so this macro decides: with
+/// `tracing` the tokens are passed through unchanged (their spans stay those the
+/// attribute gave them, so an error in them points at the user's `trace`, not into
+/// this macro); without it, one error says which feature to enable.
 #[cfg(feature = "tracing")]
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __trace_items {
-    ($ty:ty, $field:literal, $how:ident) => {
-        const __TRACED: bool = true;
-
-        fn __span(
-            value: &$ty,
-            parent: &$crate::__private::tracing::Span,
-        ) -> $crate::__private::tracing::Span {
-            $crate::__private::tracing::error_span!(
-                parent: parent,
-                "ctxvar",
-                $field = $crate::__private::$how::traced(value)
-            )
-        }
+macro_rules! __if_tracing {
+    ($($tokens:tt)*) => {
+        $($tokens)*
     };
 }
 
@@ -167,7 +113,7 @@ macro_rules! __trace_items {
 #[cfg(not(feature = "tracing"))]
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __trace_items {
+macro_rules! __if_tracing {
     ($($tokens:tt)*) => {
         ::core::compile_error!(
             "`#[context_var(trace)]` needs the `tracing` feature of ctxvar: \
