@@ -617,10 +617,17 @@ fn kind(variable: &Variable, cfgs: &[&Attribute]) -> Kind {
                 )]
                 #vis trait #unbound {}
 
-                // Never used: see `Uninhabited`.
+                // Only so that rustc does not add "this trait has no implementations,
+                // consider adding one" to the read-outside-a-scope error, which would
+                // send the user the wrong way. Never used: `get` and `with` require
+                // `Self: Sized`, and the key type is unsized. Implemented for the key
+                // rather than a hidden type so that no message can name anything the
+                // user did not write.
                 #(#cfgs)*
                 #[diagnostic::do_not_recommend]
-                impl #unbound for #private::Uninhabited {}
+                impl #unbound for dyn #name + '_ {}
+
+
             };
             Kind {
                 doc: format!(

@@ -238,14 +238,15 @@ use proc_macro::TokenStream;
 /// pub trait ITEM_ID_is_bound_here {}
 ///
 /// #[diagnostic::do_not_recommend]
-/// impl ITEM_ID_is_bound_here for private::Uninhabited {}
+/// impl ITEM_ID_is_bound_here for dyn ITEM_ID {}
 ///
 /// assert_eq!(ITEM_ID.sync_scope(7, || ITEM_ID.try_get()), Ok(7));
 /// ```
 #[proc_macro_attribute]
 pub fn context_var(args: TokenStream, item: TokenStream) -> TokenStream {
-    // Never re-emits the user's item: a `static` without a value is itself an error.
-    // On errors it declares the variable anyway where it can (see `expand`).
+    // On errors it declares the variable anyway where it can, and keeps an item that
+    // is not a `static` unchanged (see `expand`); it never re-emits the `static`
+    // itself, which without a value is an error of its own.
     context_var::expand(args.into(), item.into()).into()
 }
 

@@ -33,13 +33,6 @@ impl<S: ?Sized, T: Clone> CloneValue<T> for S {
     }
 }
 
-/// A type with no values. Each required variable's hidden `NAME_is_bound_here`
-/// trait is implemented for it (behind `do_not_recommend`) only so that rustc does not
-/// add "this trait has no implementations, consider adding one" to the read-outside-
-/// a-scope error, which would send the user the wrong way.
-#[derive(Debug)]
-pub enum Uninhabited {}
-
 /// Body of `NAME.bind(value)` on a variable's trait.
 #[inline]
 pub fn bind<K: ContextKey + ?Sized>(value: K::Value) -> Bindings<Binding<K>> {
