@@ -588,7 +588,6 @@ fn kind(variable: &Variable, cfgs: &[&Attribute]) -> Kind {
     } = variable;
     let name_str = name.unraw().to_string();
     let ty_str = quote!(#ty).to_string().replace(' ', "");
-    let private = private(Span::call_site());
     match default {
         None => {
             // Public like the variable (a bound of its public trait) and hidden. rustc
