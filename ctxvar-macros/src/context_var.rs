@@ -81,7 +81,8 @@ struct Options {
 
 /// `inherit = true` or `inherit = false`.
 struct Inherit {
-    value: bool,
+    /// The `true` or `false` as written, with its span.
+    value: syn::LitBool,
 }
 
 /// `trace`, `trace = debug` or `trace = display`: show the variable on `tracing`
@@ -153,7 +154,7 @@ fn parse_inherit(input: ParseStream<'_>, key: kw::inherit) -> syn::Result<Inheri
     let value: syn::LitBool = input
         .parse()
         .map_err(|err| syn::Error::new(err.span(), "expected `true` or `false`"))?;
-    Ok(Inherit { value: value.value })
+    Ok(Inherit { value })
 }
 
 /// Nothing, `= debug` or `= display`, after `trace`.
@@ -309,7 +310,7 @@ fn validate(declaration: Declaration, options: Options, errors: &mut Errors) -> 
         name,
         ty,
         default,
-        inherit: options.inherit.is_none_or(|inherit| inherit.value),
+        inherit: options.inherit.is_none_or(|inherit| inherit.value.value),
         trace: options.trace,
     })
 }
@@ -824,5 +825,89 @@ fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
                 #name_str
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use proc_macro2::TokenStream;
+
+    fn expand(args: &str, item: &str) -> String {
+        super::expand(
+            TokenStream::from_str(args).unwrap(),
+            TokenStream::from_str(item).unwrap(),
+        )
+        .to_string()
+    }
+
+    /// Each mistake gives exactly one error, next to a declaration of the variable
+    /// (the trait and the function named `ITEM_ID`), so that its uses still resolve.
+    #[test]
+    fn one_error_and_the_variable_still_declared() {
+        let cases = [
+            ("inherit = false, inherit = true", "static ITEM_ID: u64;"),
+            ("trace, trace", "static ITEM_ID: u64;"),
+            ("inherit", "static ITEM_ID: u64;"),
+            ("inherit = no", "static ITEM_ID: u64;"),
+            ("trace = json", "static ITEM_ID: u64;"),
+            ("default = 3", "static ITEM_ID: u64;"),
+            ("\"trace\"", "static ITEM_ID: u64;"),
+            ("inherit = false trace", "static ITEM_ID: u64;"),
+            ("", "static mut ITEM_ID: u64;"),
+            ("", "const ITEM_ID: u64 = 1;"),
+            ("", "static ITEM_ID: &'a str;"),
+            ("", "static ITEM_ID: Box<dyn Fn(&'a str) + Sync>;"),
+        ];
+        for (args, item) in cases {
+            let output = expand(args, item);
+            assert_eq!(
+                output.matches("compile_error").count(),
+                1,
+                "`#[context_var({args})] {item}` gave:\n{output}"
+            );
+            assert!(
+                output.contains("fn ITEM_ID ()"),
+                "{args} / {item}: {output}"
+            );
+            assert!(
+                output.contains("trait ITEM_ID"),
+                "{args} / {item}: {output}"
+            );
+            // A named lifetime is reported, then declared as `'static`.
+            assert!(!output.contains("'a str"), "{args} / {item}: {output}");
+        }
+    }
+
+    /// Lifetimes bound by a `for<..>` in the type are not errors, and stay.
+    #[test]
+    fn higher_ranked_lifetimes_are_kept() {
+        let output = expand("", "static F: for<'a> fn(&'a str) -> &'a str;");
+        assert!(!output.contains("compile_error"), "{output}");
+        assert!(
+            output.contains("for < 'a > fn (& 'a str) -> & 'a str"),
+            "{output}"
+        );
+        let output = expand("", "static F: &(dyn for<'a> Fn(&'a str) + Sync);");
+        assert!(!output.contains("compile_error"), "{output}");
+        assert!(
+            output.contains("type Value = & 'static (dyn for < 'a > Fn (& 'a str) + Sync)"),
+            "{output}"
+        );
+    }
+
+    /// An item that is not a `static` is kept as it is, after the one error.
+    #[test]
+    fn other_items_are_kept() {
+        let output = expand("", "fn item_id() -> u64 { 7 }");
+        assert_eq!(output.matches("compile_error").count(), 1, "{output}");
+        assert!(output.ends_with("fn item_id () -> u64 { 7 }"), "{output}");
+    }
+
+    /// `static NAME;` is rustc's own error: nothing is added to it.
+    #[test]
+    fn missing_type_is_left_to_rustc() {
+        assert_eq!(expand("", "static ITEM_ID;"), "");
     }
 }
