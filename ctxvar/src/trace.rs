@@ -14,10 +14,16 @@ use core::fmt;
 /// struct Tenant(u32);
 ///
 /// #[ctxvar::context_var(trace)]
-/// static TENANT: Tenant; // recorded as `tenant=Tenant(7)`
+/// static TENANT: Tenant;
 ///
 /// fn recordable<T: ctxvar::TraceDebug>() {}
 /// recordable::<Tenant>();
+///
+/// let id = TENANT.sync_scope(Tenant(7), || {
+///     tracing::info!("handled"); // shown as `ctxvar{tenant=Tenant(7)}: handled`
+///     TENANT.try_with(|tenant| tenant.0)
+/// });
+/// assert_eq!(id, Ok(7));
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be recorded with `Debug`",
@@ -48,10 +54,12 @@ impl<T: fmt::Debug> TraceDebug for T {
 ///
 /// ```
 /// #[ctxvar::context_var(trace = display)]
-/// static REQUEST_ID: u64; // recorded as `request_id=7`
+/// static REQUEST_ID: u64;
 ///
 /// fn recordable<T: ctxvar::TraceDisplay>() {}
 /// recordable::<u64>();
+///
+/// REQUEST_ID.sync_scope(7, || tracing::info!("handled")); // `ctxvar{request_id=7}: handled`
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be recorded with `Display`",
