@@ -18,10 +18,14 @@ use crate::frame::ReadCache;
 /// cache, and reads what it finds there as `Self::Value` without any check at run
 /// time. An implementation must therefore guarantee that:
 ///
-/// - `__meta()` always returns a reference to the same `static`, and no other
-///   implementation of this trait returns a reference to that address;
-/// - `__read_cache()` always returns the same `thread_local!`, and no other
-///   implementation of this trait returns it.
+/// - `__meta()` always returns a reference to the same `static`, and no other key type
+///   returns a reference to that address;
+/// - `__read_cache()` always returns the same `thread_local!`, and no other key type
+///   returns it.
+///
+/// "No other key type" includes the other instantiations of a generic impl: a `static`
+/// declared in a generic function is shared by all of them, so such an impl breaks the
+/// contract as soon as two instantiations are used.
 ///
 /// A key that borrowed another variable's metadata or cache would read that variable's
 /// values as its own `Value` type (a `[u64; 3]` as a `String`, say). `#[context_var]`
