@@ -23,9 +23,11 @@ use crate::frame::ReadCache;
 /// - `__read_cache()` always returns the same `thread_local!`, and no other key type
 ///   returns it.
 ///
-/// "No other key type" includes the other instantiations of a generic impl: a `static`
-/// declared in a generic function is shared by all of them, so such an impl breaks the
-/// contract as soon as two instantiations are used.
+/// "No other key type" includes the other instantiations of a generic impl (a `static`
+/// declared in a generic function is shared by all of them), except key types that
+/// differ only in lifetimes, such as `dyn NAME + 'a` and `dyn NAME + 'static` (which
+/// `#[context_var]` implements together): `Value` is `'static`, so it is one type for
+/// all of them, and lifetimes do not exist at run time.
 ///
 /// A key that borrowed another variable's metadata or cache would read that variable's
 /// values as its own `Value` type (a `[u64; 3]` as a `String`, say). `#[context_var]`
