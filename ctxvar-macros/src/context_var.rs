@@ -539,7 +539,8 @@ fn expand_variable(variable: &Variable) -> TokenStream {
         //
         // SAFETY: `__meta` and `__read_cache` return a `static` and a `thread_local!`
         // declared inside them, which no other code can name, so no other key returns
-        // them; each is one item, so every call returns the same one.
+        // them; each is one item, so every call returns the same one. The key types
+        // that share them, `dyn NAME + 'a` for every `'a`, differ only in lifetimes.
         #(#cfgs)*
         unsafe impl ::ctxvar::ContextKey for dyn #name + '_ {
             type Value = #ty;
