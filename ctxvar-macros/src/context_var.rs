@@ -668,7 +668,9 @@ fn kind(variable: &Variable, cfgs: &[&Attribute]) -> Kind {
 /// any filter that lets events through keeps it (a span's fields are shown only while
 /// it is enabled); its target is the module that declares the variable. The field is
 /// named like the variable in lower case (`CORRELATION_ID` is logged as
-/// `correlation_id`), the usual spelling of log fields.
+/// `correlation_id`), the usual spelling of log fields. Without the `tracing` feature
+/// of ctxvar, which only `__if_tracing!` can see, they are instead one error at
+/// `trace` that names the feature.
 fn trace_items(variable: &Variable, trace: Trace) -> TokenStream {
     let private = private(Span::call_site());
     let ty = &variable.ty;
@@ -679,16 +681,22 @@ fn trace_items(variable: &Variable, trace: Trace) -> TokenStream {
     };
     let recorded_ty = respan(quote!(#ty), trace.span);
     let traced = quote_spanned!(trace.span=> <#recorded_ty as #how>::traced(value));
+    let missing_feature = "`#[context_var(trace)]` needs the `tracing` feature of ctxvar: \
+                           `ctxvar = { version = \"0.1\", features = [\"tracing\"] }`";
     quote_spanned! {trace.span=>
         ::ctxvar::__if_tracing! {
-            const __TRACED: bool = true;
+            {
+                const __TRACED: bool = true;
 
-            fn __span(
-                value: &#ty,
-                parent: &#private::tracing::Span,
-            ) -> #private::tracing::Span {
-                let value = #traced;
-                #private::tracing::error_span!(parent: parent, "ctxvar", #field = value)
+                fn __span(
+                    value: &#ty,
+                    parent: &#private::tracing::Span,
+                ) -> #private::tracing::Span {
+                    let value = #traced;
+                    #private::tracing::error_span!(parent: parent, "ctxvar", #field = value)
+                }
+            } else {
+                ::core::compile_error!(#missing_feature);
             }
         }
     }

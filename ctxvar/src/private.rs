@@ -86,31 +86,28 @@ pub fn is_bound<K: ContextKey + ?Sized>() -> bool {
 #[cfg(feature = "tracing")]
 pub use tracing;
 
-/// Emits its tokens, the `__TRACED` and `__span` items of a traced variable's
-/// `ContextKey` impl, which `#[context_var(trace)]` builds.
+/// `__if_tracing! { { tokens } else { otherwise } }`: the `__TRACED` and `__span` items
+/// of a traced variable's `ContextKey` impl, or the error that says the feature is
+/// missing, both built by `#[context_var(trace)]`.
 ///
-/// The proc macro cannot see this crate's features, so this macro decides: with
-/// `tracing` the tokens are passed through unchanged (their spans stay those the
-/// attribute gave them, so an error in them points at the user's `trace`, not into
-/// this macro); without it, one error says which feature to enable.
+/// The proc macro cannot see this crate's features, so this macro chooses. Either way
+/// the tokens it emits are the attribute's, spanned at the user's `trace`, so an error
+/// in them points there and does not say it comes from this macro.
 #[cfg(feature = "tracing")]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __if_tracing {
-    ($($tokens:tt)*) => {
+    ({ $($tokens:tt)* } else { $($otherwise:tt)* }) => {
         $($tokens)*
     };
 }
 
-/// Without the feature, `#[context_var(trace)]` is one error that says what to add.
+/// Without the feature: the error.
 #[cfg(not(feature = "tracing"))]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __if_tracing {
-    ($($tokens:tt)*) => {
-        ::core::compile_error!(
-            "`#[context_var(trace)]` needs the `tracing` feature of ctxvar: \
-             `ctxvar = { version = \"0.1\", features = [\"tracing\"] }`"
-        );
+    ({ $($tokens:tt)* } else { $($otherwise:tt)* }) => {
+        $($otherwise)*
     };
 }
