@@ -169,6 +169,12 @@ use proc_macro::TokenStream;
 /// declared as the variable it was meant to be, another item is kept as it is), so its
 /// uses elsewhere compile and the mistake is reported once.
 ///
+/// A name declared twice in one module is reported by rustc itself: the name (and the
+/// hidden `NAME_is_bound_here` trait) defined multiple times, and each of the
+/// variable's impls as conflicting. The attribute cannot see the other declaration,
+/// and the impls are keyed by the name, so these errors come together; none of them
+/// names a hidden item.
+///
 /// # Equivalent code without the macro
 ///
 /// The declaration expands to a function and a trait of the same name (see the crate
