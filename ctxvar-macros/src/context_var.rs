@@ -1,136 +1,196 @@
 //! `#[context_var] static NAME: Type;` (or `= default;`): declare a variable.
+//!
+//! Three steps: [`Declaration`] and [`Options`] parse the tokens, keeping the span of
+//! everything the user wrote; [`validate`] checks them and builds the model, a
+//! [`Variable`]; [`expand_variable`] turns the model into items and cannot fail. An
+//! error found on the way is reported next to a best-effort declaration of the
+//! variable, so its uses elsewhere still resolve and one mistake gives one error.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
+use syn::visit::Visit;
 use syn::visit_mut::VisitMut;
 use syn::{Attribute, Expr, Ident, Token, Type, Visibility};
 
 use crate::private::private;
 
-pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    let declaration: Declaration = match syn::parse2(item) {
-        Ok(declaration) => declaration,
-        Err(err) => return err.into_compile_error(),
-    };
-    if declaration.ty.is_none() {
-        // `static NAME;` is a syntax error rustc reports itself ("missing type for
-        // `static` item"); a second error from us would only repeat it.
-        return TokenStream::new();
-    }
-    // From here on the name and type are known: whatever else is wrong, the variable
-    // is still declared next to the error, so its uses elsewhere resolve and the user
-    // sees one error, not one per use.
-    let mut errors = TokenStream::new();
-    let options = syn::parse2::<Options>(args).unwrap_or_else(|err| {
-        errors.extend(err.into_compile_error());
-        Options {
-            inherit: true,
-            trace: None,
-        }
-    });
-    if let Some(mutability) = declaration.mutability {
-        errors.extend(
-            syn::Error::new(
-                mutability.span,
-                "a context variable cannot be `static mut`: bind a new value in a scope \
-                 with `#[with_context]` instead of mutating it",
-            )
-            .into_compile_error(),
-        );
-    }
-    errors.extend(expand_declaration(&declaration, &options));
-    errors
+/// The words `#[context_var(..)]` gives a meaning to.
+mod kw {
+    syn::custom_keyword!(inherit);
+    syn::custom_keyword!(trace);
+    syn::custom_keyword!(debug);
+    syn::custom_keyword!(display);
 }
 
-/// `#[context_var(inherit = false, trace)]`.
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    let declaration = match syn::parse2::<Declaration>(item.clone()) {
+        Ok(declaration) => declaration,
+        // Some other item (a `fn`, a `struct`): keep it, so that its uses resolve.
+        Err(err) => {
+            let mut tokens = err.into_compile_error();
+            tokens.extend(item);
+            return tokens;
+        }
+    };
+    let mut errors = Errors::default();
+    let options = syn::parse2::<Options>(args).unwrap_or_else(|err| {
+        errors.push(err);
+        Options::default()
+    });
+    let variable = validate(declaration, options, &mut errors);
+    let mut tokens = errors.into_compile_error();
+    if let Some(variable) = variable {
+        tokens.extend(expand_variable(&variable));
+    }
+    tokens
+}
+
+/// The errors found so far, reported together.
+#[derive(Default)]
+struct Errors(Option<syn::Error>);
+
+impl Errors {
+    fn push(&mut self, err: syn::Error) {
+        match &mut self.0 {
+            Some(errors) => errors.combine(err),
+            None => self.0 = Some(err),
+        }
+    }
+
+    fn into_compile_error(self) -> TokenStream {
+        self.0
+            .map(syn::Error::into_compile_error)
+            .unwrap_or_default()
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Parsing
+// ---------------------------------------------------------------------------------
+
+/// `#[context_var(inherit = false, trace = display)]`: each option with the span of
+/// the word that names it, so that errors about it point there.
+#[derive(Default)]
 struct Options {
-    /// Whether `Context::current()` (and so `ctxvar::spawn`) captures the variable.
-    inherit: bool,
-    /// `trace`, `trace = debug` or `trace = display`: show the variable on `tracing`
-    /// events while it is bound.
+    inherit: Option<Inherit>,
     trace: Option<Trace>,
 }
 
-/// How a traced variable's value is recorded, and where the user asked for it.
+/// `inherit = true` or `inherit = false`.
+struct Inherit {
+    /// The `true` or `false` as written, with its span.
+    value: syn::LitBool,
+}
+
+/// `trace`, `trace = debug` or `trace = display`: show the variable on `tracing`
+/// events while it is bound.
+#[derive(Clone, Copy)]
 struct Trace {
-    /// `TraceDebug` or `TraceDisplay`, the `__private` trait that records it.
-    how: Ident,
-    span: proc_macro2::Span,
+    how: TraceHow,
+    /// The word `trace`: errors about recording the value point at it.
+    span: Span,
+}
+
+#[derive(Clone, Copy)]
+enum TraceHow {
+    Debug,
+    Display,
 }
 
 const EXPECTED_OPTIONS: &str = "expected `inherit = false`, `trace`, or `trace = display`";
 
 impl Parse for Options {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let mut inherit: Option<syn::LitBool> = None;
-        let mut trace: Option<Trace> = None;
+        let mut options = Options::default();
         while !input.is_empty() {
-            let key: Ident = input
-                .parse()
-                .map_err(|err| syn::Error::new(err.span(), EXPECTED_OPTIONS))?;
-            let given_twice = || syn::Error::new(key.span(), format!("`{key}` is given twice"));
-            if key == "inherit" {
-                if inherit.is_some() {
-                    return Err(given_twice());
+            if input.peek(kw::inherit) {
+                let key: kw::inherit = input.parse()?;
+                if options.inherit.is_some() {
+                    return Err(given_twice(key.span, "inherit"));
                 }
-                input.parse::<Token![=]>()?;
-                inherit =
-                    Some(input.parse().map_err(|err| {
-                        syn::Error::new(err.span(), "expected `true` or `false`")
-                    })?);
-            } else if key == "trace" {
-                if trace.is_some() {
-                    return Err(given_twice());
+                options.inherit = Some(parse_inherit(input, key)?);
+            } else if input.peek(kw::trace) {
+                let key: kw::trace = input.parse()?;
+                if options.trace.is_some() {
+                    return Err(given_twice(key.span, "trace"));
                 }
-                // `Debug` unless told otherwise, as `#[tracing::instrument]` records
-                // arguments.
-                let mut how = "TraceDebug";
-                if input.peek(Token![=]) {
-                    input.parse::<Token![=]>()?;
-                    let mode: Ident = input.parse().map_err(|err| {
-                        syn::Error::new(err.span(), "expected `display` or `debug`")
-                    })?;
-                    how = match mode.to_string().as_str() {
-                        "display" => "TraceDisplay",
-                        "debug" => "TraceDebug",
-                        _ => {
-                            return Err(syn::Error::new(
-                                mode.span(),
-                                "expected `display` or `debug`: how the value is recorded",
-                            ));
-                        }
-                    };
-                }
-                trace = Some(Trace {
-                    how: Ident::new(how, key.span()),
-                    span: key.span(),
+                options.trace = Some(Trace {
+                    how: parse_trace_how(input)?,
+                    span: key.span,
                 });
             } else {
-                return Err(syn::Error::new(
-                    key.span(),
-                    format!("unknown argument `{key}`; {EXPECTED_OPTIONS}"),
-                ));
+                return Err(match input.call(Ident::parse_any) {
+                    Ok(key) => syn::Error::new(
+                        key.span(),
+                        format!("unknown argument `{key}`; {EXPECTED_OPTIONS}"),
+                    ),
+                    Err(err) => syn::Error::new(err.span(), EXPECTED_OPTIONS),
+                });
             }
             if !input.is_empty() {
                 input.parse::<Token![,]>()?;
             }
         }
-        Ok(Options {
-            inherit: inherit.is_none_or(|lit| lit.value),
-            trace,
-        })
+        Ok(options)
     }
 }
 
-/// `#[attrs] vis static NAME: Type;` or `... = default;`.
+fn given_twice(span: Span, key: &str) -> syn::Error {
+    syn::Error::new(span, format!("`{key}` is given twice"))
+}
+
+/// `= true` or `= false`, after `inherit`.
+fn parse_inherit(input: ParseStream<'_>, key: kw::inherit) -> syn::Result<Inherit> {
+    if !input.peek(Token![=]) {
+        return Err(syn::Error::new(
+            key.span,
+            "expected `inherit = false` (or `inherit = true`, the default)",
+        ));
+    }
+    input.parse::<Token![=]>()?;
+    let value: syn::LitBool = input
+        .parse()
+        .map_err(|err| syn::Error::new(err.span(), "expected `true` or `false`"))?;
+    Ok(Inherit { value })
+}
+
+/// Nothing, `= debug` or `= display`, after `trace`.
+fn parse_trace_how(input: ParseStream<'_>) -> syn::Result<TraceHow> {
+    // `Debug` unless told otherwise, as `#[tracing::instrument]` records arguments.
+    if !input.peek(Token![=]) {
+        return Ok(TraceHow::Debug);
+    }
+    input.parse::<Token![=]>()?;
+    if input.peek(kw::debug) {
+        input.parse::<kw::debug>()?;
+        Ok(TraceHow::Debug)
+    } else if input.peek(kw::display) {
+        input.parse::<kw::display>()?;
+        Ok(TraceHow::Display)
+    } else {
+        let span = match input.parse::<proc_macro2::TokenTree>() {
+            Ok(token) => token.span(),
+            Err(err) => err.span(),
+        };
+        Err(syn::Error::new(
+            span,
+            "expected `display` or `debug`: how the value is recorded",
+        ))
+    }
+}
+
+/// `#[attrs] vis static NAME: Type;` or `... = default;` as written, before any check.
 ///
-/// Parsed by hand because `syn::ItemStatic` requires an initializer.
+/// Parsed by hand because `syn::ItemStatic` requires an initializer. Also accepts
+/// `const` for `static` and a missing type, which [`validate`] reports.
 struct Declaration {
     attrs: Vec<Attribute>,
     vis: Visibility,
+    /// `static`, or `const`, which is an error.
+    keyword: Keyword,
     mutability: Option<Token![mut]>,
     name: Ident,
     /// `None` for `static NAME;`, which rustc itself rejects.
@@ -138,20 +198,30 @@ struct Declaration {
     default: Option<Expr>,
 }
 
+enum Keyword {
+    Static,
+    Const(Token![const]),
+}
+
+const EXPECTED_DECLARATION: &str = "context variables are declared as `static NAME: Type;` or \
+                                    `static NAME: Type = default;`";
+
 impl Parse for Declaration {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let attrs = input.call(Attribute::parse_outer)?;
         let vis: Visibility = input.parse()?;
-        let expected = "context variables are declared as `static NAME: Type;` or \
-                        `static NAME: Type = default;`";
-        if !input.peek(Token![static]) {
-            return Err(syn::Error::new(input.span(), expected));
-        }
-        input.parse::<Token![static]>()?;
+        let keyword = if input.peek(Token![static]) {
+            input.parse::<Token![static]>()?;
+            Keyword::Static
+        } else if input.peek(Token![const]) {
+            Keyword::Const(input.parse()?)
+        } else {
+            return Err(syn::Error::new(input.span(), EXPECTED_DECLARATION));
+        };
         let mutability: Option<Token![mut]> = input.parse()?;
         let name: Ident = input
             .parse()
-            .map_err(|err| syn::Error::new(err.span(), expected))?;
+            .map_err(|err| syn::Error::new(err.span(), EXPECTED_DECLARATION))?;
         let ty = if input.peek(Token![:]) {
             input.parse::<Token![:]>()?;
             Some(input.parse::<Type>()?)
@@ -166,11 +236,12 @@ impl Parse for Declaration {
         };
         input.parse::<Token![;]>()?;
         if !input.is_empty() {
-            return Err(syn::Error::new(input.span(), expected));
+            return Err(syn::Error::new(input.span(), EXPECTED_DECLARATION));
         }
         Ok(Declaration {
             attrs,
             vis,
+            keyword,
             mutability,
             name,
             ty,
@@ -178,6 +249,222 @@ impl Parse for Declaration {
         })
     }
 }
+
+// ---------------------------------------------------------------------------------
+// Validation
+// ---------------------------------------------------------------------------------
+
+/// A variable to declare: everything the expansion needs, already checked.
+struct Variable {
+    attrs: Vec<Attribute>,
+    vis: Visibility,
+    name: Ident,
+    /// The declared type with its lifetimes spelled out (`&str` is `&'static str`).
+    ty: Type,
+    default: Option<Expr>,
+    /// Whether `Context::current()` (and so `ctxvar::spawn`) captures the variable.
+    inherit: bool,
+    trace: Option<Trace>,
+}
+
+/// Checks a parsed declaration, pushing what is wrong to `errors`, and returns the
+/// variable to declare anyway (the closest to what the user meant), or `None` when
+/// there is no type to declare it with.
+fn validate(declaration: Declaration, options: Options, errors: &mut Errors) -> Option<Variable> {
+    let Declaration {
+        attrs,
+        vis,
+        keyword,
+        mutability,
+        name,
+        ty,
+        default,
+    } = declaration;
+    if let Keyword::Const(token) = keyword {
+        errors.push(syn::Error::new(token.span, EXPECTED_DECLARATION));
+    }
+    if let Some(mutability) = mutability {
+        errors.push(syn::Error::new(
+            mutability.span,
+            "a context variable cannot be `static mut`: bind a new value in a scope \
+             with `#[with_context]` instead of mutating it",
+        ));
+    }
+    // `static NAME;` is a syntax error rustc reports itself ("missing type for
+    // `static` item"); a second error from us would only repeat it.
+    let mut ty = ty?;
+    if let Some(lifetime) = first_named_lifetime(&ty) {
+        errors.push(syn::Error::new(
+            lifetime.span(),
+            format!(
+                "the type of a context variable must be `'static`: its values are shared \
+                 with every task and thread that reads them; write `'static` instead of \
+                 `{lifetime}`, or use an owned type"
+            ),
+        ));
+    }
+    static_lifetimes(&mut ty);
+    Some(Variable {
+        attrs,
+        vis,
+        name,
+        ty,
+        default,
+        inherit: options.inherit.is_none_or(|inherit| inherit.value.value),
+        trace: options.trace,
+    })
+}
+
+/// The first lifetime in `ty` other than `'static`, `'_` and those a `for<..>`
+/// inside the type introduces.
+fn first_named_lifetime(ty: &Type) -> Option<syn::Lifetime> {
+    #[derive(Default)]
+    struct Find {
+        /// Lifetimes bound by the enclosing `for<..>`s.
+        bound: Vec<Ident>,
+        found: Option<syn::Lifetime>,
+    }
+    impl Find {
+        fn with_bound(
+            &mut self,
+            bound: Option<&syn::BoundLifetimes>,
+            visit: impl FnOnce(&mut Self),
+        ) {
+            let before = self.bound.len();
+            self.bound.extend(introduced(bound));
+            visit(self);
+            self.bound.truncate(before);
+        }
+    }
+    impl<'ast> Visit<'ast> for Find {
+        fn visit_lifetime(&mut self, lifetime: &'ast syn::Lifetime) {
+            let ident = &lifetime.ident;
+            if self.found.is_none()
+                && ident != "static"
+                && ident != "_"
+                && !self.bound.contains(ident)
+            {
+                self.found = Some(lifetime.clone());
+            }
+        }
+        fn visit_type_bare_fn(&mut self, ty: &'ast syn::TypeBareFn) {
+            self.with_bound(ty.lifetimes.as_ref(), |this| {
+                syn::visit::visit_type_bare_fn(this, ty);
+            });
+        }
+        fn visit_trait_bound(&mut self, bound: &'ast syn::TraitBound) {
+            self.with_bound(bound.lifetimes.as_ref(), |this| {
+                syn::visit::visit_trait_bound(this, bound);
+            });
+        }
+    }
+    let mut find = Find::default();
+    find.visit_type(ty);
+    find.found
+}
+
+/// The lifetimes a `for<'a, ..>` introduces.
+fn introduced(bound: Option<&syn::BoundLifetimes>) -> impl Iterator<Item = Ident> + '_ {
+    bound
+        .into_iter()
+        .flat_map(|bound| &bound.lifetimes)
+        .filter_map(|param| match param {
+            syn::GenericParam::Lifetime(param) => Some(param.lifetime.ident.clone()),
+            _ => None,
+        })
+}
+
+/// A `static`'s type may elide lifetimes (`&str` means `&'static str`); the generated
+/// trait methods and associated type may not, so spell them out. A named lifetime
+/// (already reported) becomes `'static` too, so that the variable is still declared.
+///
+/// Function pointer types and `Fn(..)` bounds are left alone: a lifetime elided there
+/// is a fresh one for each call (`fn(&str)` takes a `&str` of any lifetime), as it
+/// is in the `static` the user wrote.
+fn static_lifetimes(ty: &mut Type) {
+    #[derive(Default)]
+    struct Fill {
+        /// Lifetimes bound by the enclosing `for<..>`s, which stay.
+        bound: Vec<Ident>,
+        /// How many function pointer types or `Fn(..)` argument lists enclose the
+        /// current node: elided lifetimes there stay elided.
+        in_fn: usize,
+    }
+    impl Fill {
+        fn with_bound(
+            &mut self,
+            bound: Option<&syn::BoundLifetimes>,
+            visit: impl FnOnce(&mut Self),
+        ) {
+            let before = self.bound.len();
+            self.bound.extend(introduced(bound));
+            visit(self);
+            self.bound.truncate(before);
+        }
+    }
+    impl VisitMut for Fill {
+        fn visit_type_reference_mut(&mut self, reference: &mut syn::TypeReference) {
+            if reference.lifetime.is_none() && self.in_fn == 0 {
+                reference.lifetime = Some(syn::Lifetime::new("'static", reference.and_token.span));
+            }
+            syn::visit_mut::visit_type_reference_mut(self, reference);
+        }
+        fn visit_lifetime_mut(&mut self, lifetime: &mut syn::Lifetime) {
+            let ident = &lifetime.ident;
+            let keep =
+                ident == "static" || self.bound.contains(ident) || (ident == "_" && self.in_fn > 0);
+            if !keep {
+                *lifetime = syn::Lifetime::new("'static", lifetime.span());
+            }
+        }
+        fn visit_type_bare_fn_mut(&mut self, ty: &mut syn::TypeBareFn) {
+            self.in_fn += 1;
+            let lifetimes = ty.lifetimes.clone();
+            self.with_bound(lifetimes.as_ref(), |this| {
+                syn::visit_mut::visit_type_bare_fn_mut(this, ty);
+            });
+            self.in_fn -= 1;
+        }
+        fn visit_parenthesized_generic_arguments_mut(
+            &mut self,
+            arguments: &mut syn::ParenthesizedGenericArguments,
+        ) {
+            self.in_fn += 1;
+            syn::visit_mut::visit_parenthesized_generic_arguments_mut(self, arguments);
+            self.in_fn -= 1;
+        }
+        fn visit_trait_bound_mut(&mut self, bound: &mut syn::TraitBound) {
+            let lifetimes = bound.lifetimes.clone();
+            self.with_bound(lifetimes.as_ref(), |this| {
+                syn::visit_mut::visit_trait_bound_mut(this, bound);
+            });
+        }
+    }
+    Fill::default().visit_type_mut(ty);
+}
+
+/// `tokens` with every span set to `span`, so that an error about them points at one
+/// place the user wrote rather than across lines.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let proc_macro2::TokenTree::Group(group) = &token {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                token = proc_macro2::TokenTree::Group(inner);
+            } else {
+                token.set_span(span);
+            }
+            token
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------
+// Expansion
+// ---------------------------------------------------------------------------------
 
 // Input:
 //
@@ -191,23 +478,24 @@ impl Parse for Declaration {
 //     /// Docs.
 //     pub trait NAME { fn get(&self) -> Type where Self: NAME_is_bound_here ..; .. }
 //     impl<F: Fn() -> Variable<dyn NAME>> NAME for F {}            // so `NAME.get()` works
-//     impl ContextKey for dyn NAME { type Value = Type; fn __meta() -> .. { static .. } .. }
+//     unsafe impl ContextKey for dyn NAME { type Value = Type; fn __meta() -> .. { static .. } .. }
 //     #[diagnostic::on_unimplemented(..)] pub trait NAME_is_bound_here {}
 //
 // Two items share the name: a function (value namespace), which a `let` inside
 // `#[with_context]` functions may shadow with evidence, and a trait (type namespace),
 // which carries the methods and names the key type `dyn NAME`. Importing `NAME`
-// imports both. A variable with a default gets no `unbound` trait: it is readable
-// anywhere.
-fn expand_declaration(declaration: &Declaration, options: &Options) -> TokenStream {
+// imports both. A variable with a default gets no `NAME_is_bound_here` trait: it is
+// readable anywhere.
+fn expand_variable(variable: &Variable) -> TokenStream {
     let private = private(Span::call_site());
-    let Declaration {
-        attrs, vis, name, ..
-    } = declaration;
-    let Some(ty) = &declaration.ty else {
-        return TokenStream::new();
-    };
-    let ty = static_lifetimes(ty);
+    let Variable {
+        attrs,
+        vis,
+        name,
+        ty,
+        inherit,
+        ..
+    } = variable;
     // `#[cfg]` must reach every generated item, or a disabled variable would leave
     // half of its items behind. Everything else (docs, `deprecated`, ...) belongs to
     // the one documented item, the trait.
@@ -215,51 +503,21 @@ fn expand_declaration(declaration: &Declaration, options: &Options) -> TokenStre
         .iter()
         .filter(|attr| attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr"))
         .collect();
-    // Public like the variable (a bound of its public trait) and hidden. rustc prints
-    // its name in a `help:` line of the read-outside-a-scope error ("the trait
-    // `ITEM_ID_is_bound_here` is not implemented for fn item .."), so the name says
-    // what is missing instead of looking like an internal path.
     // Derived names and messages use the name without `r#`.
     let name_str = name.unraw().to_string();
-    let unbound = Ident::new(&format!("{name_str}_is_bound_here"), name.span());
-    let ty_str = quote!(#ty).to_string().replace(' ', "");
-
-    let Kind {
-        doc: kind_doc,
-        unbound_item,
-        unbound_bound,
-        default_value,
-    } = kind(declaration, &cfgs, &unbound, &ty_str);
-    let inherit = options.inherit;
-    // The field is named like the variable in lower case (`CORRELATION_ID` is logged
-    // as `correlation_id`), the usual spelling of log fields.
-    let trace_items = options.trace.as_ref().map(|Trace { how, span }| {
-        let field = name_str.to_lowercase();
-        quote_spanned!(*span=> ::ctxvar::__trace_items!(#ty, #field, #how);)
-    });
-    let inherit_doc = if inherit {
-        "Captured by `ctxvar::Context::current()`, so `ctxvar::spawn` carries it into new tasks."
-    } else {
-        "Declared `inherit = false`: never captured by `ctxvar::Context::current()`, so \
-         tasks spawned with `ctxvar::spawn` do not see it."
-    };
-    let see_also = "See the [`ctxvar`](https://docs.rs/ctxvar) crate for how to bind and read it.";
+    let kind = kind(variable, &cfgs);
+    let trace_items = variable.trace.map(|trace| trace_items(variable, trace));
+    let default_value = &kind.default_value;
     // Checked where a block passed to `ctxvar::spawn` (in an annotated function) reads
     // the variable: only inherited variables are seen by the spawned task.
-    let inherited_impl = if inherit {
+    let inherited_impl = inherit.then(|| {
         quote! {
             #(#cfgs)*
             impl ::ctxvar::Inherited for dyn #name + '_ {}
         }
-    } else {
-        TokenStream::new()
-    };
-    let variable_trait = variable_trait(
-        declaration,
-        &ty,
-        &[kind_doc, inherit_doc.to_owned(), see_also.to_owned()],
-        &unbound_bound,
-    );
+    });
+    let variable_trait = variable_trait(variable, &kind);
+    let unbound_item = &kind.unbound_item;
 
     quote! {
         #(#cfgs)*
@@ -278,8 +536,13 @@ fn expand_declaration(declaration: &Declaration, options: &Options) -> TokenStre
         // For every object lifetime, not just `'static`: rustc erases all lifetimes in
         // the types an `async fn` holds across `.await` and proves `Send` for any of
         // them, so `dyn NAME + '_` must be a key too. The key is only a type-level tag.
+        //
+        // SAFETY: `__meta` and `__read_cache` return a `static` and a `thread_local!`
+        // declared inside them, which no other code can name, so no other key returns
+        // them; each is one item, so every call returns the same one. The key types
+        // that share them, `dyn NAME + 'a` for every `'a`, differ only in lifetimes.
         #(#cfgs)*
-        impl ::ctxvar::ContextKey for dyn #name + '_ {
+        unsafe impl ::ctxvar::ContextKey for dyn #name + '_ {
             type Value = #ty;
             type __Key = Self;
             #trace_items
@@ -317,14 +580,23 @@ struct Kind {
     default_value: TokenStream,
 }
 
-fn kind(declaration: &Declaration, cfgs: &[&Attribute], unbound: &Ident, ty_str: &str) -> Kind {
-    let Declaration {
-        vis, name, default, ..
-    } = declaration;
+fn kind(variable: &Variable, cfgs: &[&Attribute]) -> Kind {
+    let Variable {
+        vis,
+        name,
+        ty,
+        default,
+        ..
+    } = variable;
     let name_str = name.unraw().to_string();
-    let private = private(Span::call_site());
+    let ty_str = quote!(#ty).to_string().replace(' ', "");
     match default {
         None => {
+            // Public like the variable (a bound of its public trait) and hidden. rustc
+            // prints its name in a `help:` line of the read-outside-a-scope error ("the
+            // trait `ITEM_ID_is_bound_here` is not implemented for fn item .."), so the
+            // name says what is missing instead of looking like an internal path.
+            let unbound = Ident::new(&format!("{name_str}_is_bound_here"), name.span());
             let message =
                 format!("context variable `{name_str}` is read outside a scope that binds it");
             let label = format!("`{name_str}` is not bound in this function");
@@ -346,10 +618,17 @@ fn kind(declaration: &Declaration, cfgs: &[&Attribute], unbound: &Ident, ty_str:
                 )]
                 #vis trait #unbound {}
 
-                // Never used: see `Uninhabited`.
+                // Only so that rustc does not add "this trait has no implementations,
+                // consider adding one" to the read-outside-a-scope error, which would
+                // send the user the wrong way. Never used: `get` and `with` require
+                // `Self: Sized`, and the key type is unsized. Implemented for the key
+                // rather than a hidden type so that no message can name anything the
+                // user did not write.
                 #(#cfgs)*
                 #[diagnostic::do_not_recommend]
-                impl #unbound for #private::Uninhabited {}
+                impl #unbound for dyn #name + '_ {}
+
+
             };
             Kind {
                 doc: format!(
@@ -371,35 +650,84 @@ fn kind(declaration: &Declaration, cfgs: &[&Attribute], unbound: &Ident, ty_str:
             unbound_bound: TokenStream::new(),
             // A typed `let`, so a default of the wrong type is reported at the default,
             // "expected due to this" at the declared type.
-            default_value: {
-                let ty = &declaration.ty;
-                quote_spanned! {default.span()=>
-                    ::core::option::Option::Some({
-                        let default: #ty = #default;
-                        default
-                    })
-                }
+            default_value: quote_spanned! {default.span()=>
+                ::core::option::Option::Some({
+                    let default: #ty = #default;
+                    default
+                })
             },
         },
+    }
+}
+
+/// The `__TRACED` and `__span` items of a traced variable's `ContextKey` impl.
+///
+/// The value is recorded through `ctxvar::TraceDebug` or `ctxvar::TraceDisplay`,
+/// named by tokens spanned at the user's `trace`: a type that cannot be recorded is
+/// one error there, naming a documented trait. The span is at level `ERROR`, so that
+/// any filter that lets events through keeps it (a span's fields are shown only while
+/// it is enabled); its target is the module that declares the variable. The field is
+/// named like the variable in lower case (`CORRELATION_ID` is logged as
+/// `correlation_id`), the usual spelling of log fields. Without the `tracing` feature
+/// of ctxvar, which only `__if_tracing!` can see, they are instead one error at
+/// `trace` that names the feature.
+fn trace_items(variable: &Variable, trace: Trace) -> TokenStream {
+    let private = private(Span::call_site());
+    let ty = &variable.ty;
+    let field = variable.name.unraw().to_string().to_lowercase();
+    let how = match trace.how {
+        TraceHow::Debug => quote_spanned!(trace.span=> ::ctxvar::TraceDebug),
+        TraceHow::Display => quote_spanned!(trace.span=> ::ctxvar::TraceDisplay),
+    };
+    let recorded_ty = respan(quote!(#ty), trace.span);
+    let traced = quote_spanned!(trace.span=> <#recorded_ty as #how>::traced(value));
+    let missing_feature = "`#[context_var(trace)]` needs the `tracing` feature of ctxvar: \
+                           `ctxvar = { version = \"0.1\", features = [\"tracing\"] }`";
+    quote_spanned! {trace.span=>
+        ::ctxvar::__if_tracing! {
+            {
+                const __TRACED: bool = true;
+
+                fn __span(
+                    value: &#ty,
+                    parent: &#private::tracing::Span,
+                ) -> #private::tracing::Span {
+                    let value = #traced;
+                    #private::tracing::error_span!(parent: parent, "ctxvar", #field = value)
+                }
+            } else {
+                ::core::compile_error!(#missing_feature);
+            }
+        }
     }
 }
 
 /// The trait named like the variable: its documentation, and the methods that
 /// `NAME.get()` and friends resolve to outside annotated functions.
 ///
-/// `unbound_bound` is `+ NAME_is_bound_here` for a required variable (so `get` and
-/// `with` fail to compile where it is not known to be bound) and empty with a default.
-fn variable_trait(
-    declaration: &Declaration,
-    ty: &Type,
-    extra_docs: &[String],
-    unbound_bound: &TokenStream,
-) -> TokenStream {
+/// `kind.unbound_bound` is `+ NAME_is_bound_here` for a required variable (so `get`
+/// and `with` fail to compile where it is not known to be bound) and empty with a
+/// default.
+fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
     let private = private(Span::call_site());
-    let Declaration {
-        attrs, vis, name, ..
-    } = declaration;
+    let Variable {
+        attrs,
+        vis,
+        name,
+        ty,
+        inherit,
+        ..
+    } = variable;
     let name_str = name.unraw().to_string();
+    let unbound_bound = &kind.unbound_bound;
+    let inherit_doc = if *inherit {
+        "Captured by `ctxvar::Context::current()`, so `ctxvar::spawn` carries it into new tasks."
+    } else {
+        "Declared `inherit = false`: never captured by `ctxvar::Context::current()`, so \
+         tasks spawned with `ctxvar::spawn` do not see it."
+    };
+    let see_also = "See the [`ctxvar`](https://docs.rs/ctxvar) crate for how to bind and read it.";
+    let extra_docs = [kind.doc.as_str(), inherit_doc, see_also];
     quote! {
         #(#attrs)*
         #[doc = ""]
@@ -506,35 +834,89 @@ fn variable_trait(
                 #name_str
             }
         }
-
     }
 }
 
-/// A `static`'s type may elide lifetimes (`&str` means `&'static str`); the generated
-/// trait methods and associated type may not, so spell them out.
-fn static_lifetimes(ty: &Type) -> Type {
-    struct Fill;
-    impl VisitMut for Fill {
-        fn visit_type_reference_mut(&mut self, reference: &mut syn::TypeReference) {
-            match &reference.lifetime {
-                None => {
-                    reference.lifetime =
-                        Some(syn::Lifetime::new("'static", reference.and_token.span));
-                }
-                Some(lifetime) if lifetime.ident == "_" => {
-                    reference.lifetime = Some(syn::Lifetime::new("'static", lifetime.span()));
-                }
-                Some(_) => {}
-            }
-            syn::visit_mut::visit_type_reference_mut(self, reference);
-        }
-        fn visit_lifetime_mut(&mut self, lifetime: &mut syn::Lifetime) {
-            if lifetime.ident == "_" {
-                *lifetime = syn::Lifetime::new("'static", lifetime.span());
-            }
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use proc_macro2::TokenStream;
+
+    fn expand(args: &str, item: &str) -> String {
+        super::expand(
+            TokenStream::from_str(args).unwrap(),
+            TokenStream::from_str(item).unwrap(),
+        )
+        .to_string()
+    }
+
+    /// Each mistake gives exactly one error, next to a declaration of the variable
+    /// (the trait and the function named `ITEM_ID`), so that its uses still resolve.
+    #[test]
+    fn one_error_and_the_variable_still_declared() {
+        let cases = [
+            ("inherit = false, inherit = true", "static ITEM_ID: u64;"),
+            ("trace, trace", "static ITEM_ID: u64;"),
+            ("inherit", "static ITEM_ID: u64;"),
+            ("inherit = no", "static ITEM_ID: u64;"),
+            ("trace = json", "static ITEM_ID: u64;"),
+            ("default = 3", "static ITEM_ID: u64;"),
+            ("\"trace\"", "static ITEM_ID: u64;"),
+            ("inherit = false trace", "static ITEM_ID: u64;"),
+            ("", "static mut ITEM_ID: u64;"),
+            ("", "const ITEM_ID: u64 = 1;"),
+            ("", "static ITEM_ID: &'a str;"),
+            ("", "static ITEM_ID: Box<dyn Fn(&'a str) + Sync>;"),
+        ];
+        for (args, item) in cases {
+            let output = expand(args, item);
+            assert_eq!(
+                output.matches("compile_error").count(),
+                1,
+                "`#[context_var({args})] {item}` gave:\n{output}"
+            );
+            assert!(
+                output.contains("fn ITEM_ID ()"),
+                "{args} / {item}: {output}"
+            );
+            assert!(
+                output.contains("trait ITEM_ID"),
+                "{args} / {item}: {output}"
+            );
+            // A named lifetime is reported, then declared as `'static`.
+            assert!(!output.contains("'a str"), "{args} / {item}: {output}");
         }
     }
-    let mut ty = ty.clone();
-    Fill.visit_type_mut(&mut ty);
-    ty
+
+    /// Lifetimes bound by a `for<..>` in the type are not errors, and stay.
+    #[test]
+    fn higher_ranked_lifetimes_are_kept() {
+        let output = expand("", "static F: for<'a> fn(&'a str) -> &'a str;");
+        assert!(!output.contains("compile_error"), "{output}");
+        assert!(
+            output.contains("for < 'a > fn (& 'a str) -> & 'a str"),
+            "{output}"
+        );
+        let output = expand("", "static F: &(dyn for<'a> Fn(&'a str) + Sync);");
+        assert!(!output.contains("compile_error"), "{output}");
+        assert!(
+            output.contains("type Value = & 'static (dyn for < 'a > Fn (& 'a str) + Sync)"),
+            "{output}"
+        );
+    }
+
+    /// An item that is not a `static` is kept as it is, after the one error.
+    #[test]
+    fn other_items_are_kept() {
+        let output = expand("", "fn item_id() -> u64 { 7 }");
+        assert_eq!(output.matches("compile_error").count(), 1, "{output}");
+        assert!(output.ends_with("fn item_id () -> u64 { 7 }"), "{output}");
+    }
+
+    /// `static NAME;` is rustc's own error: nothing is added to it.
+    #[test]
+    fn missing_type_is_left_to_rustc() {
+        assert_eq!(expand("", "static ITEM_ID;"), "");
+    }
 }

@@ -159,17 +159,29 @@ use proc_macro::TokenStream;
 ///
 /// Each under the tokens at fault: an item that is not `static NAME: Type;` or
 /// `static NAME: Type = default;`, `static mut`, a value type that is not
-/// `Send + Sync + 'static`, a default of the wrong type or that is not a constant
-/// expression, an argument other than `inherit = true`, `inherit = false`, `trace`,
-/// `trace = debug` or `trace = display`, and a traced type that cannot be recorded. The
-/// variable is still declared next to the error, so its uses elsewhere compile and the
-/// mistake is reported once.
+/// `Send + Sync + 'static` (or names a lifetime other than `'static`), a default of the
+/// wrong type or that is not a constant expression, an argument other than
+/// `inherit = true`, `inherit = false`, `trace`, `trace = debug` or `trace = display`
+/// (or one given twice), and a traced type that cannot be recorded
+/// ([`TraceDebug`](https://docs.rs/ctxvar/latest/ctxvar/trait.TraceDebug.html),
+/// [`TraceDisplay`](https://docs.rs/ctxvar/latest/ctxvar/trait.TraceDisplay.html)). The
+/// variable is still declared next to the error (a `const` in place of `static` is
+/// declared as the variable it was meant to be, another item is kept as it is), so its
+/// uses elsewhere compile and the mistake is reported once.
+///
+/// A name declared twice in one module is reported by rustc itself: the name (and the
+/// hidden `NAME_is_bound_here` trait) defined multiple times, and each of the
+/// variable's impls as conflicting. The attribute cannot see the other declaration,
+/// and the impls are keyed by the name, so these errors come together; none of them
+/// names a hidden item.
 ///
 /// # Equivalent code without the macro
 ///
 /// The declaration expands to a function and a trait of the same name (see the crate
 /// docs for why), written here in full for `static ITEM_ID: u64;`. It uses items of
-/// `ctxvar::__private`, which are not covered by semver: write the attribute.
+/// `ctxvar::__private`, which are not covered by semver, and implements the `unsafe`
+/// trait [`ContextKey`](https://docs.rs/ctxvar/latest/ctxvar/trait.ContextKey.html),
+/// whose safety contract the attribute upholds for you: write the attribute.
 ///
 /// ```
 /// use ctxvar::Variable;
@@ -207,7 +219,9 @@ use proc_macro::TokenStream;
 ///
 /// impl<F: Fn() -> Variable<dyn ITEM_ID>> ITEM_ID for F {}
 ///
-/// impl ctxvar::ContextKey for dyn ITEM_ID {
+/// // SAFETY: the `static` and the `thread_local!` are declared inside the functions
+/// // that return them, so they belong to this key alone.
+/// unsafe impl ctxvar::ContextKey for dyn ITEM_ID {
 ///     type Value = u64;
 ///     type __Key = Self;
 ///     fn __meta() -> &'static VarMeta<u64> {
@@ -230,14 +244,15 @@ use proc_macro::TokenStream;
 /// pub trait ITEM_ID_is_bound_here {}
 ///
 /// #[diagnostic::do_not_recommend]
-/// impl ITEM_ID_is_bound_here for private::Uninhabited {}
+/// impl ITEM_ID_is_bound_here for dyn ITEM_ID {}
 ///
 /// assert_eq!(ITEM_ID.sync_scope(7, || ITEM_ID.try_get()), Ok(7));
 /// ```
 #[proc_macro_attribute]
 pub fn context_var(args: TokenStream, item: TokenStream) -> TokenStream {
-    // Never re-emits the user's item: a `static` without a value is itself an error.
-    // On errors it declares the variable anyway where it can (see `expand`).
+    // On errors it declares the variable anyway where it can, and keeps an item that
+    // is not a `static` unchanged (see `expand`); it never re-emits the `static`
+    // itself, which without a value is an error of its own.
     context_var::expand(args.into(), item.into()).into()
 }
 

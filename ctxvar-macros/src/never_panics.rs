@@ -1,4 +1,4 @@
-//! The macros never panic, whatever tokens they are given (SPEC §6): random token
+//! The macros never panic, whatever tokens they are given: random token
 //! streams, and random arguments on well-formed items, through all three expanders.
 //! Behaviour is tested through the runtime crate and trybuild; this only checks that
 //! expansion always returns.
@@ -63,6 +63,13 @@ const FRAGMENTS: &[&str] = &[
     "||",
     "_",
     "r#ITEM_ID",
+    "trace",
+    "display",
+    "debug",
+    "'a",
+    "for<'a>",
+    "fn(&str)",
+    "Fn(&str)",
 ];
 
 /// A small deterministic generator (no dependency, reproducible failures).
@@ -97,6 +104,10 @@ const ITEMS: &[&str] = &[
     "fn f() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> { Box::pin(async move { let __self = self; let x = x; ctxvar::spawn(async move { ITEM_ID.get() }); }) }",
     "static ITEM_ID: u64;",
     "pub static ITEM_ID: &str = \"x\";",
+    "static ITEM_ID: &'a str;",
+    "static mut ITEM_ID: for<'a> fn(&'a str) -> &'b str;",
+    "const ITEM_ID: u64 = 1;",
+    "static ITEM_ID;",
     "struct S;",
     "fn f();",
 ];

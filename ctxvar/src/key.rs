@@ -12,6 +12,30 @@ use crate::frame::ReadCache;
 /// variable by type. The key type of a variable `ITEM_ID` is `dyn ITEM_ID` (with any
 /// object lifetime: it is only a tag, never a value).
 ///
+/// # Safety
+///
+/// The runtime finds a variable's values by the address of its metadata and its read
+/// cache, and reads what it finds there as `Self::Value` without any check at run
+/// time. An implementation must therefore guarantee that:
+///
+/// - `__meta()` always returns a reference to the same `static`, and no other key type
+///   returns a reference to that address;
+/// - `__read_cache()` always returns the same `thread_local!`, and no other key type
+///   returns it.
+///
+/// "No other key type" includes the other instantiations of a generic impl (a `static`
+/// declared in a generic function is shared by all of them), except key types that
+/// differ only in lifetimes, such as `dyn NAME + 'a` and `dyn NAME + 'static` (which
+/// `#[context_var]` implements together): `Value` is `'static`, so it is one type for
+/// all of them, and lifetimes do not exist at run time.
+///
+/// A key that borrowed another variable's metadata or cache would read that variable's
+/// values as its own `Value` type (a `[u64; 3]` as a `String`, say). `#[context_var]`
+/// meets both conditions by declaring the `static` and the `thread_local!` inside the
+/// functions that return them, where no other code can name them. The trait is
+/// `unsafe` so that a hand-written impl cannot break this by mistake from safe code;
+/// write the attribute instead.
+///
 /// ```
 /// use ctxvar::{context_var, ContextKey};
 ///
@@ -28,18 +52,21 @@ use crate::frame::ReadCache;
     label = "not a context variable",
     note = "declare context variables with `#[ctxvar::context_var] static NAME: Type;`"
 )]
-pub trait ContextKey {
+pub unsafe trait ContextKey {
     /// The type of the variable's value.
     type Value: ContextValue + 'static;
 
     /// `Self`. The attributes name a variable's key as `<dyn VAR as ContextKey>::__Key`:
     /// when `VAR` is a trait but not a variable, that projection fails once, and the
     /// failed type silences every later use, so the user sees one error, not four.
+    /// (Another type here would make the attributes bind and read that key: wrong,
+    /// but still well-typed, since everything is then done through that key.)
     #[doc(hidden)]
     type __Key: ?Sized;
 
     /// Whether the variable is declared `#[context_var(trace)]`. A constant, so that
     /// scopes binding only untraced variables compile to no tracing code at all.
+    /// (Not part of the safety contract: a wrong value only adds or loses a span.)
     #[doc(hidden)]
     const __TRACED: bool = false;
 
@@ -93,6 +120,10 @@ pub trait ContextKey {
 //
 // No supertraits, and `do_not_recommend` on the one impl: so a type that is neither
 // `Send` nor `Sync` gets one error, this trait's message, instead of one per auto trait.
+//
+// Safe although `VarMeta`'s `Sync` impl relies on it: the blanket impl below is the
+// only impl there can be. Coherence rejects any other, even for a type that is not
+// `Send` or `Sync` (E0119: auto traits are never used to prove two impls disjoint).
 pub trait ContextValue {}
 
 #[diagnostic::do_not_recommend]
@@ -121,6 +152,10 @@ impl<T: Send + Sync + 'static> ContextValue for T {}
     label = "read in work spawned with a `ctxvar` helper",
     note = "it is declared `#[context_var(inherit = false)]`, so `ctxvar::spawn` and the other helpers do not carry it; bind it again inside the task, or read it with `try_get()`"
 )]
+//
+// Safe to implement: the runtime never relies on it. A wrong impl (for a variable
+// declared `inherit = false`) only lets a read in a spawned block compile, and that
+// read then panics with the variable's name, as any read of an unbound variable does.
 pub trait Inherited: ContextKey {
     /// What the attributes evaluate to check the bound where a spawned block reads.
     #[doc(hidden)]

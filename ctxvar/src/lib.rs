@@ -432,6 +432,8 @@ mod stream;
 pub mod thread;
 #[cfg(feature = "tracing")]
 mod thread_exit;
+#[cfg(feature = "tracing")]
+mod trace;
 mod var;
 
 pub use access::AccessError;
@@ -444,6 +446,8 @@ pub use scoped::{Anchor, Scoped};
 pub use spawn::{spawn, spawn_blocking, spawn_local};
 #[cfg(feature = "stream")]
 pub use stream::{ContextStream, ScopeStream};
+#[cfg(feature = "tracing")]
+pub use trace::{TraceDebug, TraceDisplay};
 pub use var::{ContextVar, Variable};
 
 #[doc(inline)]

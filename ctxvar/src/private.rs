@@ -19,6 +19,8 @@ pub use std::thread_local;
     label = "`get()` needs a `Clone` value",
     note = "read by reference with `.with(|value| ...)` instead"
 )]
+//
+// Safe to implement: a wrong impl can only return a wrong value of the right type.
 pub trait CloneValue<T> {
     /// `T::clone`.
     fn clone_value(value: &T) -> T;
@@ -30,13 +32,6 @@ impl<S: ?Sized, T: Clone> CloneValue<T> for S {
         value.clone()
     }
 }
-
-/// A type with no values. Each required variable's hidden `NAME_is_bound_here`
-/// trait is implemented for it (behind `do_not_recommend`) only so that rustc does not
-/// add "this trait has no implementations, consider adding one" to the read-outside-
-/// a-scope error, which would send the user the wrong way.
-#[derive(Debug)]
-pub enum Uninhabited {}
 
 /// Body of `NAME.bind(value)` on a variable's trait.
 #[inline]
@@ -91,81 +86,28 @@ pub fn is_bound<K: ContextKey + ?Sized>() -> bool {
 #[cfg(feature = "tracing")]
 pub use tracing;
 
-/// How `#[context_var(trace = display)]` records a value.
-#[cfg(feature = "tracing")]
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be recorded with `Display`",
-    label = "declared `trace = display`, but the type does not implement `Display`",
-    note = "implement `Display` for it, or record it with `Debug`: `#[context_var(trace)]`"
-)]
-pub trait TraceDisplay {
-    /// The value as `tracing` records a `%value`.
-    fn traced(&self) -> tracing::field::DisplayValue<&dyn core::fmt::Display>;
-}
-
-#[cfg(feature = "tracing")]
-#[diagnostic::do_not_recommend]
-impl<T: core::fmt::Display> TraceDisplay for T {
-    fn traced(&self) -> tracing::field::DisplayValue<&dyn core::fmt::Display> {
-        tracing::field::display(self)
-    }
-}
-
-/// How `#[context_var(trace)]` (or `trace = debug`) records a value.
-#[cfg(feature = "tracing")]
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be recorded with `Debug`",
-    label = "declared `trace`, but the type does not implement `Debug`",
-    note = "derive or implement `Debug` for it, or record it with `Display`: `#[context_var(trace = display)]`"
-)]
-pub trait TraceDebug {
-    /// The value as `tracing` records a `?value`.
-    fn traced(&self) -> tracing::field::DebugValue<&dyn core::fmt::Debug>;
-}
-
-#[cfg(feature = "tracing")]
-#[diagnostic::do_not_recommend]
-impl<T: core::fmt::Debug> TraceDebug for T {
-    fn traced(&self) -> tracing::field::DebugValue<&dyn core::fmt::Debug> {
-        tracing::field::debug(self)
-    }
-}
-
-/// The items `#[context_var(trace)]` adds to a variable's `ContextKey` impl:
-/// `__trace_items!(Type, "field", TraceDebug)`.
+/// `__if_tracing! { { tokens } else { otherwise } }`: the `__TRACED` and `__span` items
+/// of a traced variable's `ContextKey` impl, or the error that says the feature is
+/// missing, both built by `#[context_var(trace)]`.
 ///
-/// The span is at level `ERROR`, so that any filter that lets events through keeps
-/// it (a span's fields are shown only while it is enabled); its target is the module
-/// that declares the variable.
+/// The proc macro cannot see this crate's features, so this macro chooses. Either way
+/// the tokens it emits are the attribute's, spanned at the user's `trace`, so an error
+/// in them points there and does not say it comes from this macro.
 #[cfg(feature = "tracing")]
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __trace_items {
-    ($ty:ty, $field:literal, $how:ident) => {
-        const __TRACED: bool = true;
-
-        fn __span(
-            value: &$ty,
-            parent: &$crate::__private::tracing::Span,
-        ) -> $crate::__private::tracing::Span {
-            $crate::__private::tracing::error_span!(
-                parent: parent,
-                "ctxvar",
-                $field = $crate::__private::$how::traced(value)
-            )
-        }
+macro_rules! __if_tracing {
+    ({ $($tokens:tt)* } else { $($otherwise:tt)* }) => {
+        $($tokens)*
     };
 }
 
-/// Without the feature, `#[context_var(trace)]` is one error that says what to add.
+/// Without the feature: the error.
 #[cfg(not(feature = "tracing"))]
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __trace_items {
-    ($($tokens:tt)*) => {
-        ::core::compile_error!(
-            "`#[context_var(trace)]` needs the `tracing` feature of ctxvar: \
-             `ctxvar = { version = \"0.1\", features = [\"tracing\"] }`"
-        );
+macro_rules! __if_tracing {
+    ({ $($tokens:tt)* } else { $($otherwise:tt)* }) => {
+        $($otherwise)*
     };
 }

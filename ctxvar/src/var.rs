@@ -71,6 +71,11 @@ impl<K: ?Sized> core::fmt::Debug for Variable<K> {
 /// }
 /// assert_eq!(ITEM_ID.sync_scope(7, || describe(ITEM_ID)), "ITEM_ID = 7");
 /// ```
+//
+// Safe to implement: every method reaches the runtime through `Key`, whose
+// `ContextKey` impl is `unsafe` and fixes the value type (`Key: ContextKey<Value =
+// Self::Value>`), so an impl for any type can at worst name the wrong variable or
+// override a method with wrong but well-typed behaviour.
 pub trait ContextVar: Copy {
     /// The variable's key type, `dyn NAME`.
     type Key: ContextKey<Value = Self::Value> + ?Sized;

@@ -45,6 +45,18 @@ mod user {
     #[::ctxvar::context_var(inherit = false)]
     pub(crate) static TRANSACTION: u8;
 
+    // The recording code of a traced variable is spanned at the user's `trace`, so it
+    // resolves in this module, among the shadowing names.
+    #[::ctxvar::context_var(trace)]
+    pub(crate) static TRACED: u64;
+
+    #[::ctxvar::context_var(trace = display)]
+    pub(crate) static TRACED_DISPLAY: u64 = 5;
+
+    pub(crate) fn traced() -> u64 {
+        TRACED.sync_scope(2, || TRACED.try_get().unwrap_or(0)) + TRACED_DISPLAY.get()
+    }
+
     #[::ctxvar::uses_context(ITEM_ID)]
     pub(crate) async fn read() -> u64 {
         ITEM_ID.get() + u64::from(RETRIES.get())
@@ -68,4 +80,5 @@ mod user {
 async fn expansions_use_absolute_paths_only() {
     ::core::assert_eq!(user::bind(4).await, 4 + 3 + 4 + 1);
     ::core::assert_eq!(user::bind_sync(2), ::core::result::Result::Ok(2));
+    ::core::assert_eq!(user::traced(), 2 + 5);
 }

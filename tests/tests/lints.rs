@@ -29,6 +29,15 @@ static RETRIES: u32 = 3;
 #[context_var(inherit = false)]
 static TRANSACTION: u8;
 
+/// Traced with `Debug`: the recording code is spanned at the user's `trace`, so the
+/// user's lints see it.
+#[context_var(trace)]
+static TRACED_DEBUG: &str;
+
+/// Traced with `Display`.
+#[context_var(trace = display)]
+static TRACED_DISPLAY: u64 = 9;
+
 #[uses_context(ITEM_ID, TRANSACTION)]
 async fn read() -> u64 {
     tokio::task::yield_now().await;
@@ -63,4 +72,9 @@ async fn expansions_pass_strict_lints() {
     assert_eq!(bind(2).await, 2 + 1 + 3 + 2);
     assert_eq!(bind_sync(1), Ok(2));
     assert_eq!(Handler { id: 5 }.handle(), 5);
+    assert_eq!(
+        TRACED_DEBUG.sync_scope("x", || TRACED_DEBUG.try_get()),
+        Ok("x")
+    );
+    assert_eq!(TRACED_DISPLAY.get(), 9);
 }

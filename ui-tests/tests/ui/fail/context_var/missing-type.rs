@@ -1,4 +1,4 @@
-// SPEC §6.4: the type is required.
+// The type is required.
 #[ctxvar::context_var]
 static ITEM_ID;
 

@@ -1,5 +1,8 @@
-// SPEC §6.4: only `static NAME: Type;` (or `= default;`) declares a variable.
+// Only `static NAME: Type;` (or `= default;`) declares a variable.
 #[ctxvar::context_var]
 const ITEM_ID: u64 = 1;
 
-fn main() {}
+// The variable is still declared, with the value as its default: one error.
+fn main() {
+    assert_eq!(ITEM_ID.get(), 1);
+}

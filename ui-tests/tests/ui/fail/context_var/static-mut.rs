@@ -1,4 +1,4 @@
-// SPEC §6.4: `static mut` cannot be a context variable.
+// `static mut` cannot be a context variable.
 #[ctxvar::context_var]
 static mut ITEM_ID: u64;
 

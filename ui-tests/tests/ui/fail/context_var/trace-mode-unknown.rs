@@ -1,4 +1,4 @@
-// Issue 8: the value is recorded with `display` or `debug`, nothing else.
+// The value is recorded with `display` or `debug`, nothing else.
 #[ctxvar::context_var(trace = json)]
 static REQUEST_ID: u64;
 

@@ -1,4 +1,4 @@
-// Issue 8: `trace` records the value with `Debug`; this type implements neither
+// `trace` records the value with `Debug`; this type implements neither
 // `Debug` nor `Display`.
 pub struct Token(u64);
 

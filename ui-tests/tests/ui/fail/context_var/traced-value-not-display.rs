@@ -1,4 +1,4 @@
-// Issue 8: `trace = display` needs `Display`; a `Vec` has only `Debug`.
+// `trace = display` needs `Display`; a `Vec` has only `Debug`.
 #[ctxvar::context_var(trace = display)]
 static TAGS: Vec<u8>;
 

@@ -1,4 +1,4 @@
-// SPEC §6.4: values are shared across threads, so they must be `Send + Sync`.
+// Values are shared across threads, so they must be `Send + Sync`.
 use std::rc::Rc;
 
 #[ctxvar::context_var]

@@ -1,4 +1,4 @@
-// SPEC §6.4: a default does not lift the rule; a `Cell` is `Send` but not `Sync`.
+// A default does not lift the rule; a `Cell` is `Send` but not `Sync`.
 use std::cell::Cell;
 
 #[ctxvar::context_var]
