@@ -189,96 +189,201 @@ fn mentions_impl_trait(ty: &syn::Type) -> bool {
     finder.0
 }
 
-/// Gives every `ctxvar::spawn(async move { .. })` (and `spawn_local`,
-/// `spawn_blocking`, `thread::spawn` with a closure) in `stmts` its own evidence for
-/// the variables of `vars` it mentions.
+/// Gives the work passed to every capture point in `stmts` (`ctxvar::spawn(async move
+/// { .. })`, and `spawn_local`, `spawn_blocking`, `thread::spawn` with a closure) its
+/// own evidence for the variables of `vars` it mentions, and makes the call itself
+/// borrow the evidence in scope where it is written.
 ///
 /// The spawned work runs in the context captured by the call, so the variables are
-/// bound there (if they are inherited, which is checked at compile time). Its
-/// own evidence shadows the function's, so the block no longer borrows the function
-/// and may be `'static`. Calls through an import (`spawn(..)`) are not recognised:
-/// only a path that names `ctxvar`.
+/// bound there (if they are inherited, which is checked at compile time). Its own
+/// evidence shadows the function's, so the work no longer borrows the function and
+/// may be `'static`. The call, though, captures the bindings only if it runs inside
+/// the function's extent: a call written inside work that escapes it (a
+/// `tokio::spawn`ed block, a closure run on a plain thread, a returned closure or
+/// future) would capture whatever context that work runs in. So the call also copies
+/// the evidence in scope at the call into a local: work that contains the call
+/// captures that evidence, and if the work must be `'static`, rustc reports that the
+/// function's anchor "does not live long enough", as for a read.
+///
+/// Variables whose name the function also binds with a pattern of its own (`let
+/// ITEM_ID = ..`, a parameter, a closure parameter, a `match` arm) are left alone: in
+/// the work, that name may mean the user's local, not the evidence. A read of such a
+/// variable in spawned work then borrows the function's evidence, which does not
+/// compile if the work is `'static`: an error, never a wrong value.
+///
+/// Calls through an import (`spawn(..)`) are not recognised: only a path that names
+/// `ctxvar` (see [`capture_point`]).
 //
 // Input:   ctxvar::spawn(async move { A.get() })
-// Output:  ctxvar::spawn(async move {
-//              let __ctxvar_task_anchor = Anchor::new();
-//              let () = <dyn A as Inherited>::CHECK;  // not `inherit = false`
-//              let A = Scoped::<dyn A>::assume_bound(&__ctxvar_task_anchor);
-//              A.get()
+// Output:  ctxvar::spawn({
+//              let __ctxvar_evidence_at_call = (A,);     // borrows the scope's evidence
+//              async move {
+//                  let A_is_bound_only_inside_this_task = Anchor::new();
+//                  let () = <dyn A as Inherited>::CHECK;  // not `inherit = false`
+//                  let A = Scoped::<dyn A>::assume_bound(&A_is_bound_only_inside_this_task);
+//                  A.get()
+//              }
 //          })
-pub(crate) fn with_spawned_evidence(stmts: &[Stmt], vars: &[&Path]) -> Vec<Stmt> {
-    struct Rewrite<'a> {
-        vars: &'a [&'a Path],
-    }
-    impl syn::visit_mut::VisitMut for Rewrite<'_> {
-        fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
-            syn::visit_mut::visit_expr_call_mut(self, call);
-            if !is_ctxvar_spawn(&call.func) || call.args.len() != 1 {
-                return;
-            }
-            let private = private(Span::call_site());
-            let anchor = syn::Ident::new("__ctxvar_task_anchor", Span::mixed_site());
-            let body = &mut call.args[0];
-            let mentioned: Vec<&Path> = self
-                .vars
-                .iter()
-                .copied()
-                .filter(|var| mentions(body, last_ident(var)))
-                .collect();
-            if mentioned.is_empty() {
-                return;
-            }
-            let locals = mentioned.iter().map(|var| {
-                let local = last_ident(var);
-                // Fails to compile for a variable declared `inherit = false`; spanned at
-                // the variable in the attribute.
-                let key = key_type(var);
-                let check = quote_spanned!(local.span()=> <#key as ::ctxvar::Inherited>::CHECK);
-                let scoped = crate::private::private(var.span());
-                quote_spanned! {var.span()=>
-                    #[allow(clippy::let_unit_value)]
-                    let () = #check;
-                    #[allow(non_snake_case, unused_variables)]
-                    let #local = #scoped::Scoped::<#key>::assume_bound(&#anchor);
-                }
-            });
-            let prelude = quote! {
-                let #anchor = #private::Anchor::new();
-                #(#locals)*
-            };
-            match body {
-                Expr::Async(block) => {
-                    let stmts = &block.block.stmts;
-                    block.block.stmts = syn::parse_quote!(#prelude #(#stmts)*);
-                }
-                Expr::Closure(closure) => {
-                    let inner = &closure.body;
-                    closure.body = syn::parse_quote!({ #prelude #inner });
-                }
-                _ => {}
-            }
-        }
-        fn visit_item_mut(&mut self, _: &mut syn::Item) {
-            // A nested item is not part of this function's body.
-        }
-    }
+pub(crate) fn with_spawned_evidence(
+    stmts: &[Stmt],
+    vars: &[&Path],
+    function: &ItemFn,
+) -> Vec<Stmt> {
+    let shadowed = names_bound_by_patterns(function);
+    let vars: Vec<&Path> = vars
+        .iter()
+        .copied()
+        .filter(|var| !shadowed.contains(&last_ident(var).unraw()))
+        .collect();
     let mut block = syn::Block {
         brace_token: syn::token::Brace::default(),
         stmts: stmts.to_vec(),
     };
-    syn::visit_mut::VisitMut::visit_block_mut(&mut Rewrite { vars }, &mut block);
+    if !vars.is_empty() {
+        syn::visit_mut::VisitMut::visit_block_mut(&mut Rewrite { vars: &vars }, &mut block);
+    }
     block.stmts
 }
 
-/// `ctxvar::spawn`, `ctxvar::spawn_local`, `ctxvar::spawn_blocking`,
-/// `ctxvar::thread::spawn` (any path that starts with `ctxvar` and ends so).
-fn is_ctxvar_spawn(callee: &Expr) -> bool {
-    path_is(callee, |names| {
-        matches!(
-            names,
-            ["ctxvar", "spawn" | "spawn_local" | "spawn_blocking"] | ["ctxvar", "thread", "spawn"]
-        )
+struct Rewrite<'a> {
+    vars: &'a [&'a Path],
+}
+
+impl syn::visit_mut::VisitMut for Rewrite<'_> {
+    fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
+        // Inner calls first: their evidence at the call then names this call's work's
+        // evidence, not the function's.
+        syn::visit_mut::visit_expr_call_mut(self, call);
+        let Some(point) = capture_point(call) else {
+            return;
+        };
+        let mentioned: Vec<&Path> = self
+            .vars
+            .iter()
+            .copied()
+            .filter(|var| mentions(point.work, last_ident(var)))
+            .collect();
+        if mentioned.is_empty() || !matches!(point.work, Expr::Async(_) | Expr::Closure(_)) {
+            return;
+        }
+        let (first, last) = point.helper;
+        let private = private(Span::call_site());
+        let mut prelude = TokenStream::new();
+        for var in &mentioned {
+            let local = last_ident(var);
+            let anchor = syn::Ident::new(
+                &format!(
+                    "{}_is_bound_only_inside_this_{}",
+                    local.unraw(),
+                    point.work_kind
+                ),
+                last,
+            );
+            // Spanned from the helper's first token to its last, so that an escape of
+            // the work's evidence is reported under `ctxvar::spawn`.
+            let amp = quote_spanned!(first=> &);
+            let reference = quote_spanned!(last=> #amp #anchor);
+            // Fails to compile for a variable declared `inherit = false`; spanned at
+            // the variable in the attribute.
+            let key = key_type(var);
+            let check = quote_spanned!(local.span()=> <#key as ::ctxvar::Inherited>::CHECK);
+            let scoped = crate::private::private(var.span());
+            prelude.extend(quote! {
+                #[allow(non_snake_case)]
+                let #anchor = #private::Anchor::new();
+            });
+            prelude.extend(quote_spanned! {var.span()=>
+                #[allow(clippy::let_unit_value)]
+                let () = #check;
+                #[allow(non_snake_case, unused_variables)]
+                let #local = #scoped::Scoped::<#key>::assume_bound(#reference);
+            });
+        }
+        match point.work {
+            Expr::Async(block) => {
+                let stmts = &block.block.stmts;
+                block.block.stmts = syn::parse_quote!(#prelude #(#stmts)*);
+            }
+            Expr::Closure(closure) => {
+                let inner = &closure.body;
+                closure.body = syn::parse_quote!({ #prelude #inner });
+            }
+            _ => {}
+        }
+        // The evidence in scope at the call, copied (a zero-sized `Copy` value) so
+        // that a closure or async block around the call captures it.
+        let at_call = syn::Ident::new("__ctxvar_evidence_at_call", Span::mixed_site());
+        let locals = mentioned.iter().map(|var| last_ident(var));
+        let work = &*point.work;
+        *point.work = syn::parse_quote!({
+            let #at_call = (#(#locals,)*);
+            #work
+        });
+    }
+
+    fn visit_item_mut(&mut self, _: &mut syn::Item) {
+        // A nested item is not part of this function's body.
+    }
+}
+
+/// A call that captures the current context for work that runs later, elsewhere.
+struct CapturePoint<'a> {
+    /// The first and last tokens of the helper's path (`ctxvar`, `spawn`).
+    helper: (Span, Span),
+    /// What the work becomes, for the name of its anchor: `task` or `thread`.
+    work_kind: &'static str,
+    /// The work: an `async` block or a closure, to give evidence of its own.
+    work: &'a mut Expr,
+}
+
+/// `ctxvar::spawn(work)`, `ctxvar::spawn_local(work)`, `ctxvar::spawn_blocking(work)`,
+/// `ctxvar::thread::spawn(work)` (any path that starts with `ctxvar` and ends so).
+fn capture_point(call: &mut syn::ExprCall) -> Option<CapturePoint<'_>> {
+    let Expr::Path(callee) = &*call.func else {
+        return None;
+    };
+    if callee.qself.is_some() || call.args.len() != 1 {
+        return None;
+    }
+    let segments = &callee.path.segments;
+    let names: Vec<String> = segments.iter().map(|s| s.ident.to_string()).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let work_kind = match names.as_slice() {
+        ["ctxvar", "spawn" | "spawn_local" | "spawn_blocking"] => "task",
+        ["ctxvar", "thread", "spawn"] => "thread",
+        _ => return None,
+    };
+    let first = callee
+        .path
+        .leading_colon
+        .map_or_else(|| segments[0].ident.span(), |colon| colon.spans[0]);
+    let last = segments[segments.len() - 1].ident.span();
+    Some(CapturePoint {
+        helper: (first, last),
+        work_kind,
+        work: &mut call.args[0],
     })
+}
+
+/// The names the function binds with patterns of its own: parameters, `let`s,
+/// closure parameters, `match`, `if let`, `while let` and `for` patterns.
+fn names_bound_by_patterns(function: &ItemFn) -> Vec<syn::Ident> {
+    struct Collect(Vec<syn::Ident>);
+    impl Visit<'_> for Collect {
+        fn visit_pat_ident(&mut self, pat: &syn::PatIdent) {
+            self.0.push(pat.ident.unraw());
+            syn::visit::visit_pat_ident(self, pat);
+        }
+        fn visit_item(&mut self, _: &syn::Item) {
+            // A nested item's bindings are its own.
+        }
+    }
+    let mut collect = Collect(Vec::new());
+    for input in &function.sig.inputs {
+        collect.visit_fn_arg(input);
+    }
+    collect.visit_block(&function.block);
+    collect.0
 }
 
 /// Whether `callee` is a plain path whose segment names (`Box::pin` → `["Box", "pin"]`)

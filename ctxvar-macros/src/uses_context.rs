@@ -34,7 +34,7 @@ fn expand_function(function: &Function, vars: &[syn::Path]) -> TokenStream {
     let evidence = evidence(&vars, &Evidence::Required { function: &name });
     let body = match function.body() {
         Body::Async(stmts) | Body::Sync(stmts) => {
-            let stmts = with_spawned_evidence(stmts, &vars);
+            let stmts = with_spawned_evidence(stmts, &vars, &function.item);
             quote! {
                 #evidence
                 #(#stmts)*
@@ -47,7 +47,7 @@ fn expand_function(function: &Function, vars: &[syn::Path]) -> TokenStream {
             prologue,
             rest,
         } => {
-            let rest = with_spawned_evidence(rest, &vars);
+            let rest = with_spawned_evidence(rest, &vars, &function.item);
             quote! {
                 #box_pin(async move {
                     #(#prologue)*

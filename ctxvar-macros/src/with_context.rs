@@ -41,7 +41,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
 fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStream {
     let vars: Vec<&syn::Path> = assignments.iter().map(|a| &a.var).collect();
     let evidence = evidence(&vars, &Evidence::Bound);
-    let spawned = |stmts: &[syn::Stmt]| with_spawned_evidence(stmts, &vars);
+    let spawned = |stmts: &[syn::Stmt]| with_spawned_evidence(stmts, &vars, &function.item);
     let evaluated = syn::Ident::new("__ctxvar_bindings", proc_macro2::Span::mixed_site());
     // Spanned at the first variable: rustc checks the local's type at its `let`, and
     // for a path that is not a variable that check must not add an error at the

@@ -219,6 +219,15 @@
 //! That task would run without the binding. Spawn it with `ctxvar::spawn` (which
 //! carries the context), or bind the variable inside the task.
 //!
+//! A `ctxvar` helper captures the context where it is *called*, so the call itself
+//! must run inside the function: a `ctxvar::spawn(..)` written inside a
+//! `tokio::spawn`ed block, inside a closure run on a plain thread, or inside a
+//! returned `'static` closure or future gives the same error (or E0515, "cannot return
+//! value referencing local variable `VAR_is_bound_only_inside_this_function`"), since
+//! the call borrows the function's evidence. Inside work given to a helper, the work's
+//! own evidence is `VAR_is_bound_only_inside_this_task` (or `.._this_thread`), and the
+//! same error names it when that work sends a read on to `tokio::spawn`.
+//!
 //! # Feature flags
 //!
 //! - `tokio` (default): [`spawn`], [`spawn_blocking`], [`spawn_local`], which call
