@@ -45,16 +45,34 @@ impl Function {
             return Body::Async(&self.item.block.stmts);
         }
         match boxed_async_block(&self.item.block.stmts) {
-            Some((box_pin, block)) => {
+            Some((box_pin, block)) if self.is_async_trait_output() => {
                 let (prologue, rest) = block.split_at(parameter_moves_end(block));
                 Body::BoxedAsync {
                     box_pin,
                     prologue,
                     rest,
+                    self_is_renamed: true,
                 }
             }
+            Some((box_pin, block)) => Body::BoxedAsync {
+                box_pin,
+                prologue: &[],
+                rest: block,
+                self_is_renamed: false,
+            },
             None => Body::Sync(&self.item.block.stmts),
         }
+    }
+
+    /// Whether this is an `async fn` that `#[async_trait]` has rewritten: it always
+    /// adds a lifetime parameter `'async_trait` to the methods it boxes (async-trait
+    /// 0.1), a name nothing else gives a lifetime.
+    fn is_async_trait_output(&self) -> bool {
+        self.item
+            .sig
+            .generics
+            .lifetimes()
+            .any(|param| param.lifetime.ident == "async_trait")
     }
 
     pub(crate) fn name(&self) -> String {
@@ -97,15 +115,20 @@ pub(crate) enum Body<'a> {
     Async(&'a [Stmt]),
     /// A plain `fn` whose whole body is `Box::pin(async move { .. })`: what
     /// `#[async_trait]` (which expands before attributes on its methods) makes of an
-    /// `async fn`.
+    /// `async fn`, or the same written by hand. The function returns the future, so the
+    /// attributes work inside it, as for an `async fn`.
     BoxedAsync {
         /// The callee, `Box::pin` as the user's crate spells it.
         box_pin: &'a Expr,
-        /// The block's leading statements that move the parameters into the future
-        /// (`let __self = self; let id = id;`), after its return-type check.
+        /// After `#[async_trait]`, the block's leading statements that move the
+        /// parameters into the future (`let __self = self; let id = id;`), after its
+        /// return-type check; empty for a block written by hand.
         prologue: &'a [Stmt],
         /// The rest: the real body.
         rest: &'a [Stmt],
+        /// Whether `self` is called `__self` in the block, as `#[async_trait]` renames
+        /// it; a block written by hand keeps `self`.
+        self_is_renamed: bool,
     },
     /// Any other plain `fn`.
     Sync(&'a [Stmt]),

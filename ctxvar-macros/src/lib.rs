@@ -342,7 +342,15 @@ pub fn context_var(args: TokenStream, item: TokenStream) -> TokenStream {
 /// it. In an `#[async_trait]` impl, put it on the method as usual: `#[async_trait]`
 /// expands first and boxes the body, and `#[with_context]` binds inside the boxed
 /// future, so the values are still evaluated on its first poll (the same holds for
-/// `#[uses_context]`). To read a variable in the binding value itself (`DEPTH = DEPTH.get() + 1`), put
+/// `#[uses_context]`). `#[async_trait]`'s output is recognised by the lifetime
+/// `'async_trait` it adds to the method.
+///
+/// A plain `fn` whose whole body is `Box::pin(async move { .. })`, written by hand, is
+/// treated the same way: the function only creates that future, so the values are
+/// evaluated and the variables bound inside it, on its first poll, and `self` in a
+/// value is the `self` the future captures.
+///
+/// To read a variable in the binding value itself (`DEPTH = DEPTH.get() + 1`), put
 /// `#[with_context]` *above* `#[uses_context(DEPTH)]`, so the read is inside the
 /// `uses_context` evidence.
 ///

@@ -95,6 +95,7 @@ const ITEMS: &[&str] = &[
     "async fn f(x: u64) -> Result<u64, ()> { Ok(x?) }",
     "fn m(&self) -> u64 { ITEM_ID.get() }",
     "fn f() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> { Box::pin(async move { let __self = self; let x = x; ctxvar::spawn(async move { ITEM_ID.get() }); }) }",
+    "fn f<'async_trait>(self: Box<Self>) -> P<'async_trait> { Box::pin(async move { if let Some(__ret) = None::<u64> { return __ret; } let __self = self; let __ret: u64 = { ITEM_ID.get() }; __ret }) }",
     "static ITEM_ID: u64;",
     "pub static ITEM_ID: &str = \"x\";",
     "struct S;",

@@ -40,12 +40,14 @@ fn expand_function(function: &Function, vars: &[syn::Path]) -> TokenStream {
                 #(#stmts)*
             }
         }
-        // After `#[async_trait]`: check on the boxed future's first poll, as for an
-        // `async fn`, and keep the evidence inside the future that reads through it.
+        // A boxed future (after `#[async_trait]`, or written by hand): check on its
+        // first poll, as for an `async fn`, and keep the evidence inside the future
+        // that reads through it.
         Body::BoxedAsync {
             box_pin,
             prologue,
             rest,
+            ..
         } => {
             let rest = with_spawned_evidence(rest, &vars, &function.item);
             quote! {

@@ -34,8 +34,8 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
 //     }
 //
 // A plain `fn` gets `.sync_scope(move || -> R { .. })` instead of `.scope(async move ..)`;
-// a method rewritten by `#[async_trait]` gets the `async fn` treatment inside its
-// `Box::pin(async move { .. })`.
+// a method rewritten by `#[async_trait]`, or written by hand as
+// `Box::pin(async move { .. })`, gets the `async fn` treatment inside that future.
 // The values are evaluated on entry (the first poll of an `async fn`), left to right,
 // before the new bindings exist, so they see the caller's bindings and the parameters.
 fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStream {
@@ -67,16 +67,21 @@ fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStre
                 }).await
             }
         }
-        // `#[async_trait]` already turned the body into a boxed future: bind inside it,
-        // after its parameter moves, so the values are still evaluated on the first
-        // poll and see the parameters. Its block fixes its own output type, so no fake
-        // return is needed.
+        // The body is a boxed future (`#[async_trait]`'s, or one written by hand):
+        // bind inside it, after `#[async_trait]`'s parameter moves, so the values are
+        // still evaluated on the first poll and see the parameters. Its block fixes its
+        // own output type, so no fake return is needed.
         Body::BoxedAsync {
             box_pin,
             prologue,
             rest,
+            self_is_renamed,
         } => {
-            let evaluate = evaluate(&chain_bindings(assignments, rename_self));
+            let evaluate = if self_is_renamed {
+                evaluate(&chain_bindings(assignments, rename_self))
+            } else {
+                evaluate(&chain_bindings(assignments, Clone::clone))
+            };
             let rest = spawned(rest);
             quote! {
                 // The function returns this future, so the evidence goes inside it too.

@@ -105,3 +105,44 @@ async fn works_with_tracing_instrument_in_either_order() {
     assert_eq!(below_instrument(2).await, 2);
     assert_eq!(sync_below_instrument(3), 3);
 }
+
+// A hand-written method returning a boxed future, in the shape `#[async_trait]`
+// produces, but without its renaming of `self`: the attributes bind inside the future,
+// on its first poll.
+struct Boxed {
+    id: u64,
+}
+
+impl Boxed {
+    #[with_context(ITEM_ID = self.id)]
+    fn read(
+        &self,
+        offset: u64,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = u64> + Send + '_>> {
+        Box::pin(async move {
+            let offset = offset * 10;
+            tokio::task::yield_now().await;
+            ITEM_ID.get() + offset + self.id
+        })
+    }
+
+    #[uses_context(ITEM_ID)]
+    fn describe(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = String> + Send + '_>> {
+        Box::pin(async move { format!("{}:{}", self.id, ITEM_ID.get()) })
+    }
+}
+
+#[tokio::test]
+async fn hand_written_boxed_futures_bind_on_first_poll() {
+    let boxed = Boxed { id: 2 };
+    assert_eq!(boxed.read(1).await, 2 + 10 + 2);
+    assert!(!ITEM_ID.is_bound(), "the binding ends with the future");
+    // Created outside any scope, checked and read on the first poll, inside one.
+    let describe = boxed.describe();
+    assert_eq!(ITEM_ID.scope(9, describe).await, "2:9");
+    let unbound = tokio::spawn(async move { Boxed { id: 3 }.describe().await }).await;
+    assert!(
+        unbound.unwrap_err().is_panic(),
+        "the entry check runs on first poll"
+    );
+}
