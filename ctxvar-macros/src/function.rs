@@ -1,11 +1,12 @@
 //! The annotated function: parsing it, and the pieces both function attributes insert.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Delimiter, Group, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt;
+use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned;
 use syn::visit::Visit;
-use syn::{AttrStyle, Attribute, Expr, ItemFn, Path, ReturnType, Stmt};
+use syn::{Attribute, Expr, ItemFn, Path, ReturnType, Signature, Stmt, Visibility};
 
 use crate::args::last_ident;
 use crate::private::private;
@@ -14,29 +15,93 @@ use crate::private::private;
 pub(crate) struct Function {
     pub(crate) outer_attrs: Vec<Attribute>,
     pub(crate) inner_attrs: Vec<Attribute>,
+    /// The function, without `const` (see `not_const`).
     pub(crate) item: ItemFn,
+    /// The error for a `const fn`: the attributes do their work at run time. The
+    /// function is still expanded, without `const`, so that its body compiles and this
+    /// is the one error.
+    not_const: Option<syn::Error>,
+}
+
+/// What the attributes make of their item.
+pub(crate) enum Parsed {
+    /// A function with a body they can rewrite.
+    Function(Box<Function>),
+    /// An item that rustc itself rejects, with an error of its own that says it all:
+    /// a function whose body has a syntax error, or an expression or statement
+    /// (attributes on those are unstable). The attribute emits it unchanged and adds
+    /// no error.
+    LeftToRustc,
 }
 
 impl Function {
     /// Parses the item; anything but a function with a body is an error at the item.
-    pub(crate) fn parse(item: TokenStream, attribute: &str) -> syn::Result<Self> {
-        let first_token = first_token_span(&item);
-        let item: ItemFn = syn::parse2(item).map_err(|_| {
-            syn::Error::new(
-                first_token,
+    ///
+    /// Parsed leniently, as `#[tracing::instrument]` and `#[tokio::main]` do: the
+    /// signature first, then the body, which is only a brace-delimited group at that
+    /// stage, so that a syntax error in the body is rustc's to report.
+    pub(crate) fn parse(item: &TokenStream, attribute: &str) -> syn::Result<Parsed> {
+        let signature = |input: ParseStream<'_>| {
+            let attrs = input.call(Attribute::parse_outer)?;
+            let vis: Visibility = input.parse()?;
+            let sig: Signature = input.parse()?;
+            let body: Group = input.parse()?;
+            if body.delimiter() != Delimiter::Brace {
+                return Err(input.error("expected a body"));
+            }
+            Ok((attrs, vis, sig, body))
+        };
+        let Ok((outer_attrs, vis, mut sig, body)) = signature.parse2(item.clone()) else {
+            let is_expression = syn::parse2::<Expr>(item.clone()).is_ok();
+            if is_expression || matches!(syn::parse2::<Stmt>(item.clone()), Ok(Stmt::Local(_))) {
+                return Ok(Parsed::LeftToRustc);
+            }
+            return Err(syn::Error::new(
+                first_token_span(item),
                 format!("`#[{attribute}]` can only be applied to a function with a body"),
+            ));
+        };
+        let statements = |input: ParseStream<'_>| {
+            let attrs = input.call(Attribute::parse_inner)?;
+            let stmts = input.call(syn::Block::parse_within)?;
+            Ok((attrs, stmts))
+        };
+        let Ok((inner_attrs, stmts)) = statements.parse2(body.stream()) else {
+            return Ok(Parsed::LeftToRustc);
+        };
+        let not_const = sig.constness.take().map(|constness| {
+            let what = if attribute == "with_context" {
+                "bind context variables: `#[with_context]` binds them when the function runs"
+            } else {
+                "require context variables: `#[uses_context]` checks them when the function runs"
+            };
+            syn::Error::new(
+                constness.span,
+                format!("a `const fn` cannot {what}; remove `const`"),
             )
-        })?;
-        let (inner_attrs, outer_attrs) = item
-            .attrs
-            .iter()
-            .cloned()
-            .partition(|attr| matches!(attr.style, AttrStyle::Inner(_)));
-        Ok(Function {
+        });
+        let item = ItemFn {
+            attrs: outer_attrs.clone(),
+            vis,
+            sig,
+            block: Box::new(syn::Block {
+                brace_token: syn::token::Brace(body.delim_span()),
+                stmts,
+            }),
+        };
+        Ok(Parsed::Function(Box::new(Function {
             outer_attrs,
             inner_attrs,
             item,
-        })
+            not_const,
+        })))
+    }
+
+    /// The function's `#[track_caller]` attribute, if it has one.
+    pub(crate) fn track_caller(&self) -> Option<&Attribute> {
+        self.outer_attrs
+            .iter()
+            .find(|attr| attr.path().is_ident("track_caller"))
     }
 
     /// What the function's body is, for the purpose of wrapping it.
@@ -85,7 +150,9 @@ impl Function {
             outer_attrs,
             inner_attrs,
             item,
+            not_const,
         } = self;
+        let not_const = not_const.as_ref().map(syn::Error::to_compile_error);
         let (vis, sig) = (&item.vis, &item.sig);
         let brace = item.block.brace_token;
         let mut block = TokenStream::new();
@@ -95,7 +162,7 @@ impl Function {
             }
             body.to_tokens(tokens);
         });
-        quote!(#(#outer_attrs)* #vis #sig #block)
+        quote!(#not_const #(#outer_attrs)* #vis #sig #block)
     }
 
     /// The declared return type, if it can be written as the type of a `let`: not when

@@ -273,7 +273,9 @@ pub fn context_var(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `#[with_context(VAR = value, path::to::OTHER = value, ...)]` on an `async fn` or a
 /// plain `fn`: free functions, methods with any receiver, trait impl methods (including
 /// native `async fn` in traits), generic functions, functions returning `Result` that
-/// use `?`.
+/// use `?`. Not on a `const fn`: the variables are bound when the function runs. On a
+/// plain `fn`, not together with `#[track_caller]`: the body runs inside a closure,
+/// where the caller's location would be lost (both are compile errors).
 ///
 /// # Semantics
 ///
@@ -451,8 +453,10 @@ pub fn with_context(args: TokenStream, item: TokenStream) -> TokenStream {
 /// # Syntax
 ///
 /// `#[uses_context(VAR, path::to::OTHER, ...)]` on the same kinds of functions as
-/// `#[with_context]`. Inside the function each variable is named by the last segment
-/// of its path. Variables with a default need no declaration, but may have one.
+/// `#[with_context]`, except a `const fn`. Inside the function each variable is named
+/// by the last segment of its path. Variables with a default need no declaration, but
+/// may have one. The body stays where it is, so `#[track_caller]` on a plain `fn`
+/// keeps working; the entry check's panic then reports the caller's location.
 ///
 /// # On an `async fn`
 ///
@@ -482,7 +486,8 @@ pub fn with_context(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// On entry, if a listed variable is neither bound nor has a default. The message
 /// names the function, the variable and the fix (one line, wrapped here), and the
-/// panic's location is the variable in the attribute:
+/// panic's location is the variable in the attribute (with `#[track_caller]`, the
+/// call):
 ///
 /// ```text
 /// `table_name` requires context variable `TENANT`, but no caller bound it. Bind it in

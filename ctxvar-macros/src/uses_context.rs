@@ -4,10 +4,13 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::args::parse_requirements;
-use crate::function::{Body, Evidence, Function, evidence, with_spawned_evidence};
+use crate::function::{Body, Evidence, Function, Parsed, evidence, with_spawned_evidence};
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    let function = Function::parse(item, "uses_context")?;
+    let function = match Function::parse(&item, "uses_context")? {
+        Parsed::Function(function) => function,
+        Parsed::LeftToRustc => return Ok(item),
+    };
     let vars = parse_requirements(args)?;
     Ok(expand_function(&function, &vars))
 }

@@ -6,11 +6,14 @@ use syn::spanned::Spanned;
 
 use crate::args::{Assignment, parse_assignments};
 use crate::function::{
-    Body, Evidence, Function, evidence, key_type, rename_self, with_spawned_evidence,
+    Body, Evidence, Function, Parsed, evidence, key_type, rename_self, with_spawned_evidence,
 };
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    let function = Function::parse(item, "with_context")?;
+    let function = match Function::parse(&item, "with_context")? {
+        Parsed::Function(function) => function,
+        Parsed::LeftToRustc => return Ok(item),
+    };
     let assignments = parse_assignments(args)?;
     Ok(expand_function(&function, &assignments))
 }
@@ -99,7 +102,20 @@ fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStre
             let stmts = spawned(stmts);
             let evaluate = evaluate(&chain_bindings(assignments, Clone::clone));
             let output = function.nameable_return_type().map(|ty| quote!(-> #ty));
+            // The body runs in a closure, which cannot be `#[track_caller]` on stable
+            // Rust: the location would silently be the closure's. Reported next to the
+            // expansion, which keeps the attribute, so this is the one error.
+            let track_caller = function.track_caller().map(|attr| {
+                syn::Error::new_spanned(
+                    attr,
+                    "`#[with_context]` cannot keep `#[track_caller]` on a plain `fn`: it \
+                     runs the body inside a closure, where the caller's location is lost; \
+                     bind the variables in a function that this one calls instead",
+                )
+                .to_compile_error()
+            });
             quote! {
+                #track_caller
                 #evaluate
                 #evidence
                 #evaluated.sync_scope(move || #output {
