@@ -1,5 +1,5 @@
-//! The macros never panic, whatever tokens they are given (SPEC §6): random token
-//! streams, and random arguments on well-formed items, through all three expanders.
+//! The macros never panic, whatever tokens they are given: random token streams, and
+//! random arguments on well-formed items, through all three expanders.
 //! Behaviour is tested through the runtime crate and trybuild; this only checks that
 //! expansion always returns.
 

@@ -1,6 +1,6 @@
-//! `#[with_context]` and `#[uses_context]` next to the attributes SPEC §4 names:
-//! `#[async_trait]`, `#[tracing::instrument]` (both orders), and `#[tokio::test]`
-//! (in `with_context.rs`).
+//! `#[with_context]` and `#[uses_context]` next to the attributes they are documented
+//! to work with: `#[async_trait]`, `#[tracing::instrument]` (both orders), and
+//! `#[tokio::test]` (in `with_context.rs`); and on hand-written boxed futures.
 
 // Tests declare helper fns next to their use, and exercise every receiver and shape
 // of function the attributes accept, some of which clippy would rewrite.

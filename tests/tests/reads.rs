@@ -1,5 +1,5 @@
 //! Reading: defaults, the fallible reads, `AccessError`, and the `#[uses_context]`
-//! entry check (SPEC §5, §6).
+//! entry check.
 
 // Tests declare helper fns next to their use, and exercise every receiver and shape
 // of function the attributes accept, some of which clippy would rewrite.

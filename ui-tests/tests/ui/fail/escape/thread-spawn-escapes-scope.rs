@@ -1,4 +1,4 @@
-// SPEC §6.3: the same with a thread.
+// A read moved into a thread escapes the function's binding.
 use ctxvar::{context_var, uses_context};
 
 #[context_var]
