@@ -53,7 +53,12 @@ impl Function {
         };
         let Ok((outer_attrs, vis, mut sig, body)) = signature.parse2(item.clone()) else {
             let is_expression = syn::parse2::<Expr>(item.clone()).is_ok();
-            if is_expression || matches!(syn::parse2::<Stmt>(item.clone()), Ok(Stmt::Local(_))) {
+            if is_expression
+                || matches!(
+                    syn::parse2::<Stmt>(item.clone()),
+                    Ok(Stmt::Local(_) | Stmt::Expr(..))
+                )
+            {
                 return Ok(Parsed::LeftToRustc);
             }
             return Err(syn::Error::new(
