@@ -1,7 +1,7 @@
 //! `#[with_context(VAR = value, ..)]`: bind variables for a function's extent.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::args::{Assignment, parse_assignments};
@@ -114,13 +114,32 @@ fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStre
                 )
                 .to_compile_error()
             });
+            // The call is the function's return value. Its receiver is parenthesized
+            // with the span of the body's `{` and its arguments with that of the `}`,
+            // so rustc spans the call over the body, and an error about what the
+            // function returns (a `'static` closure or future that borrows the
+            // evidence) points there rather than at the attribute. (A method call,
+            // not a path, so that no path is written with the user's spans.)
+            let brace = function.item.block.brace_token.span;
+            let mut receiver = proc_macro2::Group::new(
+                proc_macro2::Delimiter::Parenthesis,
+                evaluated.to_token_stream(),
+            );
+            receiver.set_span(brace.open());
+            let mut closure = proc_macro2::Group::new(
+                proc_macro2::Delimiter::Parenthesis,
+                quote! {
+                    move || #output {
+                        #(#stmts)*
+                    }
+                },
+            );
+            closure.set_span(brace.close());
             quote! {
                 #track_caller
                 #evaluate
                 #evidence
-                #evaluated.sync_scope(move || #output {
-                    #(#stmts)*
-                })
+                #receiver.sync_scope #closure
             }
         }
     };
