@@ -310,15 +310,15 @@ fn mentions_impl_trait(ty: &syn::Type) -> bool {
 /// `ctxvar` (see [`capture_point`]).
 //
 // Input:   ctxvar::spawn(async move { A.get() })
-// Output:  ctxvar::spawn({
-//              let __ctxvar_evidence_at_call = (A,);     // borrows the scope's evidence
-//              async move {
+// Output:  {
+//              let __ctxvar_evidence_at_call = (A,);      // borrows the scope's evidence
+//              ctxvar::spawn(async move {
 //                  let A_is_bound_only_inside_this_task = Anchor::new();
 //                  let () = <dyn A as Inherited>::CHECK;  // not `inherit = false`
 //                  let A = Scoped::<dyn A>::assume_bound(&A_is_bound_only_inside_this_task);
 //                  A.get()
-//              }
-//          })
+//              })
+//          }
 pub(crate) fn with_spawned_evidence(
     stmts: &[Stmt],
     vars: &[&Path],
@@ -345,13 +345,39 @@ struct Rewrite<'a> {
 }
 
 impl syn::visit_mut::VisitMut for Rewrite<'_> {
-    fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
+    fn visit_expr_mut(&mut self, expr: &mut Expr) {
         // Inner calls first: their evidence at the call then names this call's work's
         // evidence, not the function's.
-        syn::visit_mut::visit_expr_call_mut(self, call);
-        let Some(point) = capture_point(call) else {
+        syn::visit_mut::visit_expr_mut(self, expr);
+        let Expr::Call(call) = expr else {
             return;
         };
+        let Some(mentioned) = self.give_evidence_to_work(call) else {
+            return;
+        };
+        // The evidence in scope at the call, copied (a zero-sized `Copy` value) so
+        // that a closure or async block around the call captures it. The call itself
+        // is left as it was written, around work that is still an `async` block or a
+        // closure, for the other attribute if the function has both.
+        let at_call = syn::Ident::new("__ctxvar_evidence_at_call", Span::mixed_site());
+        let locals = mentioned.iter().map(|var| last_ident(var));
+        let call = std::mem::replace(expr, Expr::Verbatim(TokenStream::new()));
+        *expr = syn::parse_quote!({
+            let #at_call = (#(#locals,)*);
+            #call
+        });
+    }
+
+    fn visit_item_mut(&mut self, _: &mut syn::Item) {
+        // A nested item is not part of this function's body.
+    }
+}
+
+impl Rewrite<'_> {
+    /// If `call` is a capture point whose work mentions some of the variables, puts
+    /// evidence for them at the top of the work, and returns them.
+    fn give_evidence_to_work(&self, call: &mut syn::ExprCall) -> Option<Vec<&Path>> {
+        let point = capture_point(call)?;
         let mentioned: Vec<&Path> = self
             .vars
             .iter()
@@ -359,7 +385,7 @@ impl syn::visit_mut::VisitMut for Rewrite<'_> {
             .filter(|var| mentions(point.work, last_ident(var)))
             .collect();
         if mentioned.is_empty() || !matches!(point.work, Expr::Async(_) | Expr::Closure(_)) {
-            return;
+            return None;
         }
         let (first, last) = point.helper;
         let private = private(Span::call_site());
@@ -405,19 +431,7 @@ impl syn::visit_mut::VisitMut for Rewrite<'_> {
             }
             _ => {}
         }
-        // The evidence in scope at the call, copied (a zero-sized `Copy` value) so
-        // that a closure or async block around the call captures it.
-        let at_call = syn::Ident::new("__ctxvar_evidence_at_call", Span::mixed_site());
-        let locals = mentioned.iter().map(|var| last_ident(var));
-        let work = &*point.work;
-        *point.work = syn::parse_quote!({
-            let #at_call = (#(#locals,)*);
-            #work
-        });
-    }
-
-    fn visit_item_mut(&mut self, _: &mut syn::Item) {
-        // A nested item is not part of this function's body.
+        Some(mentioned)
     }
 }
 

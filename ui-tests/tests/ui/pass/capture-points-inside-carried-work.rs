@@ -14,6 +14,16 @@ async fn nested_tasks(id: u64) -> (u64, u64) {
     (task.await.unwrap(), thread.await.unwrap())
 }
 
+#[context_var]
+static SHARD: u32;
+
+// Both attributes give the spawned work evidence, each for its own variables.
+#[uses_context(SHARD)]
+#[with_context(ID = 5)]
+async fn stacked() -> u64 {
+    ctxvar::spawn(async move { ID.get() + u64::from(SHARD.get()) }).await.unwrap()
+}
+
 #[uses_context(ID)]
 fn in_a_local_closure() -> u64 {
     // A closure called before the function returns.
@@ -25,4 +35,5 @@ fn in_a_local_closure() -> u64 {
 async fn main() {
     assert_eq!(nested_tasks(7).await, (7, 8));
     assert_eq!(ID.sync_scope(3, in_a_local_closure), 3);
+    assert_eq!(SHARD.scope(10, stacked()).await, 15);
 }
