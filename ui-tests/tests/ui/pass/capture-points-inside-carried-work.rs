@@ -24,6 +24,12 @@ async fn stacked() -> u64 {
     ctxvar::spawn(async move { ID.get() + u64::from(SHARD.get()) }).await.unwrap()
 }
 
+#[with_context(ID = 6)]
+#[uses_context(SHARD)]
+fn stacked_the_other_way() -> u64 {
+    ctxvar::thread::spawn(move || ID.get() + u64::from(SHARD.get())).join().unwrap()
+}
+
 #[uses_context(ID)]
 fn in_a_local_closure() -> u64 {
     // A closure called before the function returns.
@@ -36,4 +42,5 @@ async fn main() {
     assert_eq!(nested_tasks(7).await, (7, 8));
     assert_eq!(ID.sync_scope(3, in_a_local_closure), 3);
     assert_eq!(SHARD.scope(10, stacked()).await, 15);
+    assert_eq!(SHARD.sync_scope(20, stacked_the_other_way), 26);
 }
