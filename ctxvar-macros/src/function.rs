@@ -221,27 +221,54 @@ fn boxed_async_block(stmts: &[Stmt]) -> Option<(&Expr, &[Stmt])> {
 
 /// Where `#[async_trait]`'s prologue ends in its boxed block: an optional
 /// `if let Some(__ret) = None::<R> { .. }`, then one `let` per parameter moving it into
-/// the future (`let x = x;`, `let __self = self;`, `let (a, b) = { let __arg1 = __arg1;
-/// __arg1 };`). Values that read parameters must be evaluated after these, or the
-/// moved copies would look unused.
+/// the future: `let x = x;`, `let __self = self;`, `let (a, b) = { let __arg1 = __arg1;
+/// __arg1 };`. Values that read parameters must be evaluated after these, or the
+/// moved copies would look unused. The body follows, as `let __ret: R = { body };` or
+/// `let _: () = { body };`, which is not a parameter move even when the body's own
+/// shape is `{ let x = ..; x }`.
 fn parameter_moves_end(stmts: &[Stmt]) -> usize {
-    let mut end = usize::from(matches!(stmts.first(), Some(Stmt::Expr(Expr::If(_), _))));
-    while let Some(Stmt::Local(local)) = stmts.get(end) {
-        let Some(init) = &local.init else { break };
-        let moves_a_parameter = match &*init.expr {
-            Expr::Path(path) => path.path.get_ident().is_some(),
-            Expr::Block(block) => matches!(
-                block.block.stmts.as_slice(),
-                [Stmt::Local(_), Stmt::Expr(Expr::Path(_), None)]
-            ),
+    let return_type_check = match stmts.first() {
+        Some(Stmt::Expr(Expr::If(check), _)) => match &*check.cond {
+            Expr::Let(binding) => binding.pat.to_token_stream().to_string().contains("__ret"),
             _ => false,
-        };
-        if !moves_a_parameter {
+        },
+        _ => false,
+    };
+    let mut end = usize::from(return_type_check);
+    while let Some(Stmt::Local(local)) = stmts.get(end) {
+        if !is_parameter_move(local) {
             break;
         }
         end += 1;
     }
     end
+}
+
+/// `let x = x;`, `let mut x = x;`, `let __self = self;`, or
+/// `let PATTERN = { let __argN = __argN; __argN };`, as `#[async_trait]` writes them.
+fn is_parameter_move(local: &syn::Local) -> bool {
+    let Some(init) = local.init.as_ref().filter(|init| init.diverge.is_none()) else {
+        return false;
+    };
+    match (&local.pat, &*init.expr) {
+        (syn::Pat::Ident(pat), Expr::Path(path)) => path
+            .path
+            .get_ident()
+            .is_some_and(|moved| *moved == pat.ident || (pat.ident == "__self" && moved == "self")),
+        (_, Expr::Block(block)) => match block.block.stmts.as_slice() {
+            [Stmt::Local(inner), Stmt::Expr(Expr::Path(tail), None)] => {
+                let positional = match &inner.pat {
+                    syn::Pat::Ident(pat) => &pat.ident,
+                    _ => return false,
+                };
+                positional.to_string().starts_with("__arg")
+                    && is_parameter_move(inner)
+                    && tail.path.is_ident(positional)
+            }
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 /// `#[async_trait]` renames `self` to `__self` in the body it boxes; binding values

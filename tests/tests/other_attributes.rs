@@ -22,6 +22,7 @@ trait Handler: Send + Sync {
     async fn describe(&self) -> String;
     async fn consume(self: Box<Self>, (a, b): (u64, u64)) -> u64;
     async fn no_return(&self, id: u64);
+    async fn read_into_local(&self, id: u64) -> u64;
 }
 
 struct Tenant(&'static str);
@@ -50,6 +51,15 @@ impl Handler for Tenant {
     async fn no_return(&self, id: u64) {
         assert_eq!(ITEM_ID.get(), id);
     }
+
+    // A body shaped like one of `#[async_trait]`'s parameter moves
+    // (`{ let x = ..; x }`) is still the body, run inside the binding.
+    #[with_context(ITEM_ID = id)]
+    #[allow(clippy::let_and_return)]
+    async fn read_into_local(&self, id: u64) -> u64 {
+        let read = ITEM_ID.get();
+        read
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,6 +80,7 @@ async fn works_inside_async_trait_impls_through_trait_objects() {
     assert_eq!(out, ["a#0", "b#1"]);
     assert_eq!(Box::new(Tenant("abc")).consume((1, 2)).await, 6);
     Tenant("d").no_return(4).await;
+    assert_eq!(Tenant("e").read_into_local(5).await, 5);
     let unbound = tokio::spawn(async { Tenant("c").describe().await }).await;
     assert!(
         unbound.unwrap_err().is_panic(),
