@@ -474,6 +474,11 @@ struct CapturePoint<'a> {
 
 /// `ctxvar::spawn(work)`, `ctxvar::spawn_local(work)`, `ctxvar::spawn_blocking(work)`,
 /// `ctxvar::thread::spawn(work)` (any path that starts with `ctxvar` and ends so).
+///
+/// The one place that decides what a capture point is: other forms (the receiver of
+/// `.in_current_context()`, a helper imported by name) would be recognised here, and
+/// the rewrite would give their work evidence and borrow the evidence at the call in
+/// the same way.
 fn capture_point(call: &mut syn::ExprCall) -> Option<CapturePoint<'_>> {
     let Expr::Path(callee) = &*call.func else {
         return None;
