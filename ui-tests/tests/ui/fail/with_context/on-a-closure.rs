@@ -1,4 +1,4 @@
-// The attribute binds for a function; on a closure, rustc itself rejects it.
+// On a closure, rustc rejects the attribute (two E0658, one per feature gate): no more.
 use ctxvar::{context_var, with_context};
 
 #[context_var]
