@@ -54,6 +54,7 @@ impl Function {
         let Ok((outer_attrs, vis, mut sig, body)) = signature.parse2(item.clone()) else {
             let is_expression = syn::parse2::<Expr>(item.clone()).is_ok();
             if is_expression
+                || looks_like_a_function_with_a_body(item)
                 || matches!(
                     syn::parse2::<Stmt>(item.clone()),
                     Ok(Stmt::Local(_) | Stmt::Expr(..))
@@ -290,6 +291,20 @@ pub(crate) fn rename_self(expr: &Expr) -> Expr {
     let mut expr = expr.clone();
     syn::visit_mut::VisitMut::visit_expr_mut(&mut Rename, &mut expr);
     expr
+}
+
+/// Whether `item` has the keyword `fn` and ends with a `{ .. }` body: a function whose
+/// signature rustc will report as malformed.
+fn looks_like_a_function_with_a_body(item: &TokenStream) -> bool {
+    let tokens: Vec<proc_macro2::TokenTree> = item.clone().into_iter().collect();
+    let has_fn = tokens
+        .iter()
+        .any(|token| matches!(token, proc_macro2::TokenTree::Ident(ident) if ident == "fn"));
+    let ends_with_body = matches!(
+        tokens.last(),
+        Some(proc_macro2::TokenTree::Group(group)) if group.delimiter() == Delimiter::Brace
+    );
+    has_fn && ends_with_body
 }
 
 fn first_token_span(item: &TokenStream) -> Span {

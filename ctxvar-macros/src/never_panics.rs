@@ -100,6 +100,7 @@ const ITEMS: &[&str] = &[
     "#[track_caller] fn f() -> u64 { ITEM_ID.get() }",
     "fn f() -> u64 { let x = ITEM_ID.get() * ; x }",
     "move || ITEM_ID.get()",
+    "fn f(x: ) -> u64 { ITEM_ID.get() }",
     "static ITEM_ID: u64;",
     "pub static ITEM_ID: &str = \"x\";",
     "struct S;",
