@@ -28,9 +28,9 @@ pub(crate) enum Parsed {
     /// A function with a body they can rewrite.
     Function(Box<Function>),
     /// An item that rustc itself rejects, with an error of its own that says it all:
-    /// a function whose body has a syntax error, or an expression or statement
-    /// (attributes on those are unstable). The attribute emits it unchanged and adds
-    /// no error.
+    /// a function whose signature or body has a syntax error, or an expression or
+    /// statement (attributes on those are unstable). The attribute emits it unchanged
+    /// and adds no error.
     LeftToRustc,
 }
 
