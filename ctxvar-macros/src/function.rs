@@ -1,11 +1,12 @@
 //! The annotated function: parsing it, and the pieces both function attributes insert.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Delimiter, Group, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt;
+use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned;
 use syn::visit::Visit;
-use syn::{AttrStyle, Attribute, Expr, ItemFn, Path, ReturnType, Stmt};
+use syn::{Attribute, Expr, ItemFn, Path, ReturnType, Signature, Stmt, Visibility};
 
 use crate::args::last_ident;
 use crate::private::private;
@@ -14,29 +15,99 @@ use crate::private::private;
 pub(crate) struct Function {
     pub(crate) outer_attrs: Vec<Attribute>,
     pub(crate) inner_attrs: Vec<Attribute>,
+    /// The function, without `const` (see `not_const`).
     pub(crate) item: ItemFn,
+    /// The error for a `const fn`: the attributes do their work at run time. The
+    /// function is still expanded, without `const`, so that its body compiles and this
+    /// is the one error.
+    not_const: Option<syn::Error>,
+}
+
+/// What the attributes make of their item.
+pub(crate) enum Parsed {
+    /// A function with a body they can rewrite.
+    Function(Box<Function>),
+    /// An item that rustc itself rejects, with an error of its own that says it all:
+    /// a function whose signature or body has a syntax error, or an expression or
+    /// statement (attributes on those are unstable). The attribute emits it unchanged
+    /// and adds no error.
+    LeftToRustc,
 }
 
 impl Function {
     /// Parses the item; anything but a function with a body is an error at the item.
-    pub(crate) fn parse(item: TokenStream, attribute: &str) -> syn::Result<Self> {
-        let first_token = first_token_span(&item);
-        let item: ItemFn = syn::parse2(item).map_err(|_| {
-            syn::Error::new(
-                first_token,
+    ///
+    /// Parsed leniently, as `#[tracing::instrument]` and `#[tokio::main]` do: the
+    /// signature first, then the body, which is only a brace-delimited group at that
+    /// stage, so that a syntax error in the body is rustc's to report.
+    pub(crate) fn parse(item: &TokenStream, attribute: &str) -> syn::Result<Parsed> {
+        let signature = |input: ParseStream<'_>| {
+            let attrs = input.call(Attribute::parse_outer)?;
+            let vis: Visibility = input.parse()?;
+            let sig: Signature = input.parse()?;
+            let body: Group = input.parse()?;
+            if body.delimiter() != Delimiter::Brace {
+                return Err(input.error("expected a body"));
+            }
+            Ok((attrs, vis, sig, body))
+        };
+        let Ok((outer_attrs, vis, mut sig, body)) = signature.parse2(item.clone()) else {
+            let is_expression = syn::parse2::<Expr>(item.clone()).is_ok();
+            if is_expression
+                || looks_like_a_function_with_a_body(item)
+                || matches!(
+                    syn::parse2::<Stmt>(item.clone()),
+                    Ok(Stmt::Local(_) | Stmt::Expr(..))
+                )
+            {
+                return Ok(Parsed::LeftToRustc);
+            }
+            return Err(syn::Error::new(
+                first_token_span(item),
                 format!("`#[{attribute}]` can only be applied to a function with a body"),
+            ));
+        };
+        let statements = |input: ParseStream<'_>| {
+            let attrs = input.call(Attribute::parse_inner)?;
+            let stmts = input.call(syn::Block::parse_within)?;
+            Ok((attrs, stmts))
+        };
+        let Ok((inner_attrs, stmts)) = statements.parse2(body.stream()) else {
+            return Ok(Parsed::LeftToRustc);
+        };
+        let not_const = sig.constness.take().map(|constness| {
+            let what = if attribute == "with_context" {
+                "bind context variables: `#[with_context]` binds them when the function runs"
+            } else {
+                "require context variables: `#[uses_context]` checks them when the function runs"
+            };
+            syn::Error::new(
+                constness.span,
+                format!("a `const fn` cannot {what}; remove `const`"),
             )
-        })?;
-        let (inner_attrs, outer_attrs) = item
-            .attrs
-            .iter()
-            .cloned()
-            .partition(|attr| matches!(attr.style, AttrStyle::Inner(_)));
-        Ok(Function {
+        });
+        let item = ItemFn {
+            attrs: outer_attrs.clone(),
+            vis,
+            sig,
+            block: Box::new(syn::Block {
+                brace_token: syn::token::Brace(body.delim_span()),
+                stmts,
+            }),
+        };
+        Ok(Parsed::Function(Box::new(Function {
             outer_attrs,
             inner_attrs,
             item,
-        })
+            not_const,
+        })))
+    }
+
+    /// The function's `#[track_caller]` attribute, if it has one.
+    pub(crate) fn track_caller(&self) -> Option<&Attribute> {
+        self.outer_attrs
+            .iter()
+            .find(|attr| attr.path().is_ident("track_caller"))
     }
 
     /// What the function's body is, for the purpose of wrapping it.
@@ -45,16 +116,34 @@ impl Function {
             return Body::Async(&self.item.block.stmts);
         }
         match boxed_async_block(&self.item.block.stmts) {
-            Some((box_pin, block)) => {
+            Some((box_pin, block)) if self.is_async_trait_output() => {
                 let (prologue, rest) = block.split_at(parameter_moves_end(block));
                 Body::BoxedAsync {
                     box_pin,
                     prologue,
                     rest,
+                    self_is_renamed: true,
                 }
             }
+            Some((box_pin, block)) => Body::BoxedAsync {
+                box_pin,
+                prologue: &[],
+                rest: block,
+                self_is_renamed: false,
+            },
             None => Body::Sync(&self.item.block.stmts),
         }
+    }
+
+    /// Whether this is an `async fn` that `#[async_trait]` has rewritten: it always
+    /// adds a lifetime parameter `'async_trait` to the methods it boxes (async-trait
+    /// 0.1), a name nothing else gives a lifetime.
+    fn is_async_trait_output(&self) -> bool {
+        self.item
+            .sig
+            .generics
+            .lifetimes()
+            .any(|param| param.lifetime.ident == "async_trait")
     }
 
     pub(crate) fn name(&self) -> String {
@@ -67,7 +156,9 @@ impl Function {
             outer_attrs,
             inner_attrs,
             item,
+            not_const,
         } = self;
+        let not_const = not_const.as_ref().map(syn::Error::to_compile_error);
         let (vis, sig) = (&item.vis, &item.sig);
         let brace = item.block.brace_token;
         let mut block = TokenStream::new();
@@ -77,7 +168,7 @@ impl Function {
             }
             body.to_tokens(tokens);
         });
-        quote!(#(#outer_attrs)* #vis #sig #block)
+        quote!(#not_const #(#outer_attrs)* #vis #sig #block)
     }
 
     /// The declared return type, if it can be written as the type of a `let`: not when
@@ -97,15 +188,20 @@ pub(crate) enum Body<'a> {
     Async(&'a [Stmt]),
     /// A plain `fn` whose whole body is `Box::pin(async move { .. })`: what
     /// `#[async_trait]` (which expands before attributes on its methods) makes of an
-    /// `async fn`.
+    /// `async fn`, or the same written by hand. The function returns the future, so the
+    /// attributes work inside it, as for an `async fn`.
     BoxedAsync {
         /// The callee, `Box::pin` as the user's crate spells it.
         box_pin: &'a Expr,
-        /// The block's leading statements that move the parameters into the future
-        /// (`let __self = self; let id = id;`), after its return-type check.
+        /// After `#[async_trait]`, the block's leading statements that move the
+        /// parameters into the future (`let __self = self; let id = id;`), after its
+        /// return-type check; empty for a block written by hand.
         prologue: &'a [Stmt],
         /// The rest: the real body.
         rest: &'a [Stmt],
+        /// Whether `self` is called `__self` in the block, as `#[async_trait]` renames
+        /// it; a block written by hand keeps `self`.
+        self_is_renamed: bool,
     },
     /// Any other plain `fn`.
     Sync(&'a [Stmt]),
@@ -126,27 +222,54 @@ fn boxed_async_block(stmts: &[Stmt]) -> Option<(&Expr, &[Stmt])> {
 
 /// Where `#[async_trait]`'s prologue ends in its boxed block: an optional
 /// `if let Some(__ret) = None::<R> { .. }`, then one `let` per parameter moving it into
-/// the future (`let x = x;`, `let __self = self;`, `let (a, b) = { let __arg1 = __arg1;
-/// __arg1 };`). Values that read parameters must be evaluated after these, or the
-/// moved copies would look unused.
+/// the future: `let x = x;`, `let __self = self;`, `let (a, b) = { let __arg1 = __arg1;
+/// __arg1 };`. Values that read parameters must be evaluated after these, or the
+/// moved copies would look unused. The body follows, as `let __ret: R = { body };` or
+/// `let _: () = { body };`, which is not a parameter move even when the body's own
+/// shape is `{ let x = ..; x }`.
 fn parameter_moves_end(stmts: &[Stmt]) -> usize {
-    let mut end = usize::from(matches!(stmts.first(), Some(Stmt::Expr(Expr::If(_), _))));
-    while let Some(Stmt::Local(local)) = stmts.get(end) {
-        let Some(init) = &local.init else { break };
-        let moves_a_parameter = match &*init.expr {
-            Expr::Path(path) => path.path.get_ident().is_some(),
-            Expr::Block(block) => matches!(
-                block.block.stmts.as_slice(),
-                [Stmt::Local(_), Stmt::Expr(Expr::Path(_), None)]
-            ),
+    let return_type_check = match stmts.first() {
+        Some(Stmt::Expr(Expr::If(check), _)) => match &*check.cond {
+            Expr::Let(binding) => binding.pat.to_token_stream().to_string().contains("__ret"),
             _ => false,
-        };
-        if !moves_a_parameter {
+        },
+        _ => false,
+    };
+    let mut end = usize::from(return_type_check);
+    while let Some(Stmt::Local(local)) = stmts.get(end) {
+        if !is_parameter_move(local) {
             break;
         }
         end += 1;
     }
     end
+}
+
+/// `let x = x;`, `let mut x = x;`, `let __self = self;`, or
+/// `let PATTERN = { let __argN = __argN; __argN };`, as `#[async_trait]` writes them.
+fn is_parameter_move(local: &syn::Local) -> bool {
+    let Some(init) = local.init.as_ref().filter(|init| init.diverge.is_none()) else {
+        return false;
+    };
+    match (&local.pat, &*init.expr) {
+        (syn::Pat::Ident(pat), Expr::Path(path)) => path
+            .path
+            .get_ident()
+            .is_some_and(|moved| *moved == pat.ident || (pat.ident == "__self" && moved == "self")),
+        (_, Expr::Block(block)) => match block.block.stmts.as_slice() {
+            [Stmt::Local(inner), Stmt::Expr(Expr::Path(tail), None)] => {
+                let positional = match &inner.pat {
+                    syn::Pat::Ident(pat) => &pat.ident,
+                    _ => return false,
+                };
+                positional.to_string().starts_with("__arg")
+                    && is_parameter_move(inner)
+                    && tail.path.is_ident(positional)
+            }
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 /// `#[async_trait]` renames `self` to `__self` in the body it boxes; binding values
@@ -170,6 +293,20 @@ pub(crate) fn rename_self(expr: &Expr) -> Expr {
     expr
 }
 
+/// Whether `item` has the keyword `fn` and ends with a `{ .. }` body: a function whose
+/// signature rustc will report as malformed.
+fn looks_like_a_function_with_a_body(item: &TokenStream) -> bool {
+    let tokens: Vec<proc_macro2::TokenTree> = item.clone().into_iter().collect();
+    let has_fn = tokens
+        .iter()
+        .any(|token| matches!(token, proc_macro2::TokenTree::Ident(ident) if ident == "fn"));
+    let ends_with_body = matches!(
+        tokens.last(),
+        Some(proc_macro2::TokenTree::Group(group)) if group.delimiter() == Delimiter::Brace
+    );
+    has_fn && ends_with_body
+}
+
 fn first_token_span(item: &TokenStream) -> Span {
     item.clone()
         .into_iter()
@@ -189,96 +326,220 @@ fn mentions_impl_trait(ty: &syn::Type) -> bool {
     finder.0
 }
 
-/// Gives every `ctxvar::spawn(async move { .. })` (and `spawn_local`,
-/// `spawn_blocking`, `thread::spawn` with a closure) in `stmts` its own evidence for
-/// the variables of `vars` it mentions.
+/// Gives the work passed to every capture point in `stmts` (`ctxvar::spawn(async move
+/// { .. })`, and `spawn_local`, `spawn_blocking`, `thread::spawn` with a closure) its
+/// own evidence for the variables of `vars` it mentions, and makes the call itself
+/// borrow the evidence in scope where it is written.
 ///
 /// The spawned work runs in the context captured by the call, so the variables are
-/// bound there (if they are inherited, which is checked at compile time). Its
-/// own evidence shadows the function's, so the block no longer borrows the function
-/// and may be `'static`. Calls through an import (`spawn(..)`) are not recognised:
-/// only a path that names `ctxvar`.
+/// bound there (if they are inherited, which is checked at compile time). Its own
+/// evidence shadows the function's, so the work no longer borrows the function and
+/// may be `'static`. The call, though, captures the bindings only if it runs inside
+/// the function's extent: a call written inside work that escapes it (a
+/// `tokio::spawn`ed block, a closure run on a plain thread, a returned closure or
+/// future) would capture whatever context that work runs in. So the call also copies
+/// the evidence in scope at the call into a local: work that contains the call
+/// captures that evidence, and if the work must be `'static`, rustc reports that the
+/// function's anchor "does not live long enough", as for a read.
+///
+/// Variables whose name the function also binds with a pattern of its own (`let
+/// ITEM_ID = ..`, a parameter, a closure parameter, a `match` arm) are left alone: in
+/// the work, that name may mean the user's local, not the evidence. A read of such a
+/// variable in spawned work then borrows the function's evidence, which does not
+/// compile if the work is `'static`: an error, never a wrong value.
+///
+/// Calls through an import (`spawn(..)`) are not recognised: only a path that names
+/// `ctxvar` (see [`capture_point`]).
 //
 // Input:   ctxvar::spawn(async move { A.get() })
-// Output:  ctxvar::spawn(async move {
-//              let __ctxvar_task_anchor = Anchor::new();
-//              let () = <dyn A as Inherited>::CHECK;  // not `inherit = false`
-//              let A = Scoped::<dyn A>::assume_bound(&__ctxvar_task_anchor);
-//              A.get()
-//          })
-pub(crate) fn with_spawned_evidence(stmts: &[Stmt], vars: &[&Path]) -> Vec<Stmt> {
-    struct Rewrite<'a> {
-        vars: &'a [&'a Path],
-    }
-    impl syn::visit_mut::VisitMut for Rewrite<'_> {
-        fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
-            syn::visit_mut::visit_expr_call_mut(self, call);
-            if !is_ctxvar_spawn(&call.func) || call.args.len() != 1 {
-                return;
-            }
-            let private = private(Span::call_site());
-            let anchor = syn::Ident::new("__ctxvar_task_anchor", Span::mixed_site());
-            let body = &mut call.args[0];
-            let mentioned: Vec<&Path> = self
-                .vars
-                .iter()
-                .copied()
-                .filter(|var| mentions(body, last_ident(var)))
-                .collect();
-            if mentioned.is_empty() {
-                return;
-            }
-            let locals = mentioned.iter().map(|var| {
-                let local = last_ident(var);
-                // Fails to compile for a variable declared `inherit = false`; spanned at
-                // the variable in the attribute.
-                let key = key_type(var);
-                let check = quote_spanned!(local.span()=> <#key as ::ctxvar::Inherited>::CHECK);
-                let scoped = crate::private::private(var.span());
-                quote_spanned! {var.span()=>
-                    #[allow(clippy::let_unit_value)]
-                    let () = #check;
-                    #[allow(non_snake_case, unused_variables)]
-                    let #local = #scoped::Scoped::<#key>::assume_bound(&#anchor);
-                }
-            });
-            let prelude = quote! {
-                let #anchor = #private::Anchor::new();
-                #(#locals)*
-            };
-            match body {
-                Expr::Async(block) => {
-                    let stmts = &block.block.stmts;
-                    block.block.stmts = syn::parse_quote!(#prelude #(#stmts)*);
-                }
-                Expr::Closure(closure) => {
-                    let inner = &closure.body;
-                    closure.body = syn::parse_quote!({ #prelude #inner });
-                }
-                _ => {}
-            }
-        }
-        fn visit_item_mut(&mut self, _: &mut syn::Item) {
-            // A nested item is not part of this function's body.
-        }
-    }
+// Output:  {
+//              let __ctxvar_evidence_at_call = (A,);      // borrows the scope's evidence
+//              ctxvar::spawn(async move {
+//                  let A_is_bound_only_inside_this_task = Anchor::new();
+//                  let () = <dyn A as Inherited>::CHECK;  // not `inherit = false`
+//                  let A = Scoped::<dyn A>::assume_bound(&A_is_bound_only_inside_this_task);
+//                  A.get()
+//              })
+//          }
+pub(crate) fn with_spawned_evidence(
+    stmts: &[Stmt],
+    vars: &[&Path],
+    function: &ItemFn,
+) -> Vec<Stmt> {
+    let shadowed = names_bound_by_patterns(function);
+    let vars: Vec<&Path> = vars
+        .iter()
+        .copied()
+        .filter(|var| !shadowed.contains(&last_ident(var).unraw()))
+        .collect();
     let mut block = syn::Block {
         brace_token: syn::token::Brace::default(),
         stmts: stmts.to_vec(),
     };
-    syn::visit_mut::VisitMut::visit_block_mut(&mut Rewrite { vars }, &mut block);
+    if !vars.is_empty() {
+        syn::visit_mut::VisitMut::visit_block_mut(&mut Rewrite { vars: &vars }, &mut block);
+    }
     block.stmts
 }
 
-/// `ctxvar::spawn`, `ctxvar::spawn_local`, `ctxvar::spawn_blocking`,
-/// `ctxvar::thread::spawn` (any path that starts with `ctxvar` and ends so).
-fn is_ctxvar_spawn(callee: &Expr) -> bool {
-    path_is(callee, |names| {
-        matches!(
-            names,
-            ["ctxvar", "spawn" | "spawn_local" | "spawn_blocking"] | ["ctxvar", "thread", "spawn"]
-        )
+struct Rewrite<'a> {
+    vars: &'a [&'a Path],
+}
+
+impl syn::visit_mut::VisitMut for Rewrite<'_> {
+    fn visit_expr_mut(&mut self, expr: &mut Expr) {
+        // Inner calls first: their evidence at the call then names this call's work's
+        // evidence, not the function's.
+        syn::visit_mut::visit_expr_mut(self, expr);
+        let Expr::Call(call) = expr else {
+            return;
+        };
+        let Some(mentioned) = self.give_evidence_to_work(call) else {
+            return;
+        };
+        // The evidence in scope at the call, copied (a zero-sized `Copy` value) so
+        // that a closure or async block around the call captures it. The call itself
+        // is left as it was written, around work that is still an `async` block or a
+        // closure, for the other attribute if the function has both.
+        let at_call = syn::Ident::new("__ctxvar_evidence_at_call", Span::mixed_site());
+        let locals = mentioned.iter().map(|var| last_ident(var));
+        let call = std::mem::replace(expr, Expr::Verbatim(TokenStream::new()));
+        *expr = syn::parse_quote!({
+            let #at_call = (#(#locals,)*);
+            #call
+        });
+    }
+
+    fn visit_item_mut(&mut self, _: &mut syn::Item) {
+        // A nested item is not part of this function's body.
+    }
+}
+
+impl Rewrite<'_> {
+    /// If `call` is a capture point whose work mentions some of the variables, puts
+    /// evidence for them at the top of the work, and returns them.
+    fn give_evidence_to_work(&self, call: &mut syn::ExprCall) -> Option<Vec<&Path>> {
+        let point = capture_point(call)?;
+        let mentioned: Vec<&Path> = self
+            .vars
+            .iter()
+            .copied()
+            .filter(|var| mentions(point.work, last_ident(var)))
+            .collect();
+        if mentioned.is_empty() || !matches!(point.work, Expr::Async(_) | Expr::Closure(_)) {
+            return None;
+        }
+        let (first, last) = point.helper;
+        let private = private(Span::call_site());
+        let mut prelude = TokenStream::new();
+        for var in &mentioned {
+            let local = last_ident(var);
+            let anchor = syn::Ident::new(
+                &format!(
+                    "{}_is_bound_only_inside_this_{}",
+                    local.unraw(),
+                    point.work_kind
+                ),
+                last,
+            );
+            // Spanned from the helper's first token to its last, so that an escape of
+            // the work's evidence is reported under `ctxvar::spawn`.
+            let amp = quote_spanned!(first=> &);
+            let reference = quote_spanned!(last=> #amp #anchor);
+            // Fails to compile for a variable declared `inherit = false`; spanned at
+            // the variable in the attribute.
+            let key = key_type(var);
+            let check = quote_spanned!(local.span()=> <#key as ::ctxvar::Inherited>::CHECK);
+            let scoped = crate::private::private(var.span());
+            prelude.extend(quote! {
+                #[allow(non_snake_case)]
+                let #anchor = #private::Anchor::new();
+            });
+            prelude.extend(quote_spanned! {var.span()=>
+                #[allow(clippy::let_unit_value)]
+                let () = #check;
+                #[allow(non_snake_case, unused_variables)]
+                let #local = #scoped::Scoped::<#key>::assume_bound(#reference);
+            });
+        }
+        match point.work {
+            Expr::Async(block) => {
+                let stmts = &block.block.stmts;
+                block.block.stmts = syn::parse_quote!(#prelude #(#stmts)*);
+            }
+            Expr::Closure(closure) => {
+                let inner = &closure.body;
+                closure.body = syn::parse_quote!({ #prelude #inner });
+            }
+            _ => {}
+        }
+        Some(mentioned)
+    }
+}
+
+/// A call that captures the current context for work that runs later, elsewhere.
+struct CapturePoint<'a> {
+    /// The first and last tokens of the helper's path (`ctxvar`, `spawn`).
+    helper: (Span, Span),
+    /// What the work becomes, for the name of its anchor: `task` or `thread`.
+    work_kind: &'static str,
+    /// The work: an `async` block or a closure, to give evidence of its own.
+    work: &'a mut Expr,
+}
+
+/// `ctxvar::spawn(work)`, `ctxvar::spawn_local(work)`, `ctxvar::spawn_blocking(work)`,
+/// `ctxvar::thread::spawn(work)` (any path that starts with `ctxvar` and ends so).
+///
+/// The one place that decides what a capture point is: other forms (the receiver of
+/// `.in_current_context()`, a helper imported by name) would be recognised here, and
+/// the rewrite would give their work evidence and borrow the evidence at the call in
+/// the same way.
+fn capture_point(call: &mut syn::ExprCall) -> Option<CapturePoint<'_>> {
+    let Expr::Path(callee) = &*call.func else {
+        return None;
+    };
+    if callee.qself.is_some() || call.args.len() != 1 {
+        return None;
+    }
+    let segments = &callee.path.segments;
+    let names: Vec<String> = segments.iter().map(|s| s.ident.to_string()).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let work_kind = match names.as_slice() {
+        ["ctxvar", "spawn" | "spawn_local" | "spawn_blocking"] => "task",
+        ["ctxvar", "thread", "spawn"] => "thread",
+        _ => return None,
+    };
+    let first = callee
+        .path
+        .leading_colon
+        .map_or_else(|| segments[0].ident.span(), |colon| colon.spans[0]);
+    let last = segments[segments.len() - 1].ident.span();
+    Some(CapturePoint {
+        helper: (first, last),
+        work_kind,
+        work: &mut call.args[0],
     })
+}
+
+/// The names the function binds with patterns of its own: parameters, `let`s,
+/// closure parameters, `match`, `if let`, `while let` and `for` patterns.
+fn names_bound_by_patterns(function: &ItemFn) -> Vec<syn::Ident> {
+    struct Collect(Vec<syn::Ident>);
+    impl Visit<'_> for Collect {
+        fn visit_pat_ident(&mut self, pat: &syn::PatIdent) {
+            self.0.push(pat.ident.unraw());
+            syn::visit::visit_pat_ident(self, pat);
+        }
+        fn visit_item(&mut self, _: &syn::Item) {
+            // A nested item's bindings are its own.
+        }
+    }
+    let mut collect = Collect(Vec::new());
+    for input in &function.sig.inputs {
+        collect.visit_fn_arg(input);
+    }
+    collect.visit_block(&function.block);
+    collect.0
 }
 
 /// Whether `callee` is a plain path whose segment names (`Box::pin` → `["Box", "pin"]`)

@@ -288,7 +288,9 @@ pub fn context_var(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `#[with_context(VAR = value, path::to::OTHER = value, ...)]` on an `async fn` or a
 /// plain `fn`: free functions, methods with any receiver, trait impl methods (including
 /// native `async fn` in traits), generic functions, functions returning `Result` that
-/// use `?`.
+/// use `?`. Not on a `const fn`: the variables are bound when the function runs. On a
+/// plain `fn`, not together with `#[track_caller]`: the body runs inside a closure,
+/// where the caller's location would be lost (both are compile errors).
 ///
 /// # Semantics
 ///
@@ -357,7 +359,15 @@ pub fn context_var(args: TokenStream, item: TokenStream) -> TokenStream {
 /// it. In an `#[async_trait]` impl, put it on the method as usual: `#[async_trait]`
 /// expands first and boxes the body, and `#[with_context]` binds inside the boxed
 /// future, so the values are still evaluated on its first poll (the same holds for
-/// `#[uses_context]`). To read a variable in the binding value itself (`DEPTH = DEPTH.get() + 1`), put
+/// `#[uses_context]`). `#[async_trait]`'s output is recognised by the lifetime
+/// `'async_trait` it adds to the method.
+///
+/// A plain `fn` whose whole body is `Box::pin(async move { .. })`, written by hand, is
+/// treated the same way: the function only creates that future, so the values are
+/// evaluated and the variables bound inside it, on its first poll, and `self` in a
+/// value is the `self` the future captures.
+///
+/// To read a variable in the binding value itself (`DEPTH = DEPTH.get() + 1`), put
 /// `#[with_context]` *above* `#[uses_context(DEPTH)]`, so the read is inside the
 /// `uses_context` evidence.
 ///
@@ -458,8 +468,10 @@ pub fn with_context(args: TokenStream, item: TokenStream) -> TokenStream {
 /// # Syntax
 ///
 /// `#[uses_context(VAR, path::to::OTHER, ...)]` on the same kinds of functions as
-/// `#[with_context]`. Inside the function each variable is named by the last segment
-/// of its path. Variables with a default need no declaration, but may have one.
+/// `#[with_context]`, except a `const fn`. Inside the function each variable is named
+/// by the last segment of its path. Variables with a default need no declaration, but
+/// may have one. The body stays where it is, so `#[track_caller]` on a plain `fn`
+/// keeps working; the entry check's panic then reports the caller's location.
 ///
 /// # On an `async fn`
 ///
@@ -489,7 +501,8 @@ pub fn with_context(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// On entry, if a listed variable is neither bound nor has a default. The message
 /// names the function, the variable and the fix (one line, wrapped here), and the
-/// panic's location is the variable in the attribute:
+/// panic's location is the variable in the attribute (with `#[track_caller]`, the
+/// call):
 ///
 /// ```text
 /// `table_name` requires context variable `TENANT`, but no caller bound it. Bind it in

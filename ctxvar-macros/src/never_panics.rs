@@ -1,5 +1,5 @@
-//! The macros never panic, whatever tokens they are given: random token
-//! streams, and random arguments on well-formed items, through all three expanders.
+//! The macros never panic, whatever tokens they are given: random token streams, and
+//! random arguments on well-formed items, through all three expanders.
 //! Behaviour is tested through the runtime crate and trybuild; this only checks that
 //! expansion always returns.
 
@@ -102,6 +102,12 @@ const ITEMS: &[&str] = &[
     "async fn f(x: u64) -> Result<u64, ()> { Ok(x?) }",
     "fn m(&self) -> u64 { ITEM_ID.get() }",
     "fn f() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> { Box::pin(async move { let __self = self; let x = x; ctxvar::spawn(async move { ITEM_ID.get() }); }) }",
+    "fn f<'async_trait>(self: Box<Self>) -> P<'async_trait> { Box::pin(async move { if let Some(__ret) = None::<u64> { return __ret; } let __self = self; let __ret: u64 = { ITEM_ID.get() }; __ret }) }",
+    "const fn f(x: u64) -> u64 { ITEM_ID.get() }",
+    "#[track_caller] fn f() -> u64 { ITEM_ID.get() }",
+    "fn f() -> u64 { let x = ITEM_ID.get() * ; x }",
+    "move || ITEM_ID.get()",
+    "fn f(x: ) -> u64 { ITEM_ID.get() }",
     "static ITEM_ID: u64;",
     "pub static ITEM_ID: &str = \"x\";",
     "static ITEM_ID: &'a str;",

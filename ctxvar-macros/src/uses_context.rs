@@ -4,10 +4,13 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::args::parse_requirements;
-use crate::function::{Body, Evidence, Function, evidence, with_spawned_evidence};
+use crate::function::{Body, Evidence, Function, Parsed, evidence, with_spawned_evidence};
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    let function = Function::parse(item, "uses_context")?;
+    let function = match Function::parse(&item, "uses_context")? {
+        Parsed::Function(function) => function,
+        Parsed::LeftToRustc => return Ok(item),
+    };
     let vars = parse_requirements(args)?;
     Ok(expand_function(&function, &vars))
 }
@@ -34,20 +37,22 @@ fn expand_function(function: &Function, vars: &[syn::Path]) -> TokenStream {
     let evidence = evidence(&vars, &Evidence::Required { function: &name });
     let body = match function.body() {
         Body::Async(stmts) | Body::Sync(stmts) => {
-            let stmts = with_spawned_evidence(stmts, &vars);
+            let stmts = with_spawned_evidence(stmts, &vars, &function.item);
             quote! {
                 #evidence
                 #(#stmts)*
             }
         }
-        // After `#[async_trait]`: check on the boxed future's first poll, as for an
-        // `async fn`, and keep the evidence inside the future that reads through it.
+        // A boxed future (after `#[async_trait]`, or written by hand): check on its
+        // first poll, as for an `async fn`, and keep the evidence inside the future
+        // that reads through it.
         Body::BoxedAsync {
             box_pin,
             prologue,
             rest,
+            ..
         } => {
-            let rest = with_spawned_evidence(rest, &vars);
+            let rest = with_spawned_evidence(rest, &vars, &function.item);
             quote! {
                 #box_pin(async move {
                     #(#prologue)*

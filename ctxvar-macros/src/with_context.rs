@@ -1,16 +1,19 @@
 //! `#[with_context(VAR = value, ..)]`: bind variables for a function's extent.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::args::{Assignment, parse_assignments};
 use crate::function::{
-    Body, Evidence, Function, evidence, key_type, rename_self, with_spawned_evidence,
+    Body, Evidence, Function, Parsed, evidence, key_type, rename_self, with_spawned_evidence,
 };
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    let function = Function::parse(item, "with_context")?;
+    let function = match Function::parse(&item, "with_context")? {
+        Parsed::Function(function) => function,
+        Parsed::LeftToRustc => return Ok(item),
+    };
     let assignments = parse_assignments(args)?;
     Ok(expand_function(&function, &assignments))
 }
@@ -34,14 +37,14 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
 //     }
 //
 // A plain `fn` gets `.sync_scope(move || -> R { .. })` instead of `.scope(async move ..)`;
-// a method rewritten by `#[async_trait]` gets the `async fn` treatment inside its
-// `Box::pin(async move { .. })`.
+// a method rewritten by `#[async_trait]`, or written by hand as
+// `Box::pin(async move { .. })`, gets the `async fn` treatment inside that future.
 // The values are evaluated on entry (the first poll of an `async fn`), left to right,
 // before the new bindings exist, so they see the caller's bindings and the parameters.
 fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStream {
     let vars: Vec<&syn::Path> = assignments.iter().map(|a| &a.var).collect();
     let evidence = evidence(&vars, &Evidence::Bound);
-    let spawned = |stmts: &[syn::Stmt]| with_spawned_evidence(stmts, &vars);
+    let spawned = |stmts: &[syn::Stmt]| with_spawned_evidence(stmts, &vars, &function.item);
     let evaluated = syn::Ident::new("__ctxvar_bindings", proc_macro2::Span::mixed_site());
     // Spanned at the first variable: rustc checks the local's type at its `let`, and
     // for a path that is not a variable that check must not add an error at the
@@ -67,16 +70,21 @@ fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStre
                 }).await
             }
         }
-        // `#[async_trait]` already turned the body into a boxed future: bind inside it,
-        // after its parameter moves, so the values are still evaluated on the first
-        // poll and see the parameters. Its block fixes its own output type, so no fake
-        // return is needed.
+        // The body is a boxed future (`#[async_trait]`'s, or one written by hand):
+        // bind inside it, after `#[async_trait]`'s parameter moves, so the values are
+        // still evaluated on the first poll and see the parameters. Its block fixes its
+        // own output type, so no fake return is needed.
         Body::BoxedAsync {
             box_pin,
             prologue,
             rest,
+            self_is_renamed,
         } => {
-            let evaluate = evaluate(&chain_bindings(assignments, rename_self));
+            let evaluate = if self_is_renamed {
+                evaluate(&chain_bindings(assignments, rename_self))
+            } else {
+                evaluate(&chain_bindings(assignments, Clone::clone))
+            };
             let rest = spawned(rest);
             quote! {
                 // The function returns this future, so the evidence goes inside it too.
@@ -94,12 +102,44 @@ fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStre
             let stmts = spawned(stmts);
             let evaluate = evaluate(&chain_bindings(assignments, Clone::clone));
             let output = function.nameable_return_type().map(|ty| quote!(-> #ty));
+            // The body runs in a closure, which cannot be `#[track_caller]` on stable
+            // Rust: the location would silently be the closure's. Reported next to the
+            // expansion, which keeps the attribute, so this is the one error.
+            let track_caller = function.track_caller().map(|attr| {
+                syn::Error::new_spanned(
+                    attr,
+                    "`#[with_context]` cannot keep `#[track_caller]` on a plain `fn`: it \
+                     runs the body inside a closure, where the caller's location is lost; \
+                     bind the variables in a function that this one calls instead",
+                )
+                .to_compile_error()
+            });
+            // The call is the function's return value. Its receiver is parenthesized
+            // with the span of the body's `{` and its arguments with that of the `}`,
+            // so rustc spans the call over the body, and an error about what the
+            // function returns (a `'static` closure or future that borrows the
+            // evidence) points there rather than at the attribute. (A method call,
+            // not a path, so that no path is written with the user's spans.)
+            let brace = function.item.block.brace_token.span;
+            let mut receiver = proc_macro2::Group::new(
+                proc_macro2::Delimiter::Parenthesis,
+                evaluated.to_token_stream(),
+            );
+            receiver.set_span(brace.open());
+            let mut closure = proc_macro2::Group::new(
+                proc_macro2::Delimiter::Parenthesis,
+                quote! {
+                    move || #output {
+                        #(#stmts)*
+                    }
+                },
+            );
+            closure.set_span(brace.close());
             quote! {
+                #track_caller
                 #evaluate
                 #evidence
-                #evaluated.sync_scope(move || #output {
-                    #(#stmts)*
-                })
+                #receiver.sync_scope #closure
             }
         }
     };

@@ -70,10 +70,12 @@
 //!   `std::thread::spawn`, where it would run without the binding (see "What the
 //!   escape error means" below). Handed to `ctxvar::spawn` and the other helpers, which
 //!   carry the context, it compiles, unless it reads a variable declared
-//!   `inherit = false`, which the task would not see.
+//!   `inherit = false`, which the task would not see, or the call to the helper is
+//!   itself in work that escapes.
 //! - Mistakes in the attributes are errors under your own tokens: a name that is not
 //!   a context variable, a value or default of the wrong type, a variable named twice,
-//!   malformed arguments, the attribute on something that is not a function, a
+//!   malformed arguments, the attribute on something that is not a function or on a
+//!   `const fn`, `#[with_context]` with `#[track_caller]` on a plain `fn`, a
 //!   declaration that is not `static NAME: Type;`, `static mut`, a value type that is
 //!   not `Send + Sync + 'static`. On such an error the item is still emitted, so one
 //!   mistake gives one error and the rest of the code keeps compiling.
@@ -218,6 +220,15 @@
 //!
 //! That task would run without the binding. Spawn it with `ctxvar::spawn` (which
 //! carries the context), or bind the variable inside the task.
+//!
+//! A `ctxvar` helper captures the context where it is *called*, so the call itself
+//! must run inside the function: a `ctxvar::spawn(..)` written inside a
+//! `tokio::spawn`ed block, inside a closure run on a plain thread, or inside a
+//! returned `'static` closure or future gives the same error (or E0515, "cannot return
+//! value referencing local variable `VAR_is_bound_only_inside_this_function`"), since
+//! the call borrows the function's evidence. Inside work given to a helper, the work's
+//! own evidence is `VAR_is_bound_only_inside_this_task` (or `.._this_thread`), and the
+//! same error names it when that work sends a read on to `tokio::spawn`.
 //!
 //! # Feature flags
 //!

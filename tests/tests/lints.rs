@@ -56,6 +56,14 @@ fn bind_sync(id: u64) -> Result<u64, std::num::ParseIntError> {
     Ok(parsed + ITEM_ID.get())
 }
 
+// A helper called inside work given to a helper: both rewrites nest.
+#[with_context(ITEM_ID = id)]
+async fn bind_nested(id: u64) -> u64 {
+    let blocking =
+        ctxvar::spawn_blocking(move || ctxvar::thread::spawn(move || ITEM_ID.get()).join());
+    blocking.await.unwrap().unwrap()
+}
+
 struct Handler {
     id: u64,
 }
@@ -71,6 +79,7 @@ impl Handler {
 async fn expansions_pass_strict_lints() {
     assert_eq!(bind(2).await, 2 + 1 + 3 + 2);
     assert_eq!(bind_sync(1), Ok(2));
+    assert_eq!(bind_nested(4).await, 4);
     assert_eq!(Handler { id: 5 }.handle(), 5);
     assert_eq!(
         TRACED_DEBUG.sync_scope("x", || TRACED_DEBUG.try_get()),

@@ -1,5 +1,5 @@
 //! Reading: defaults, the fallible reads, `AccessError`, and the `#[uses_context]`
-//! entry check (SPEC §5, §6).
+//! entry check.
 
 // Tests declare helper fns next to their use, and exercise every receiver and shape
 // of function the attributes accept, some of which clippy would rewrite.
@@ -127,6 +127,41 @@ fn the_entry_check_panics_at_the_attribute() {
         .expect("the attribute is in this file")
         + 1;
     assert_eq!(line as usize, attribute_line);
+}
+
+/// `#[uses_context]` leaves a plain fn's body where it is, so `#[track_caller]` keeps
+/// working: the body sees its caller's location, and so does the entry check.
+#[uses_context(ITEM_ID)]
+#[track_caller]
+fn tracked() -> (u64, u32) {
+    (ITEM_ID.get(), std::panic::Location::caller().line())
+}
+
+#[test]
+fn track_caller_on_a_uses_context_fn_reports_its_caller() {
+    let (read, (id, line)) = (line!(), ITEM_ID.sync_scope(4, || tracked()));
+    assert_eq!((id, line), (4, read));
+
+    let location = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let hook_location = location.clone();
+    let this_thread = std::thread::current().id();
+    let previous = std::panic::take_hook();
+    // Tests run in parallel: record only this thread's panic.
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().id() == this_thread {
+            *hook_location.lock().unwrap() =
+                info.location().map(|l| (l.file().to_string(), l.line()));
+        }
+    }));
+    let (call, result) = (line!(), std::panic::catch_unwind(|| tracked()));
+    std::panic::set_hook(previous);
+    assert!(result.is_err(), "the entry check fails outside a scope");
+    let (file, line) = location.lock().unwrap().clone().expect("a location");
+    assert!(file.ends_with("reads.rs"), "{file}");
+    assert_eq!(
+        line, call,
+        "the entry check reports the call, not the attribute"
+    );
 }
 
 #[test]

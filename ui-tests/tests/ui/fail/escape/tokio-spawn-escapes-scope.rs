@@ -1,4 +1,4 @@
-// SPEC §6.3: a read moved into a 'static task escapes the function's binding.
+// A read moved into a 'static task escapes the function's binding.
 use ctxvar::{context_var, with_context};
 
 #[context_var]

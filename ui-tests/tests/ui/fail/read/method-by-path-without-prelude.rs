@@ -1,4 +1,4 @@
-// SPEC §3: calling a variable's method by path, with neither the variable nor the
+// Calling a variable's method by path, with neither the variable nor the
 // prelude imported, is an error that says which import to add.
 mod vars {
     #[ctxvar::context_var]

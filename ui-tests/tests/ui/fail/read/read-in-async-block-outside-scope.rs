@@ -1,4 +1,4 @@
-// SPEC §6.2: the same read inside an async block of an unannotated function.
+// The same read inside an async block of an unannotated function.
 use ctxvar::context_var;
 
 #[context_var]

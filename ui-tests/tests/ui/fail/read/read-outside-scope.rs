@@ -1,4 +1,4 @@
-// SPEC §6.1: an infallible read in a function that neither binds nor declares the variable.
+// An infallible read in a function that neither binds nor declares the variable.
 use ctxvar::context_var;
 
 #[context_var]

@@ -1,4 +1,4 @@
-// SPEC §6.1 for `with`, on a variable declared in another module and imported.
+// A read with `with` outside any scope, of a variable declared in another module and imported.
 mod vars {
     #[ctxvar::context_var]
     pub static TENANT: String;

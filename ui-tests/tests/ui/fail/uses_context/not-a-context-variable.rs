@@ -1,4 +1,4 @@
-// SPEC §6.4: `#[uses_context]` naming something that is not a context variable.
+// `#[uses_context]` naming something that is not a context variable.
 use ctxvar::uses_context;
 
 struct Config;

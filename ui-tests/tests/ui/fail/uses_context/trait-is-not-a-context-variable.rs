@@ -1,4 +1,4 @@
-// SPEC §6.4: `#[uses_context]` naming a trait that is not a context variable.
+// `#[uses_context]` naming a trait that is not a context variable.
 use ctxvar::uses_context;
 use std::fmt::Debug;
 

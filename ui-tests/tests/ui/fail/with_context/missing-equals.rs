@@ -1,4 +1,4 @@
-// SPEC §6.4: malformed arguments: a bare variable (that is `#[uses_context]`).
+// Malformed arguments: a bare variable (that is `#[uses_context]`).
 use ctxvar::{context_var, with_context};
 
 #[context_var]

@@ -1,4 +1,4 @@
-// SPEC §6.4: malformed arguments: `VAR =` without a value.
+// Malformed arguments: `VAR =` without a value.
 use ctxvar::{context_var, with_context};
 
 #[context_var]

@@ -1,4 +1,4 @@
-// SPEC §6.4: malformed arguments: none at all.
+// Malformed arguments: none at all.
 #[ctxvar::with_context]
 fn handle() {}
 

@@ -1,4 +1,4 @@
-// SPEC §6.4: an argument that is not a context variable.
+// An argument that is not a context variable.
 use ctxvar::with_context;
 
 struct Config;

@@ -1,4 +1,4 @@
-// SPEC §6.4: the attribute on something that is not a function.
+// The attribute on something that is not a function.
 use ctxvar::{context_var, with_context};
 
 #[context_var]

@@ -1,4 +1,4 @@
-// SPEC §6.4: an argument that names a trait but not a context variable.
+// An argument that names a trait but not a context variable.
 use ctxvar::with_context;
 use std::fmt::Display;
 

@@ -1,4 +1,4 @@
-// SPEC §6.4: a value of the wrong type; the caret is on the value.
+// A value of the wrong type; the caret is on the value.
 use ctxvar::{context_var, with_context};
 
 #[context_var]

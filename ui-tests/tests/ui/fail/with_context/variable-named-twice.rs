@@ -1,4 +1,4 @@
-// SPEC §6.4: the same variable twice.
+// The same variable twice.
 mod vars {
     #[ctxvar::context_var]
     pub static ITEM_ID: u64;

@@ -1,0 +1,15 @@
+// The task started by ctxvar::spawn has the bindings, but a tokio::spawn'ed block
+// inside it does not.
+use ctxvar::{context_var, with_context};
+
+#[context_var]
+static ITEM_ID: u64;
+
+#[with_context(ITEM_ID = id)]
+async fn handle(id: u64) -> u64 {
+    ctxvar::spawn(async move { tokio::spawn(async move { ITEM_ID.get() }).await.unwrap() })
+        .await
+        .unwrap()
+}
+
+fn main() {}
