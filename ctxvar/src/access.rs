@@ -3,8 +3,8 @@
 
 use core::fmt;
 
-use crate::frame;
-use crate::key::{ContextKey, VarHeader, key_of};
+use crate::frame::VarHeader;
+use crate::key::{self, ContextKey};
 
 /// The error of a fallible read (`try_get`, `try_with`) of a variable that is not
 /// bound where it was read and has no default.
@@ -88,16 +88,9 @@ pub(crate) fn try_with<K, R>(f: impl FnOnce(&K::Value) -> R) -> Result<R, Access
 where
     K: ContextKey + ?Sized,
 {
-    frame::lookup_with(
-        key_of::<K>(),
-        K::__read_cache(),
-        default_of::<K>,
+    key::read::<K, _, _>(
         f,
-        // SAFETY: `value` is `K`'s default, in a `static`, or the value of an entry
-        // whose key is `K`'s metadata address, which is a `K::Value` (keys are unique
-        // per type, see `ContextKey::__meta`) in a frame that stays linked until this
-        // function returns.
-        |f, value| Ok(f(unsafe { &*value.cast::<K::Value>() })),
+        |f, value| Ok(f(value)),
         |_| {
             Err(AccessError {
                 var: &K::__meta().header,
@@ -106,24 +99,9 @@ where
     )
 }
 
-/// Where `K`'s default is, if it has one: in its `static` metadata, alive for ever.
-fn default_of<K: ContextKey + ?Sized>() -> Option<*const ()> {
-    K::__meta()
-        .default
-        .as_ref()
-        .map(|value| core::ptr::from_ref(value).cast())
-}
-
 #[inline]
 pub(crate) fn is_bound<K: ContextKey + ?Sized>() -> bool {
-    frame::lookup_with(
-        key_of::<K>(),
-        K::__read_cache(),
-        default_of::<K>,
-        (),
-        |(), _| true,
-        |()| false,
-    )
+    key::read::<K, _, _>((), |(), _| true, |()| false)
 }
 
 /// `with` where the compiler has checked that a scope provides `K`.

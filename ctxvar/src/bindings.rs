@@ -2,19 +2,17 @@
 //! entered as one frame).
 
 use core::fmt;
-use core::future::IntoFuture;
 use core::marker::PhantomData;
 use core::ptr;
 
 use crate::frame::{Entry, EntryList, EntryPair};
 use crate::key::{ContextKey, key_of};
-use crate::scope::Scope;
 
 /// The value of one variable, ready to be bound.
 ///
 /// Made by `VAR.bind(value)` (as part of a [`Bindings`]); it appears in the type of a
-/// [`Scope`] future, so it can be named: the future of `ITEM_ID.scope(7, fut)` is a
-/// `Scope<Binding<dyn ITEM_ID>, F>`.
+/// [`Scope`](crate::Scope) future, so it can be named: the future of
+/// `ITEM_ID.scope(7, fut)` is a `Scope<Binding<dyn ITEM_ID>, F>`.
 ///
 /// ```
 /// use ctxvar::{context_var, Binding, Bindings};
@@ -164,6 +162,12 @@ impl<K: ContextKey + ?Sized> Bindings<Binding<K>> {
 }
 
 impl<L: BindingList> Bindings<L> {
+    /// The values, to bind (see `scope.rs`).
+    #[inline]
+    pub(crate) fn into_list(self) -> L {
+        self.list
+    }
+
     /// Adds more bindings. If a variable appears twice, the later value wins.
     ///
     /// ```
@@ -183,68 +187,5 @@ impl<L: BindingList> Bindings<L> {
         Bindings {
             list: (self.list, more.list),
         }
-    }
-}
-
-// Binding needs `Send + Sync` values: they are shared with every future and thread
-// that reads them, and with captured `Context`s.
-impl<L: BindingList + Send + Sync> Bindings<L> {
-    /// Runs a future with these bindings installed on every poll.
-    ///
-    /// The values are bound whenever the returned [`Scope`] polls `future`, and while
-    /// it drops `future`. The future also sees whatever its poller has bound, under
-    /// these bindings.
-    ///
-    /// ```
-    /// use ctxvar::context_var;
-    ///
-    /// #[context_var]
-    /// static ITEM_ID: u64;
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let id = ITEM_ID.bind(7).scope(async { ITEM_ID.try_get() }).await;
-    /// assert_eq!(id, Ok(7));
-    /// # }
-    /// ```
-    #[inline]
-    pub fn scope<F: IntoFuture>(self, future: F) -> Scope<L, F::IntoFuture> {
-        Scope::new(self.list, future.into_future())
-    }
-
-    /// Polls a stream with these bindings installed on every poll (and while it is
-    /// dropped), so the code producing its items sees them (feature `stream`).
-    ///
-    /// ```
-    /// use ctxvar::context_var;
-    /// use futures::stream::{self, StreamExt};
-    ///
-    /// #[context_var]
-    /// static SHARD: u32;
-    ///
-    /// # futures::executor::block_on(async {
-    /// let items = SHARD.bind(3).scope_stream(stream::iter(0..2).map(|n| n + SHARD.try_get().unwrap()));
-    /// assert_eq!(items.collect::<Vec<_>>().await, [3, 4]);
-    /// # });
-    /// ```
-    #[cfg(feature = "stream")]
-    pub fn scope_stream<S: futures_core::Stream>(self, stream: S) -> crate::ScopeStream<L, S> {
-        crate::ScopeStream::new(Scope::new(self.list, stream))
-    }
-
-    /// Runs a closure with these bindings installed.
-    ///
-    /// ```
-    /// use ctxvar::context_var;
-    ///
-    /// #[context_var]
-    /// static ITEM_ID: u64;
-    ///
-    /// assert_eq!(ITEM_ID.bind(7).sync_scope(|| ITEM_ID.try_get()), Ok(7));
-    /// assert!(!ITEM_ID.is_bound());
-    /// ```
-    #[inline]
-    pub fn sync_scope<R>(self, f: impl FnOnce() -> R) -> R {
-        crate::scope::sync_scope(self.list, f)
     }
 }

@@ -1,5 +1,11 @@
 //! The current-frame chain: the one place that holds raw pointers.
 //!
+//! The rest of the crate makes and enters frames through safe APIs ([`OwnedFrame`],
+//! [`Captured`], [`capture`], [`lookup_with`]); this module imports nothing from the
+//! crate. The one other unsafe step of a read, taking a found value as its variable's
+//! type, is `key::read`, which rests on the contract of the `unsafe` trait
+//! `ContextKey` (each key has its own metadata and read cache).
+//!
 //! Each thread has one pointer, `current`, to the innermost *frame*. A frame holds the
 //! bindings of one binding call (one `#[with_context]`, one `scope`, one `sync_scope`),
 //! however many variables it binds, and a pointer to the frame that was current when it
@@ -51,7 +57,20 @@ use core::ptr;
 use std::sync::Arc;
 use std::thread::LocalKey;
 
-use crate::key::VarHeader;
+/// The part of a variable's metadata that does not depend on its type: its identity
+/// in the chain.
+///
+/// Frames store a pointer to this header as the variable's key, so reads compare
+/// addresses, never `TypeId`s or strings. (`#[context_var]` places it at the start of
+/// the variable's `static` metadata, `key::VarMeta`.)
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct VarHeader {
+    pub(crate) name: &'static str,
+    pub(crate) module_path: &'static str,
+    /// Whether `Context::current()` captures this variable's bindings.
+    pub(crate) inherit: bool,
+}
 
 /// One binding: which variable, and where its value is.
 #[derive(Clone, Copy, Debug)]

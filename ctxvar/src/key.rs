@@ -3,7 +3,7 @@
 use core::sync::atomic::AtomicBool;
 use std::thread::LocalKey;
 
-use crate::frame::ReadCache;
+use crate::frame::{self, ReadCache, VarHeader};
 
 /// Implemented by `#[context_var]` for the key type `dyn NAME` of each variable.
 ///
@@ -162,19 +162,6 @@ pub trait Inherited: ContextKey {
     const CHECK: () = ();
 }
 
-/// The part of a variable's metadata that does not depend on its type.
-///
-/// Frames store a pointer to this header as the variable's key, so reads compare
-/// addresses, never `TypeId`s or strings.
-#[doc(hidden)]
-#[derive(Debug)]
-pub struct VarHeader {
-    pub(crate) name: &'static str,
-    pub(crate) module_path: &'static str,
-    /// Whether `Context::current()` captures this variable's bindings.
-    pub(crate) inherit: bool,
-}
-
 /// Metadata of one variable; `#[context_var]` places one in a `static`.
 #[doc(hidden)]
 #[derive(Debug)]
@@ -213,6 +200,37 @@ impl<T> VarMeta<T> {
             not_promotable: AtomicBool::new(false),
         }
     }
+}
+
+/// `found(arg, value)` with `K`'s innermost binding on this thread, else its default,
+/// else `missing(arg)`: every read.
+#[inline]
+pub(crate) fn read<K: ContextKey + ?Sized, A, R>(
+    arg: A,
+    found: impl FnOnce(A, &K::Value) -> R,
+    missing: impl FnOnce(A) -> R,
+) -> R {
+    frame::lookup_with(
+        key_of::<K>(),
+        K::__read_cache(),
+        default_of::<K>,
+        arg,
+        // SAFETY: `value` is `K`'s default, in its `static` metadata, or the value of an
+        // entry whose key is `K`'s metadata address, which holds a `K::Value`: only `K`
+        // returns that metadata (the contract of the `unsafe` trait `ContextKey`), and
+        // entries are made only from a binding of their key's own type. Either lives at
+        // least until this function returns (a frame stays linked until then).
+        |arg, value| found(arg, unsafe { &*value.cast::<K::Value>() }),
+        missing,
+    )
+}
+
+/// Where `K`'s default is, if it has one: in its `static` metadata, alive for ever.
+fn default_of<K: ContextKey + ?Sized>() -> Option<*const ()> {
+    K::__meta()
+        .default
+        .as_ref()
+        .map(|value| core::ptr::from_ref(value).cast())
 }
 
 pub(crate) fn key_of<K: ContextKey + ?Sized>() -> *const VarHeader {

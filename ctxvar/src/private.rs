@@ -5,8 +5,8 @@ use crate::access;
 use crate::bindings::{Binding, Bindings};
 use crate::key::ContextKey;
 
-pub use crate::frame::{Entry, EntryList, EntryPair, ReadCache};
-pub use crate::key::{VarHeader, VarMeta};
+pub use crate::frame::{Entry, EntryList, EntryPair, ReadCache, VarHeader};
+pub use crate::key::VarMeta;
 pub use crate::scoped::{Anchor, Scoped};
 pub use std::thread::LocalKey;
 pub use std::thread_local;

@@ -1,14 +1,14 @@
 //! Running work inside bindings: the [`Scope`] future and `sync_scope`.
 
 use core::fmt;
-use core::future::Future;
+use core::future::{Future, IntoFuture};
 use core::mem::ManuallyDrop;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
-use crate::bindings::BindingList;
+use crate::bindings::{BindingList, Bindings};
 use crate::frame::OwnedFrame;
 #[cfg(feature = "tracing")]
 use crate::thread_exit;
@@ -168,6 +168,69 @@ impl<L: BindingList, F: Future> Future for Scope<L, F> {
 impl<L: BindingList, F> fmt::Debug for Scope<L, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Scope").finish_non_exhaustive()
+    }
+}
+
+// Binding needs `Send + Sync` values: they are shared with every future and thread
+// that reads them, and with captured `Context`s.
+impl<L: BindingList + Send + Sync> Bindings<L> {
+    /// Runs a future with these bindings installed on every poll.
+    ///
+    /// The values are bound whenever the returned [`Scope`] polls `future`, and while
+    /// it drops `future`. The future also sees whatever its poller has bound, under
+    /// these bindings.
+    ///
+    /// ```
+    /// use ctxvar::context_var;
+    ///
+    /// #[context_var]
+    /// static ITEM_ID: u64;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let id = ITEM_ID.bind(7).scope(async { ITEM_ID.try_get() }).await;
+    /// assert_eq!(id, Ok(7));
+    /// # }
+    /// ```
+    #[inline]
+    pub fn scope<F: IntoFuture>(self, future: F) -> Scope<L, F::IntoFuture> {
+        Scope::new(self.into_list(), future.into_future())
+    }
+
+    /// Polls a stream with these bindings installed on every poll (and while it is
+    /// dropped), so the code producing its items sees them (feature `stream`).
+    ///
+    /// ```
+    /// use ctxvar::context_var;
+    /// use futures::stream::{self, StreamExt};
+    ///
+    /// #[context_var]
+    /// static SHARD: u32;
+    ///
+    /// # futures::executor::block_on(async {
+    /// let items = SHARD.bind(3).scope_stream(stream::iter(0..2).map(|n| n + SHARD.try_get().unwrap()));
+    /// assert_eq!(items.collect::<Vec<_>>().await, [3, 4]);
+    /// # });
+    /// ```
+    #[cfg(feature = "stream")]
+    pub fn scope_stream<S: futures_core::Stream>(self, stream: S) -> crate::ScopeStream<L, S> {
+        crate::ScopeStream::new(Scope::new(self.into_list(), stream))
+    }
+
+    /// Runs a closure with these bindings installed.
+    ///
+    /// ```
+    /// use ctxvar::context_var;
+    ///
+    /// #[context_var]
+    /// static ITEM_ID: u64;
+    ///
+    /// assert_eq!(ITEM_ID.bind(7).sync_scope(|| ITEM_ID.try_get()), Ok(7));
+    /// assert!(!ITEM_ID.is_bound());
+    /// ```
+    #[inline]
+    pub fn sync_scope<R>(self, f: impl FnOnce() -> R) -> R {
+        sync_scope(self.into_list(), f)
     }
 }
 
