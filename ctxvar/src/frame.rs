@@ -1231,6 +1231,46 @@ mod tests {
     }
 
     #[test]
+    fn a_frame_re_entered_under_other_parents_sees_each_parent_and_no_stale_cache() {
+        let values = Arc::new([1_u32, 2, 3]);
+        let owner = RawOwner::of_arc(&values);
+        // A scope binding B, polled in turn by two pollers that bind A differently,
+        // as a future moved between tasks is; A is read through the cache each time.
+        let first_poller = Frame::new(entry(&KEY_A, &values[0]), owner);
+        let second_poller = Frame::new(entry(&KEY_A, &values[1]), owner);
+        let scope = Frame::new(entry(&KEY_B, &values[2]), owner);
+        let poll = || {
+            // SAFETY: `values` outlives the call.
+            unsafe {
+                scope.enter(|| {
+                    [
+                        read_cached(&KEY_A),
+                        read_cached(&KEY_B),
+                        read_cached(&KEY_A),
+                    ]
+                })
+            }
+        };
+        // SAFETY: `values` outlives every call.
+        let seen = unsafe {
+            [
+                first_poller.enter(poll),
+                second_poller.enter(poll),
+                first_poller.enter(poll),
+            ]
+        };
+        assert_eq!(
+            seen,
+            [
+                [Some(1), Some(3), Some(1)],
+                [Some(2), Some(3), Some(2)],
+                [Some(1), Some(3), Some(1)],
+            ]
+        );
+        assert_eq!(read_cached(&KEY_A), None);
+    }
+
+    #[test]
     fn a_cached_default_gives_way_to_a_binding() {
         static DEFAULT: u32 = 9;
         let values = Arc::new(1_u32);
