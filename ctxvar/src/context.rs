@@ -122,7 +122,11 @@ impl Context {
                 .span
                 .as_ref()
                 .filter(|_| crate::thread_exit::spans_usable())
-                .map(tracing::Span::enter);
+                .map(|span| {
+                    let entered = span.enter();
+                    crate::thread_exit::span_entered();
+                    entered
+                });
             self.captured.enter_showing(self.span.as_ref(), f)
         }
         #[cfg(not(feature = "tracing"))]

@@ -119,7 +119,11 @@ fn enter<L: BindingList, R>(
         // `L::TRACED` is a constant: for untraced variables this is no code at all.
         #[cfg(feature = "tracing")]
         let _entered = match &bound.span {
-            Some(span) if L::TRACED && thread_exit::spans_usable() => Some(span.enter()),
+            Some(span) if L::TRACED && thread_exit::spans_usable() => {
+                let entered = span.enter();
+                thread_exit::span_entered();
+                Some(entered)
+            }
             _ => None,
         };
         #[cfg(not(feature = "tracing"))]

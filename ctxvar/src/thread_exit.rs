@@ -8,18 +8,23 @@
 //! Binding must work in such a destructor as anywhere else, so the span is what gives
 //! way: the values are bound and read, only the log fields are missing.
 //!
-//! The test is a flag set by a destructor of our own, [`ExitGuard`], registered right
-//! after this thread first creates a span, so after whatever state the subscriber
-//! made for it. Ours therefore runs first: every destructor that runs after it sees
-//! the flag, and the subscriber's state is alive for every one that runs before.
+//! The test is a flag set by destructors of our own, registered right after this
+//! thread first creates a span and right after it first enters one: so after the
+//! state the subscriber made for each (a registry keeps one for new spans and one for
+//! the stack of entered spans, and makes each on first use). Thread-local destructors
+//! run in reverse order of registration, so each guard runs before the state it
+//! follows, and the flag is set before any of that state is gone: every destructor
+//! that runs after it binds without spans, and the subscriber's state is alive for
+//! every one that runs before.
 
 use core::cell::Cell;
 
 thread_local! {
     // No destructor, `const`: readable for the whole of teardown.
     static EXITING: Cell<bool> = const { Cell::new(false) };
-    // Has a destructor, so its first use registers one, after the subscriber's.
-    static GUARD: ExitGuard = const { ExitGuard };
+    // Each has a destructor, so its first use registers one.
+    static AFTER_CREATING: ExitGuard = const { ExitGuard };
+    static AFTER_ENTERING: ExitGuard = const { ExitGuard };
 }
 
 /// Sets `EXITING` when this thread's thread-locals are being destroyed.
@@ -32,15 +37,21 @@ impl Drop for ExitGuard {
 }
 
 /// Whether spans may be created and entered on this thread: until its thread-local
-/// teardown reaches the subscriber's state.
+/// teardown may have reached the subscriber's state.
 #[inline]
 pub(crate) fn spans_usable() -> bool {
     EXITING.try_with(|exiting| !exiting.get()).unwrap_or(false)
 }
 
-/// Call after creating a span on this thread: registers the guard's destructor after
-/// the subscriber's (once per thread; later calls are one thread-local check).
+/// Call after creating a span on this thread (once per thread it registers a
+/// destructor; later calls are one thread-local check).
 #[inline]
 pub(crate) fn span_created() {
-    let _ = GUARD.try_with(|_| ());
+    let _ = AFTER_CREATING.try_with(|_| ());
+}
+
+/// Call after entering a span on this thread; see [`span_created`].
+#[inline]
+pub(crate) fn span_entered() {
+    let _ = AFTER_ENTERING.try_with(|_| ());
 }

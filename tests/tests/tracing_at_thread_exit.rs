@@ -61,9 +61,24 @@ thread_local! {
     static AT_EXIT: RefCell<Option<BindsAtExit>> = const { RefCell::new(None) };
 }
 
+/// The global subscriber, installed once for the tests of this binary.
+fn install_subscriber() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| tracing_subscriber::fmt().with_writer(std::io::sink).init());
+}
+
+fn expected() -> AtExit {
+    AtExit {
+        bound: Ok("at-exit".to_owned()),
+        nested: Ok(("at-exit".to_owned(), 2)),
+        in_capture: Ok("at-exit".to_owned()),
+        polled: true,
+    }
+}
+
 #[test]
 fn traced_variables_bind_at_thread_exit_without_aborting() {
-    tracing_subscriber::fmt().with_writer(std::io::sink).init();
+    install_subscriber();
     for _ in 0..4 {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -75,14 +90,25 @@ fn traced_variables_bind_at_thread_exit_without_aborting() {
         })
         .join()
         .expect("the thread exits cleanly");
-        assert_eq!(
-            rx.recv().unwrap(),
-            AtExit {
-                bound: Ok("at-exit".to_owned()),
-                nested: Ok(("at-exit".to_owned(), 2)),
-                in_capture: Ok("at-exit".to_owned()),
-                polled: true,
-            }
-        );
+        assert_eq!(rx.recv().unwrap(), expected());
+    }
+}
+
+#[test]
+fn a_destructor_registered_between_a_threads_first_span_and_its_first_entry() {
+    // The subscriber makes its state for new spans on the first span, and its state
+    // for entered spans on the first entry; a destructor registered in between runs
+    // after the second is gone, and must not enter a span there.
+    install_subscriber();
+    for _ in 0..4 {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut scope = Box::pin(REQUEST.scope("created".to_owned(), async {}));
+            AT_EXIT.with(|slot| *slot.borrow_mut() = Some(BindsAtExit(tx)));
+            assert!(poll_once(scope.as_mut()).is_ready());
+        })
+        .join()
+        .expect("the thread exits cleanly");
+        assert_eq!(rx.recv().unwrap(), expected());
     }
 }
