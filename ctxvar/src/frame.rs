@@ -63,9 +63,8 @@ use std::thread::LocalKey;
 /// Frames store a pointer to this header as the variable's key, so reads compare
 /// addresses, never `TypeId`s or strings. (`#[context_var]` places it at the start of
 /// the variable's `static` metadata, `key::VarMeta`.)
-#[doc(hidden)]
 #[derive(Debug)]
-pub struct VarHeader {
+pub(crate) struct VarHeader {
     pub(crate) name: &'static str,
     pub(crate) module_path: &'static str,
     /// Whether `Context::current()` captures this variable's bindings.

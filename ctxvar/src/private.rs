@@ -5,7 +5,7 @@ use crate::access;
 use crate::bindings::{Binding, Bindings};
 use crate::key::ContextKey;
 
-pub use crate::frame::{Entry, EntryList, EntryPair, ReadCache, VarHeader};
+pub use crate::frame::ReadCache;
 pub use crate::key::VarMeta;
 pub use crate::scoped::{Anchor, Scoped};
 pub use std::thread::LocalKey;
