@@ -1,5 +1,5 @@
-//! Cost of capturing a context (issue 4, SPEC §9): it must not depend on the values'
-//! sizes, and it makes at most one allocation (counted exactly in
+//! Cost of capturing a context (README.md, "Performance"): it must not depend on the
+//! values' sizes, and it makes at most one allocation (counted exactly in
 //! `tests/tests/allocations.rs`; timed here).
 //!
 //! `cargo bench -p ctxvar --bench context`

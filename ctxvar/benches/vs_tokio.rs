@@ -1,4 +1,5 @@
-//! ctxvar side by side with `tokio::task_local!`, in one run (issue 5, SPEC §9).
+//! ctxvar side by side with `tokio::task_local!`, in one run (the budgets are in
+//! README.md, "Performance").
 //!
 //! Every group holds a `ctxvar` member and its `tokio` counterpart doing the same
 //! work; `ctxvar/benches/report.py` turns the results into the ratio table and the

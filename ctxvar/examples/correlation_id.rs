@@ -1,6 +1,6 @@
-//! The first program of the article ctxvar grew from, in Rust: concurrent requests,
-//! each with its own correlation id, and a logging helper that reads the id without
-//! taking it as a parameter.
+//! The first of the three Python `contextvars` programs ctxvar grew from, in Rust:
+//! concurrent requests, each with its own correlation id, and a logging helper that
+//! reads the id without taking it as a parameter.
 //!
 //! ```sh
 //! cargo run --example correlation_id

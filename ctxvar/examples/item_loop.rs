@@ -1,6 +1,6 @@
-//! The second program of the article ctxvar grew from, in Rust: an async loop over
-//! items, each processed with its own `ITEM_ID`, which the processing code reads
-//! without taking it as a parameter.
+//! The second of the three Python `contextvars` programs ctxvar grew from, in Rust: an
+//! async loop over items, each processed with its own `ITEM_ID`, which the processing
+//! code reads without taking it as a parameter.
 //!
 //! ```sh
 //! cargo run --example item_loop

@@ -1,17 +1,17 @@
-//! The third program of the article ctxvar grew from, told correctly: where to bind
-//! a value that work created in a loop should see.
+//! The third of the three Python `contextvars` programs ctxvar grew from, told
+//! correctly: where to bind a value that work created in a loop should see.
 //!
 //! ```sh
 //! cargo run --example loop_pitfall
 //! ```
 //!
-//! The article sets `message` in a loop, creates a task per iteration with
-//! `asyncio.create_task`, and claims that every task prints "third". Python prints
-//! first, second, third: `create_task` copies the context when it is called. The
-//! pitfall is real for work that is *created* in the loop but started later:
-//! coroutines appended to a list in that loop and passed to `gather` afterwards all
-//! print "third", because `gather` wraps each in a task only when it is called, after
-//! the loop, and each task copies the context as it is then.
+//! The Python program sets `message` in a loop, creates a task per iteration with
+//! `asyncio.create_task`, and its write-up claims that every task prints "third".
+//! Python prints first, second, third: `create_task` copies the context when it is
+//! called. The pitfall is real for work that is *created* in the loop but started
+//! later: coroutines appended to a list in that loop and passed to `gather` afterwards
+//! all print "third", because `gather` wraps each in a task only when it is called,
+//! after the loop, and each task copies the context as it is then.
 //!
 //! Rust futures are lazy in the same way: a future does nothing until it is polled,
 //! and it sees what is bound where it is polled. So:
@@ -65,7 +65,7 @@ fn create_in_loop() -> Vec<impl Future<Output = ()>> {
 // One thread, so the spawned tasks run in the order they were spawned.
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    println!("-- the article's program: a task spawned per iteration, run after the loop");
+    println!("-- the Python program: a task spawned per iteration, run after the loop");
     // `ctxvar::spawn` captures the context at the call, as `asyncio.create_task` does.
     let tasks: Vec<_> = MESSAGES
         .iter()

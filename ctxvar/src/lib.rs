@@ -289,10 +289,10 @@
 //!
 //! # Examples
 //!
-//! `ctxvar/examples/` in the repository holds the three programs of the Python article
-//! this crate grew from: `cargo run --example correlation_id` (concurrent requests
-//! logging their own correlation id through `tracing`), `--example item_loop` (an
-//! async loop over items, one after another and concurrently) and
+//! `ctxvar/examples/` in the repository holds the three Python `contextvars` programs
+//! this crate grew from, in Rust: `cargo run --example correlation_id` (concurrent
+//! requests logging their own correlation id through `tracing`), `--example item_loop`
+//! (an async loop over items, one after another and concurrently) and
 //! `--example loop_pitfall` (where to bind a value that futures created in a loop
 //! should see).
 //!

@@ -1,6 +1,6 @@
-//! SPEC §9's allocation budget, counted exactly with a counting global allocator:
-//! no allocation per poll, one per bind, and one per capture whatever the values'
-//! sizes (none when nothing is bound).
+//! The allocation budget (README.md, "Performance"), counted exactly with a counting
+//! global allocator: no allocation per poll, one per bind, and one per capture whatever
+//! the values' sizes (none when nothing is bound).
 
 // Tests declare helper fns next to their use, and exercise every receiver and shape
 // of function the attributes accept, some of which clippy would rewrite.

@@ -1,5 +1,5 @@
 //! Concurrent futures each see their own values: across tasks, threads, and sibling
-//! futures polled in one task (SPEC §8).
+//! futures polled in one task (crate docs, "Semantics of a poll").
 
 // Tests declare helper fns next to their use, and exercise every receiver and shape
 // of function the attributes accept, some of which clippy would rewrite.
@@ -145,7 +145,7 @@ async fn reads_the_poller() -> &'static str {
 
 #[test]
 fn a_future_that_binds_nothing_sees_whoever_polls_it() {
-    // SPEC §8: the bindings of the poller, at each poll.
+    // A future sees the bindings of its poller, at each poll.
     let mut fut = pin!(reads_the_poller());
     TENANT.sync_scope("first poller", || {
         assert_eq!(poll_once(fut.as_mut()), Poll::Pending);

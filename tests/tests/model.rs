@@ -1,5 +1,7 @@
 //! Model-based property test: random programs, run on tokio's current-thread and
-//! multi-thread runtimes, never read a value other than the one SPEC §4–§8 says.
+//! multi-thread runtimes, never read a value other than the one the crate docs'
+//! semantics give (scopes, reads, defaults, captures, polls; see README.md,
+//! "Guarantees").
 //!
 //! Each generated program is a tree of nested scopes (`VAR.scope`, `A.bind(..).and(..)`,
 //! `sync_scope`, and a frame binding 14 variables at once, so that captures also take
@@ -67,11 +69,11 @@ static A: u64;
 #[context_var]
 static B: Tracked;
 
-/// Required, never carried into spawned tasks or captured contexts (SPEC §7).
+/// Required, never carried into spawned tasks or captured contexts (`inherit = false`).
 #[context_var(inherit = false)]
 static TX: u64;
 
-/// Has a default, read wherever it is not bound (SPEC §5).
+/// Has a default, read wherever it is not bound.
 #[context_var]
 static D: u64 = D_DEFAULT;
 
@@ -265,7 +267,8 @@ enum Node {
         block: Block,
     },
     /// The block's future is created inside `create` (and captures there if `capture`,
-    /// with `in_current_context`), then awaited inside `poll`: SPEC §8's lazy futures.
+    /// with `in_current_context`), then awaited inside `poll`: futures are lazy and see
+    /// their poller.
     Lazy {
         create: Vals,
         poll: Vals,
@@ -273,7 +276,7 @@ enum Node {
         block: Block,
     },
     /// The block polled by a middleware that binds `first` around its first poll and
-    /// `later` around every later one (SPEC §8: a future sees its poller's bindings).
+    /// `later` around every later one (a future sees its poller's bindings).
     Handoff {
         first: Vals,
         later: Vals,
@@ -304,7 +307,7 @@ enum Node {
     /// A stream whose items run `items`, one block per `poll_next`, with `vals` bound
     /// by `scope_stream` around every poll of it; if `capture`, inside
     /// `Context::current().scope_stream`, captured where the stream is made. It is
-    /// consumed to its end, with `poll` bound around the consumer (SPEC §7, §8).
+    /// consumed to its end, with `poll` bound around the consumer.
     Stream {
         vals: Vals,
         capture: bool,
@@ -856,7 +859,7 @@ impl fmt::Debug for Obs {
     }
 }
 
-/// What SPEC §5 says a read sees in `env`: the value, the default, or an error.
+/// What a read sees in `env`: the value, the default, or an error.
 fn expected_obs(env: &Env) -> Obs {
     let mut defaults = [None; NV];
     defaults[3] = Some(D_DEFAULT);
@@ -1012,7 +1015,7 @@ impl MakeValue for Tracked {
     }
 }
 
-/// Reads every variable when dropped: SPEC §4, destructors see the scope's bindings.
+/// Reads every variable when dropped: destructors see the scope's bindings.
 struct Guard {
     shared: Arc<Shared>,
     id: u32,
@@ -1207,7 +1210,7 @@ fn run_block(shared: &Arc<Shared>, block: Block) -> BoxFut {
 }
 
 /// Polls `inner` with `first` bound around its first poll and `later` around the
-/// others: middleware that wraps each `inner.poll` in a scope (SPEC §8).
+/// others: middleware that wraps each `inner.poll` in a scope.
 struct Handoff {
     inner: BoxFut,
     first: Vals,
@@ -1545,8 +1548,8 @@ fn env_of(layers: &[Layer]) -> Env {
 }
 
 /// What a destructor sees when the future holding it is dropped by code that sees
-/// `dropper`: every scope between enters its bindings to drop its inner future (SPEC
-/// §4), a context enters its snapshot; a middleware binds only around polls.
+/// `dropper`: every scope between enters its bindings to drop its inner future, a
+/// context enters its snapshot; a middleware binds only around polls.
 fn drop_env(dropper: &Env, layers: &[Layer]) -> Env {
     let mut env = *dropper;
     for layer in layers {
@@ -2082,7 +2085,7 @@ fn sblk(vars: &[usize], body: Vec<SyncNode>) -> SBlock {
 }
 
 // Each of these was shrunk from a failure of the model test against a deliberately
-// broken runtime (see the mutation check in the issue-6 report), then trimmed by hand;
+// broken runtime (a bug introduced on purpose, one at a time), then trimmed by hand;
 // each fails if that part of the runtime breaks again.
 
 #[test]
@@ -2102,7 +2105,7 @@ fn regression_a_scope_entered_where_an_ended_one_was_does_not_read_its_values() 
 
 #[test]
 fn regression_a_cancelled_scope_drops_its_future_inside_its_bindings() {
-    // SPEC §4: a future dropped mid-way (here after one poll) is dropped with its
+    // A future dropped mid-way (here after one poll) is dropped with its
     // scope's values still bound; its destructors read them.
     both_flavors(blk(
         &[VB],
@@ -2149,7 +2152,7 @@ fn regression_a_capture_leaves_out_variables_that_are_not_inherited() {
 
 #[test]
 fn regression_a_context_hides_its_callers_bindings() {
-    // SPEC §7: `ctx.run` and `ctx.scope` see exactly the snapshot, not `B`, bound by
+    // `ctx.run` and `ctx.scope` see exactly the snapshot, not `B`, bound by
     // the caller after the capture.
     both_flavors(blk(
         &[],

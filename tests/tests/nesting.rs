@@ -106,7 +106,7 @@ fn one_binding_call_may_bind_several_variables_and_the_last_one_wins() {
 
 #[test]
 fn binding_inside_a_with_closure_works() {
-    // Reads hold no borrow that could block a nested bind (SPEC §8).
+    // Reads hold no borrow that could block a nested bind.
     #[with_context(ITEM_ID = 1)]
     fn outer() -> u64 {
         ITEM_ID.with(|outer| ITEM_ID.sync_scope(outer + 1, || ITEM_ID.with(|inner| *inner)))

@@ -1,7 +1,8 @@
-//! Panic safety and re-entrancy (SPEC §4, §8): panics in binding expressions, in `with`
-//! closures, in destructors of bound values and of inner futures; reading and binding
-//! inside `with` closures and destructors; polling one scope future from inside
-//! another's poll; reading during thread-local teardown at thread exit.
+//! Panic safety and re-entrancy (README.md, "Guarantees"): panics in binding
+//! expressions, in `with` closures, in destructors of bound values and of inner
+//! futures; reading and binding inside `with` closures and destructors; polling one
+//! scope future from inside another's poll; reading during thread-local teardown at
+//! thread exit.
 //!
 //! Each case either works or fails with a clear panic, and in every case the scopes
 //! around it are exactly as they were: the tests run inside `in_outer`, which binds
@@ -197,7 +198,7 @@ impl Drop for Resource {
             drops.fetch_add(1, Ordering::SeqCst);
         }
         if let Some(seen) = &self.seen_on_drop {
-            // Reading and binding in a destructor (SPEC §8).
+            // Reading and binding in a destructor.
             let record = (snapshot(), LEVEL.sync_scope(99, || LEVEL.get()));
             seen.lock().unwrap().push(record);
         }
@@ -231,7 +232,7 @@ fn explode() -> u64 {
 
 #[test]
 fn a_panic_in_a_binding_expression_on_first_poll_leaves_the_poller_intact() {
-    // The expressions are evaluated on the first poll (SPEC §4): the panic comes out of
+    // The expressions are evaluated on the first poll: the panic comes out of
     // `poll`, inside the poller's scopes.
     #[with_context(RES = Resource::counted("first", &drops), ID = explode())]
     async fn binds_then_panics(drops: Arc<AtomicUsize>) {
@@ -368,7 +369,7 @@ fn a_panic_in_the_destructor_of_an_inner_future_leaves_other_scopes_intact() {
     let drops = Arc::new(AtomicUsize::new(0));
     let seen = Arc::new(Mutex::new(None));
     // A `Scope` cancelled after one poll: it drops its inner future with its bindings
-    // installed (SPEC §4), and that drop panics.
+    // installed, and that drop panics.
     let guard = PanicsOnDrop { seen: seen.clone() };
     let mut fut = Box::pin(
         ID.bind(2)
@@ -614,7 +615,7 @@ fn a_scope_future_can_be_polled_from_inside_another_poll() {
 }
 
 // ---------------------------------------------------------------------------------
-// Thread-local teardown (SPEC §8)
+// Thread-local teardown at thread exit
 // ---------------------------------------------------------------------------------
 
 /// Everything a destructor does at thread exit, reported over a channel.
@@ -738,7 +739,7 @@ fn tokio_worker_threads_tear_down_cleanly() {
 
 #[test]
 fn a_stream_in_a_context_is_dropped_inside_it() {
-    // SPEC §4 and §8: like a future run in a context (`ctx.scope`), a stream run in one
+    // Like a future run in a context (`ctx.scope`), a stream run in one
     // is dropped with the context's bindings, so its destructors never see whatever
     // its dropper has bound (in a server, another request's values). `scope_stream`
     // on bindings does the same.

@@ -1,4 +1,5 @@
-//! Carrying context across tasks, threads and streams (SPEC §7).
+//! Carrying context across tasks, threads and streams (crate docs, "Carrying context
+//! into tasks and threads").
 
 // Tests declare helper fns next to their use, and exercise every receiver and shape
 // of function the attributes accept, some of which clippy would rewrite.

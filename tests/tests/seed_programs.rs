@@ -1,6 +1,6 @@
-//! The facts the seed article's three programs show, asserted on the same programs in
-//! Rust (see `ctxvar/examples/`): `correlation_id.rs`, `item_loop.rs` and
-//! `loop_pitfall.rs`.
+//! The facts the three Python `contextvars` programs ctxvar grew from show, asserted on
+//! the same programs in Rust (see `ctxvar/examples/`): `correlation_id.rs`,
+//! `item_loop.rs` and `loop_pitfall.rs`.
 
 // Tests declare helper fns next to their use, and exercise every receiver and shape
 // of function the attributes accept, some of which clippy would rewrite.
@@ -210,7 +210,7 @@ mod loop_pitfall {
     #[cfg(feature = "tokio")]
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_task_spawned_per_iteration_sees_its_iterations_value() {
-        // The article's program; `ctxvar::spawn` captures at the call, as Python's
+        // The Python program; `ctxvar::spawn` captures at the call, as Python's
         // `create_task` copies the context, so this prints first, second, third.
         let tasks: Vec<_> = MESSAGES
             .iter()

@@ -1,6 +1,7 @@
 //! Stress: tens of thousands of concurrently scoped tasks on the multi-thread runtime,
 //! yielding at random, each checking its own values about two thousand times; zero
-//! mismatches, and every bound value released when its scope ends (SPEC §4, §7, §8).
+//! mismatches, and every bound value released when its scope ends (README.md,
+//! "Guarantees").
 //!
 //! Why: a per-thread frame pointer and read cache are only wrong if some interleaving
 //! of polls on some worker leaves them pointing at another task's frame. Here

@@ -1,4 +1,5 @@
-//! `#[with_context]` on every kind of function SPEC §4 lists.
+//! `#[with_context]` on every kind of function it accepts (free functions, methods with
+//! any receiver, trait impls, generics, `?`).
 
 // Tests declare helper fns next to their use, and exercise every receiver and shape
 // of function the attributes accept, some of which clippy would rewrite.
