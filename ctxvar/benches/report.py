@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Turns the criterion results of `cargo bench -p ctxvar --bench vs_tokio` into a
-ratio table (printed) and the nesting plot `ctxvar/benches/nesting.svg`.
+"""Turns the criterion results of `cargo bench -p ctxvar --features tracing --bench
+vs_tokio` into a ratio table (printed) and the nesting plot
+`ctxvar/benches/nesting.svg`.
 
 These are measured with the workspace's bench profile (one codegen unit), which is
 not what users build with: README.md's table comes from the downstream benchmark,
@@ -134,7 +135,7 @@ def main():
          "bind + run to completion, tracing", ours="ctxvar traced")
 
     lines = [
-        f"Measured with `cargo bench -p ctxvar --bench vs_tokio` on {machine()}, "
+        f"Measured with `cargo bench -p ctxvar --features tracing --bench vs_tokio` on {machine()}, "
         f"{datetime.date.today().isoformat()}, with the workspace's bench profile (one codegen "
         "unit, so both libraries are inlined as far as the optimiser can; the leaf future is "
         "opaque to it); ratio = ctxvar / tokio (below 1 is faster); "

@@ -6,9 +6,9 @@
 //! nesting plot in README.md.
 //!
 //! ```sh
-//! cargo bench -p ctxvar --bench vs_tokio      # full run (a few minutes)
-//! python3 ctxvar/benches/report.py            # ratios into README.md, plot
-//! cargo test -p ctxvar --benches              # quick mode: each benchmark once
+//! cargo bench -p ctxvar --features tracing --bench vs_tokio  # full run (a few minutes)
+//! python3 ctxvar/benches/report.py                          # ratios into README.md, plot
+//! cargo test -p ctxvar --features tracing --benches         # quick mode: each benchmark once
 //! ```
 //!
 //! Polls are of a stack of scopes around a leaf future that is never ready and whose
