@@ -77,3 +77,58 @@ fn no_file_cites_the_specification_or_research_notes() {
         hits.join("\n")
     );
 }
+
+/// Where `text` links to: inline links and images (`[text](target)`, `![alt](target)`),
+/// reference definitions (`[label]: target`) and HTML `src`/`href` attributes.
+fn link_targets(text: &str) -> Vec<String> {
+    let mut targets = Vec::new();
+    for line in text.lines() {
+        let mut rest = line;
+        while let Some(at) = rest.find("](") {
+            let after = &rest[at + 2..];
+            let end = after.find(')').unwrap_or(after.len());
+            targets.push(after[..end].to_owned());
+            rest = &after[end..];
+        }
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('[')
+            && let Some(at) = trimmed.find("]: ")
+        {
+            targets.push(trimmed[at + 3..].trim().to_owned());
+        }
+        for attribute in ["src=\"", "href=\""] {
+            let mut rest = line;
+            while let Some(at) = rest.find(attribute) {
+                let after = &rest[at + attribute.len()..];
+                let end = after.find('"').unwrap_or(after.len());
+                targets.push(after[..end].to_owned());
+                rest = &after[end..];
+            }
+        }
+    }
+    targets
+}
+
+/// crates.io shows a package's README with relative links resolved against the
+/// package's directory, where the root README.md's relative links (and the macros
+/// crate's) would break: every link and image in them is absolute.
+#[test]
+fn the_readmes_link_only_to_absolute_urls() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let mut relative = Vec::new();
+    for readme in ["README.md", "ctxvar-macros/README.md"] {
+        let text = std::fs::read_to_string(root.join(readme)).unwrap();
+        let targets = link_targets(&text);
+        assert!(!targets.is_empty(), "{readme}: no links found");
+        for target in targets {
+            if !(target.starts_with("https://") || target.starts_with('#')) {
+                relative.push(format!("{readme}: {target}"));
+            }
+        }
+    }
+    assert!(
+        relative.is_empty(),
+        "links that break on crates.io (use https://github.com/ctxvar/ctxvar/blob/main/...):\n{}",
+        relative.join("\n")
+    );
+}
