@@ -174,6 +174,7 @@ impl Context {
     /// # });
     /// ```
     #[cfg(feature = "stream")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "stream")))]
     pub fn scope_stream<S: futures_core::Stream>(self, stream: S) -> crate::ContextStream<S> {
         crate::ContextStream::new(self, stream)
     }

@@ -425,6 +425,7 @@
     doc = "[`spawn_blocking`]: https://docs.rs/ctxvar/latest/ctxvar/fn.spawn_blocking.html",
     doc = "[`spawn_local`]: https://docs.rs/ctxvar/latest/ctxvar/fn.spawn_local.html"
 )]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 

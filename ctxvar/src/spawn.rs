@@ -56,6 +56,7 @@ use crate::context::{ContextClosure, FutureExt};
 /// # Panics
 ///
 /// As [`tokio::spawn`]: when called outside a tokio runtime.
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 #[track_caller]
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
 where
@@ -98,6 +99,7 @@ where
 /// # Panics
 ///
 /// As [`tokio::task::spawn_blocking`]: when called outside a tokio runtime.
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 #[track_caller]
 pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
 where
@@ -139,6 +141,7 @@ where
 /// # Panics
 ///
 /// As [`tokio::task::spawn_local`]: when called outside a `LocalSet`.
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 #[track_caller]
 pub fn spawn_local<F>(future: F) -> JoinHandle<F::Output>
 where

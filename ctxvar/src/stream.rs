@@ -30,6 +30,7 @@ pin_project! {
     /// assert_eq!(tagged.collect::<Vec<_>>().await, [(1, Ok(3)), (2, Ok(3))]);
     /// # });
     /// ```
+    #[cfg_attr(docsrs, doc(cfg(feature = "stream")))]
     #[must_use = "streams do nothing unless polled"]
     pub struct ScopeStream<L: BindingList, S> {
         // A `Scope` whose "future" is the stream: it already installs the bindings
@@ -82,6 +83,7 @@ pin_project! {
     /// assert_eq!(tagged.collect::<Vec<_>>().await, [(1, Ok(3))]);
     /// # });
     /// ```
+    #[cfg_attr(docsrs, doc(cfg(feature = "stream")))]
     #[must_use = "streams do nothing unless polled"]
     pub struct ContextStream<S> {
         context: Context,

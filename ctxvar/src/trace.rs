@@ -25,6 +25,7 @@ use core::fmt;
 /// });
 /// assert_eq!(id, Ok(7));
 /// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be recorded with `Debug`",
     label = "declared `trace`, but the type does not implement `Debug`",
@@ -61,6 +62,7 @@ impl<T: fmt::Debug> TraceDebug for T {
 ///
 /// REQUEST_ID.sync_scope(7, || tracing::info!("handled")); // `ctxvar{request_id=7}: handled`
 /// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be recorded with `Display`",
     label = "declared `trace = display`, but the type does not implement `Display`",
