@@ -37,6 +37,42 @@ impl<K: ?Sized> Variable<K> {
     }
 }
 
+/// A `Variable` is a zero-sized marker of its key, so it is `Copy` whatever the key
+/// and the value's type (the key is usually a `dyn` type, which is neither `Clone`
+/// nor sized). Generic code that takes a `Clone` or `Copy` value accepts it.
+///
+/// ```
+/// #[ctxvar::context_var]
+/// static ITEM_ID: u64;
+///
+/// fn twice<T: Copy>(t: T) -> [T; 2] {
+///     [t, t]
+/// }
+///
+/// let variable: ctxvar::Variable<dyn ITEM_ID> = ITEM_ID();
+/// let [a, b] = twice(variable);
+/// let c = Clone::clone(&variable); // `variable` is still usable: it was copied
+/// assert_eq!(format!("{a:?} {b:?} {c:?}"), "Variable Variable Variable");
+/// ```
+impl<K: ?Sized> Clone for Variable<K> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+/// A `Variable` is `Copy` for every key, like the `Clone` impl above: copying it
+/// copies nothing but the zero-sized marker.
+///
+/// ```
+/// #[ctxvar::context_var]
+/// static ITEM_ID: u64;
+///
+/// let variable = ctxvar::Variable::<dyn ITEM_ID>::new();
+/// let copy = variable;
+/// assert_eq!(format!("{copy:?}"), format!("{variable:?}"));
+/// ```
+impl<K: ?Sized> Copy for Variable<K> {}
+
 impl<K: ?Sized> Default for Variable<K> {
     fn default() -> Self {
         Self::new()
