@@ -15,9 +15,7 @@ fn files(root: &Path) -> Vec<PathBuf> {
         .args(["ls-files", "-z"])
         .current_dir(root)
         .output();
-    if let Ok(output) = tracked
-        && output.status.success()
-    {
+    if let Some(output) = tracked.ok().filter(|output| output.status.success()) {
         return output
             .stdout
             .split(|&b| b == 0)
