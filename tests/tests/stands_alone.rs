@@ -89,9 +89,7 @@ fn link_targets(text: &str) -> Vec<String> {
             rest = &after[end..];
         }
         let trimmed = line.trim_start();
-        if trimmed.starts_with('[')
-            && let Some(at) = trimmed.find("]: ")
-        {
+        if let Some(at) = trimmed.find("]: ").filter(|_| trimmed.starts_with('[')) {
             targets.push(trimmed[at + 3..].trim().to_owned());
         }
         for attribute in ["src=\"", "href=\""] {
