@@ -327,11 +327,12 @@ fn mentions_impl_trait(ty: &syn::Type) -> bool {
 }
 
 /// Gives the work passed to every capture point in `stmts` (`ctxvar::spawn(async move
-/// { .. })`, and `spawn_local`, `spawn_blocking`, `thread::spawn` with a closure) its
-/// own evidence for the variables of `vars` it mentions, and makes the call itself
-/// borrow the evidence in scope where it is written.
+/// { .. })`, and `spawn_local`, `spawn_blocking`, `thread::spawn` with a closure, and
+/// `async move { .. }.in_current_context()`) its own evidence for the variables of
+/// `vars` it mentions, and makes the call itself borrow the evidence in scope where it
+/// is written.
 ///
-/// The spawned work runs in the context captured by the call, so the variables are
+/// The work runs in the context captured by the call, so the variables are
 /// bound there (if they are inherited, which is checked at compile time). Its own
 /// evidence shadows the function's, so the work no longer borrows the function and
 /// may be `'static`. The call, though, captures the bindings only if it runs inside
@@ -360,6 +361,17 @@ fn mentions_impl_trait(ty: &syn::Type) -> bool {
 //                  let A = Scoped::<dyn A>::assume_bound(&A_is_bound_only_inside_this_task);
 //                  A.get()
 //              })
+//          }
+//
+// Input:   async move { A.get() }.in_current_context()
+// Output:  {
+//              let __ctxvar_evidence_at_call = (A,);
+//              let __ctxvar_carried: ContextScope<_> = async move {
+//                  let A_is_bound_only_inside_this_future = Anchor::new();
+//                  (the same check and evidence)
+//                  A.get()
+//              }.in_current_context();
+//              __ctxvar_carried
 //          }
 pub(crate) fn with_spawned_evidence(
     stmts: &[Stmt],
@@ -391,10 +403,7 @@ impl syn::visit_mut::VisitMut for Rewrite<'_> {
         // Inner calls first: their evidence at the call then names this call's work's
         // evidence, not the function's.
         syn::visit_mut::visit_expr_mut(self, expr);
-        let Expr::Call(call) = expr else {
-            return;
-        };
-        let Some(mentioned) = self.give_evidence_to_work(call) else {
+        let Some((mentioned, work_kind)) = self.give_evidence_to_work(expr) else {
             return;
         };
         // The evidence in scope at the call, copied (a zero-sized `Copy` value) so
@@ -404,10 +413,22 @@ impl syn::visit_mut::VisitMut for Rewrite<'_> {
         let at_call = syn::Ident::new("__ctxvar_evidence_at_call", Span::mixed_site());
         let locals = mentioned.iter().map(|var| last_ident(var));
         let call = std::mem::replace(expr, Expr::Verbatim(TokenStream::new()));
-        *expr = syn::parse_quote!({
-            let #at_call = (#(#locals,)*);
-            #call
-        });
+        *expr = if work_kind == WorkKind::Future {
+            // `.in_current_context()` is recognised by its name: the typed `let`
+            // makes sure it is `ctxvar`'s, which returns a `ContextScope`, and not a
+            // method of that name that carries nothing.
+            let carried = syn::Ident::new("__ctxvar_carried", Span::mixed_site());
+            syn::parse_quote!({
+                let #at_call = (#(#locals,)*);
+                let #carried: ::ctxvar::ContextScope<_> = #call;
+                #carried
+            })
+        } else {
+            syn::parse_quote!({
+                let #at_call = (#(#locals,)*);
+                #call
+            })
+        };
     }
 
     fn visit_item_mut(&mut self, _: &mut syn::Item) {
@@ -416,10 +437,11 @@ impl syn::visit_mut::VisitMut for Rewrite<'_> {
 }
 
 impl Rewrite<'_> {
-    /// If `call` is a capture point whose work mentions some of the variables, puts
-    /// evidence for them at the top of the work, and returns them.
-    fn give_evidence_to_work(&self, call: &mut syn::ExprCall) -> Option<Vec<&Path>> {
-        let point = capture_point(call)?;
+    /// If `expr` is a capture point whose work mentions some of the variables, puts
+    /// evidence for them at the top of the work, and returns them with the kind of
+    /// work.
+    fn give_evidence_to_work(&self, expr: &mut Expr) -> Option<(Vec<&Path>, WorkKind)> {
+        let point = capture_point(expr)?;
         let mentioned: Vec<&Path> = self
             .vars
             .iter()
@@ -438,7 +460,7 @@ impl Rewrite<'_> {
                 &format!(
                     "{}_is_bound_only_inside_this_{}",
                     local.unraw(),
-                    point.work_kind
+                    point.work_kind.noun()
                 ),
                 last,
             );
@@ -473,28 +495,81 @@ impl Rewrite<'_> {
             }
             _ => {}
         }
-        Some(mentioned)
+        Some((mentioned, point.work_kind))
     }
 }
 
 /// A call that captures the current context for work that runs later, elsewhere.
 struct CapturePoint<'a> {
-    /// The first and last tokens of the helper's path (`ctxvar`, `spawn`).
+    /// The first and last tokens of the helper's path (`ctxvar`, `spawn`), or the
+    /// method's name twice (`in_current_context`).
     helper: (Span, Span),
-    /// What the work becomes, for the name of its anchor: `task` or `thread`.
-    work_kind: &'static str,
+    /// What the work becomes, for the name of its anchor.
+    work_kind: WorkKind,
     /// The work: an `async` block or a closure, to give evidence of its own.
     work: &'a mut Expr,
 }
 
-/// `ctxvar::spawn(work)`, `ctxvar::spawn_local(work)`, `ctxvar::spawn_blocking(work)`,
-/// `ctxvar::thread::spawn(work)` (any path that starts with `ctxvar` and ends so).
+/// What the work given to a capture point becomes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum WorkKind {
+    /// A task: `ctxvar::spawn`, `spawn_local`, `spawn_blocking`.
+    Task,
+    /// A thread: `ctxvar::thread::spawn`.
+    Thread,
+    /// A future that runs in the context captured at the call, wherever it is
+    /// polled: `.in_current_context()`.
+    Future,
+}
+
+impl WorkKind {
+    /// The word in the name of the work's anchor, `VAR_is_bound_only_inside_this_..`.
+    fn noun(self) -> &'static str {
+        match self {
+            WorkKind::Task => "task",
+            WorkKind::Thread => "thread",
+            WorkKind::Future => "future",
+        }
+    }
+}
+
+/// The one place that decides what a capture point is:
 ///
-/// The one place that decides what a capture point is: other forms (the receiver of
-/// `.in_current_context()`, a helper imported by name) would be recognised here, and
-/// the rewrite would give their work evidence and borrow the evidence at the call in
-/// the same way.
-fn capture_point(call: &mut syn::ExprCall) -> Option<CapturePoint<'_>> {
+/// - `ctxvar::spawn(work)`, `ctxvar::spawn_local(work)`, `ctxvar::spawn_blocking(work)`,
+///   `ctxvar::thread::spawn(work)` (any path that starts with `ctxvar` and ends so);
+/// - `async { .. }.in_current_context()` and `async move { .. }.in_current_context()`:
+///   an `async` block written as the receiver of the method (recognised by its name;
+///   the expansion checks that it returns `ctxvar`'s `ContextScope`), and
+///   `ctxvar::FutureExt::in_current_context(work)` (also through `ctxvar::prelude`).
+///
+/// Other forms (a helper imported by name, a future built first and passed to a
+/// helper later) are not recognised: their work keeps the function's evidence.
+fn capture_point(expr: &mut Expr) -> Option<CapturePoint<'_>> {
+    match expr {
+        Expr::Call(call) => helper_call(call),
+        Expr::MethodCall(call) => {
+            let receiver_is_async = matches!(&*call.receiver, Expr::Async(_));
+            if call.method != "in_current_context"
+                || !call.args.is_empty()
+                || call.turbofish.is_some()
+                || !receiver_is_async
+            {
+                return None;
+            }
+            let span = call.method.span();
+            Some(CapturePoint {
+                helper: (span, span),
+                work_kind: WorkKind::Future,
+                work: &mut call.receiver,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// A call of a capture point by its path: a `ctxvar::` spawn helper, or
+/// `ctxvar::FutureExt::in_current_context(work)`.
+fn helper_call(call: &mut syn::ExprCall) -> Option<CapturePoint<'_>> {
     let Expr::Path(callee) = &*call.func else {
         return None;
     };
@@ -505,8 +580,10 @@ fn capture_point(call: &mut syn::ExprCall) -> Option<CapturePoint<'_>> {
     let names: Vec<String> = segments.iter().map(|s| s.ident.to_string()).collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let work_kind = match names.as_slice() {
-        ["ctxvar", "spawn" | "spawn_local" | "spawn_blocking"] => "task",
-        ["ctxvar", "thread", "spawn"] => "thread",
+        ["ctxvar", "spawn" | "spawn_local" | "spawn_blocking"] => WorkKind::Task,
+        ["ctxvar", "thread", "spawn"] => WorkKind::Thread,
+        ["ctxvar", "FutureExt", "in_current_context"]
+        | ["ctxvar", "prelude", "FutureExt", "in_current_context"] => WorkKind::Future,
         _ => return None,
     };
     let first = callee
