@@ -353,6 +353,32 @@ pub fn context_var(args: TokenStream, item: TokenStream) -> TokenStream {
 /// assert!(!SHARD.is_bound()); // nothing leaks to the caller
 /// ```
 ///
+/// # Spawned work
+///
+/// Work that carries the context (a block or closure passed to a `ctxvar::` spawn
+/// helper, or an `async` block followed by `.in_current_context()`) may read the
+/// function's variables with `get`. Work that carries nothing (`tokio::spawn`,
+/// `std::thread::spawn`) may not: its block borrows the function, and the error says
+/// that `VAR_is_bound_only_inside_this_function` does not live long enough. Functions
+/// with `#[uses_context]` follow the same rule.
+///
+/// ```
+/// use ctxvar::{context_var, with_context, FutureExt};
+///
+/// #[context_var]
+/// static SHARD: u32;
+///
+/// #[with_context(SHARD = 3)]
+/// fn start() -> impl std::future::Future<Output = u32> + Send + 'static {
+///     async move { SHARD.get() }.in_current_context() // runs with SHARD = 3
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// assert_eq!(tokio::spawn(start()).await.unwrap(), 3);
+/// # }
+/// ```
+///
 /// # With other attributes
 ///
 /// `#[tokio::main]`, `#[tokio::test]` and `#[tracing::instrument]` work above or below
