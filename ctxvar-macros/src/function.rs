@@ -1,6 +1,6 @@
 //! The annotated function: parsing it, and the pieces both function attributes insert.
 
-use proc_macro2::{Delimiter, Group, Span, TokenStream};
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::parse::{ParseStream, Parser};
@@ -373,11 +373,16 @@ fn mentions_impl_trait(ty: &syn::Type) -> bool {
 //              }.in_current_context();
 //              __ctxvar_carried
 //          }
-pub(crate) fn with_spawned_evidence(
-    stmts: &[Stmt],
-    vars: &[&Path],
-    function: &ItemFn,
-) -> Vec<Stmt> {
+fn with_spawned_evidence(block: &mut syn::Block, vars: &[&Path]) {
+    syn::visit_mut::VisitMut::visit_block_mut(&mut Rewrite { vars }, block);
+}
+
+/// The rewrites both attributes make in the function's body `stmts`, for the
+/// variables of `vars` whose name the function does not bind with a pattern of its
+/// own (see [`with_spawned_evidence`]): first evidence for work that carries the
+/// context ([`with_spawned_evidence`]), then the fallible reads
+/// ([`with_fallible_reads`]), which that first step does not count as reads.
+pub(crate) fn rewrite_body(stmts: &[Stmt], vars: &[&Path], function: &ItemFn) -> Vec<Stmt> {
     let shadowed = names_bound_by_patterns(function);
     let vars: Vec<&Path> = vars
         .iter()
@@ -389,9 +394,129 @@ pub(crate) fn with_spawned_evidence(
         stmts: stmts.to_vec(),
     };
     if !vars.is_empty() {
-        syn::visit_mut::VisitMut::visit_block_mut(&mut Rewrite { vars: &vars }, &mut block);
+        with_spawned_evidence(&mut block, &vars);
+        with_fallible_reads(&mut block, &vars);
     }
     block.stmts
+}
+
+/// Makes every `VAR.try_get()`, `VAR.try_with(..)` and `VAR.is_bound()` in `block`
+/// (including in macro invocations, `format!("{:?}", VAR.try_get())`, at the token
+/// level) call through the variable's key instead of the evidence local `VAR`.
+///
+/// These reads compile anywhere, bound or not, and return what the work that makes
+/// them sees; through the evidence they would borrow the function's anchor, and work
+/// that makes them could not be `'static`. Written this way they compile in any work
+/// (a `tokio::spawn`ed block sees `Err`/`false`), while `get` and `with` still go
+/// through the evidence and stay escape-checked.
+///
+/// Only a receiver that is the variable's bare name is rewritten (not `self.VAR` or
+/// `path::VAR`, which do not name the evidence), with the user's span, so that an
+/// error in the call is reported at the user's tokens.
+//
+// Input:   A.try_get()
+// Output:  (::ctxvar::__private::Fallible::<<dyn A as ContextKey>::__Key>::new()).try_get()
+fn with_fallible_reads(block: &mut syn::Block, vars: &[&Path]) {
+    syn::visit_mut::VisitMut::visit_block_mut(&mut FallibleReads { vars }, block);
+}
+
+/// The methods that [`with_fallible_reads`] calls through the variable's key.
+const FALLIBLE_READS: &[&str] = &["try_get", "try_with", "is_bound"];
+
+struct FallibleReads<'a> {
+    vars: &'a [&'a Path],
+}
+
+impl syn::visit_mut::VisitMut for FallibleReads<'_> {
+    fn visit_expr_method_call_mut(&mut self, call: &mut syn::ExprMethodCall) {
+        if FALLIBLE_READS.iter().any(|read| call.method == read) {
+            let named = match &*call.receiver {
+                Expr::Path(path) if path.qself.is_none() && path.attrs.is_empty() => path
+                    .path
+                    .get_ident()
+                    .and_then(|ident| self.var_named(ident)),
+                _ => None,
+            };
+            if let Some((var, ident)) = named {
+                *call.receiver = Expr::Verbatim(fallible_receiver(var, ident.span()));
+            }
+        }
+        syn::visit_mut::visit_expr_method_call_mut(self, call);
+    }
+
+    fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
+        mac.tokens = self.rewrite_tokens(std::mem::take(&mut mac.tokens));
+    }
+
+    fn visit_item_mut(&mut self, _: &mut syn::Item) {
+        // A nested item is not part of this function's body.
+    }
+}
+
+impl FallibleReads<'_> {
+    /// The variable whose evidence is named `ident`, and `ident`.
+    fn var_named<'i>(&self, ident: &'i syn::Ident) -> Option<(&Path, &'i syn::Ident)> {
+        let name = ident.unraw();
+        self.vars
+            .iter()
+            .find(|var| last_ident(var).unraw() == name)
+            .map(|var| (*var, ident))
+    }
+
+    /// The rewrite at the token level, for a macro's input: `VAR . try_get` where
+    /// `VAR` is not preceded by `.` or `::`.
+    fn rewrite_tokens(&self, tokens: TokenStream) -> TokenStream {
+        let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+        let mut out = Vec::with_capacity(tokens.len());
+        for (i, token) in tokens.iter().enumerate() {
+            let replaced = match token {
+                TokenTree::Ident(ident)
+                    if is_fallible_read(&tokens, i) && !follows_dot_or_path(&tokens, i) =>
+                {
+                    self.var_named(ident).map(|(var, ident)| {
+                        let receiver = fallible_receiver(var, ident.span());
+                        let mut group = Group::new(Delimiter::Parenthesis, receiver);
+                        group.set_span(ident.span());
+                        TokenTree::Group(group)
+                    })
+                }
+                TokenTree::Group(group) => {
+                    let mut inner =
+                        Group::new(group.delimiter(), self.rewrite_tokens(group.stream()));
+                    inner.set_span(group.span());
+                    Some(TokenTree::Group(inner))
+                }
+                _ => None,
+            };
+            out.push(replaced.unwrap_or_else(|| token.clone()));
+        }
+        out.into_iter().collect()
+    }
+}
+
+/// `(::ctxvar::__private::Fallible::<KEY>::new())`, spanned at the user's `VAR`.
+fn fallible_receiver(var: &Path, span: Span) -> TokenStream {
+    let private = private(span);
+    let key = key_type(var);
+    quote_spanned!(span=> (#private::Fallible::<#key>::new()))
+}
+
+/// Whether the token at `i` is followed by `.try_get`, `.try_with` or `.is_bound`.
+fn is_fallible_read(tokens: &[TokenTree], i: usize) -> bool {
+    matches!(
+        (tokens.get(i + 1), tokens.get(i + 2)),
+        (Some(TokenTree::Punct(dot)), Some(TokenTree::Ident(method)))
+            if dot.as_char() == '.' && FALLIBLE_READS.iter().any(|read| method == read)
+    )
+}
+
+/// Whether the token at `i` follows `.` or `::` (a field, or a segment of a path).
+fn follows_dot_or_path(tokens: &[TokenTree], i: usize) -> bool {
+    i.checked_sub(1)
+        .and_then(|before| tokens.get(before))
+        .is_some_and(|token| {
+            matches!(token, TokenTree::Punct(punct) if matches!(punct.as_char(), '.' | ':'))
+        })
 }
 
 struct Rewrite<'a> {
@@ -635,12 +760,15 @@ fn path_is(callee: &Expr, test: impl FnOnce(&[&str]) -> bool) -> bool {
     test(&names)
 }
 
-/// Whether `ident` appears anywhere in `expr`'s tokens.
+/// Whether `ident` appears anywhere in `expr`'s tokens, other than as the receiver of
+/// a fallible read (`ident.try_get()`), which [`with_fallible_reads`] rewrites so that
+/// it needs no evidence.
 fn mentions(expr: &Expr, ident: &syn::Ident) -> bool {
     fn walk(tokens: TokenStream, ident: &syn::Ident) -> bool {
-        tokens.into_iter().any(|token| match token {
-            proc_macro2::TokenTree::Ident(found) => found == *ident,
-            proc_macro2::TokenTree::Group(group) => walk(group.stream(), ident),
+        let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+        tokens.iter().enumerate().any(|(i, token)| match token {
+            TokenTree::Ident(found) => found == ident && !is_fallible_read(&tokens, i),
+            TokenTree::Group(group) => walk(group.stream(), ident),
             _ => false,
         })
     }
