@@ -510,13 +510,20 @@ fn is_fallible_read(tokens: &[TokenTree], i: usize) -> bool {
     )
 }
 
-/// Whether the token at `i` follows `.` or `::` (a field, or a segment of a path).
+/// Whether the token at `i` follows `.` or `::` (a field, or a segment of a path), not
+/// a single `:` (`field: VAR.try_get()` in a macro's struct-like input).
 fn follows_dot_or_path(tokens: &[TokenTree], i: usize) -> bool {
-    i.checked_sub(1)
-        .and_then(|before| tokens.get(before))
-        .is_some_and(|token| {
-            matches!(token, TokenTree::Punct(punct) if matches!(punct.as_char(), '.' | ':'))
-        })
+    let punct = |back: usize| match i.checked_sub(back).and_then(|at| tokens.get(at)) {
+        Some(TokenTree::Punct(punct)) => Some(punct),
+        _ => None,
+    };
+    match punct(1) {
+        Some(dot) if dot.as_char() == '.' => true,
+        Some(colon) if colon.as_char() == ':' => punct(2).is_some_and(|first| {
+            first.as_char() == ':' && first.spacing() == proc_macro2::Spacing::Joint
+        }),
+        _ => false,
+    }
 }
 
 struct Rewrite<'a> {

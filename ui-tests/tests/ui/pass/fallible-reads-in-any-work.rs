@@ -9,9 +9,16 @@ static ITEM_ID: u64;
 #[context_var(inherit = false)]
 static TRANSACTION: u32;
 
+// Takes `name: expression`, as some logging and JSON macros do.
+macro_rules! field {
+    ($name:ident: $value:expr) => {
+        (stringify!($name), $value)
+    };
+}
+
 #[with_context(ITEM_ID = id)]
 async fn plain_spawns(id: u64) -> (Result<u64, AccessError>, bool, String) {
-    let task = tokio::spawn(async move { ITEM_ID.try_get() });
+    let task = tokio::spawn(async move { field!(item: ITEM_ID.try_get()).1 });
     let thread = std::thread::spawn(move || ITEM_ID.is_bound());
     let formatted = tokio::spawn(async move {
         tracing::info!(item_id = ?ITEM_ID.try_get(), "in a plain task");

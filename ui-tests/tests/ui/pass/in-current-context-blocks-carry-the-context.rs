@@ -16,6 +16,12 @@ async fn join_set(id: u64) -> u64 {
 }
 
 #[with_context(ID = id)]
+async fn awaited_as_a_statement(id: u64) -> u64 {
+    async move { assert_eq!(ID.get(), 7) }.in_current_context().await;
+    async move { ID.get() }.in_current_context().await
+}
+
+#[with_context(ID = id)]
 async fn built_now_spawned_later(id: u64) -> u64 {
     let job = async move { ID.get() + 1 }.in_current_context();
     tokio::task::yield_now().await;
@@ -41,6 +47,7 @@ fn returned(id: u64) -> impl Future<Output = u64> + Send + 'static {
 #[tokio::main]
 async fn main() {
     assert_eq!(join_set(7).await, 7);
+    assert_eq!(awaited_as_a_statement(7).await, 7);
     assert_eq!(built_now_spawned_later(7).await, 8);
     assert_eq!(ID.scope(7, through_a_handle()).await, 14);
     assert_eq!(by_path(7).await, 10);
