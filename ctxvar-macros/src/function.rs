@@ -1,6 +1,6 @@
 //! The annotated function: parsing it, and the pieces both function attributes insert.
 
-use proc_macro2::{Delimiter, Group, Span, TokenStream};
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::parse::{ParseStream, Parser};
@@ -327,11 +327,12 @@ fn mentions_impl_trait(ty: &syn::Type) -> bool {
 }
 
 /// Gives the work passed to every capture point in `stmts` (`ctxvar::spawn(async move
-/// { .. })`, and `spawn_local`, `spawn_blocking`, `thread::spawn` with a closure) its
-/// own evidence for the variables of `vars` it mentions, and makes the call itself
-/// borrow the evidence in scope where it is written.
+/// { .. })`, and `spawn_local`, `spawn_blocking`, `thread::spawn` with a closure, and
+/// `async move { .. }.in_current_context()`) its own evidence for the variables of
+/// `vars` it mentions, and makes the call itself borrow the evidence in scope where it
+/// is written.
 ///
-/// The spawned work runs in the context captured by the call, so the variables are
+/// The work runs in the context captured by the call, so the variables are
 /// bound there (if they are inherited, which is checked at compile time). Its own
 /// evidence shadows the function's, so the work no longer borrows the function and
 /// may be `'static`. The call, though, captures the bindings only if it runs inside
@@ -361,11 +362,27 @@ fn mentions_impl_trait(ty: &syn::Type) -> bool {
 //                  A.get()
 //              })
 //          }
-pub(crate) fn with_spawned_evidence(
-    stmts: &[Stmt],
-    vars: &[&Path],
-    function: &ItemFn,
-) -> Vec<Stmt> {
+//
+// Input:   async move { A.get() }.in_current_context()
+// Output:  {
+//              let __ctxvar_evidence_at_call = (A,);
+//              let __ctxvar_carried: ContextScope<_> = async move {
+//                  let A_is_bound_only_inside_this_future = Anchor::new();
+//                  (the same check and evidence)
+//                  A.get()
+//              }.in_current_context();
+//              __ctxvar_carried
+//          }
+fn with_spawned_evidence(block: &mut syn::Block, vars: &[&Path]) {
+    syn::visit_mut::VisitMut::visit_block_mut(&mut Rewrite { vars }, block);
+}
+
+/// The rewrites both attributes make in the function's body `stmts`, for the
+/// variables of `vars` whose name the function does not bind with a pattern of its
+/// own (see [`with_spawned_evidence`]): first evidence for work that carries the
+/// context ([`with_spawned_evidence`]), then the fallible reads
+/// ([`with_fallible_reads`]), which that first step does not count as reads.
+pub(crate) fn rewrite_body(stmts: &[Stmt], vars: &[&Path], function: &ItemFn) -> Vec<Stmt> {
     let shadowed = names_bound_by_patterns(function);
     let vars: Vec<&Path> = vars
         .iter()
@@ -377,9 +394,136 @@ pub(crate) fn with_spawned_evidence(
         stmts: stmts.to_vec(),
     };
     if !vars.is_empty() {
-        syn::visit_mut::VisitMut::visit_block_mut(&mut Rewrite { vars: &vars }, &mut block);
+        with_spawned_evidence(&mut block, &vars);
+        with_fallible_reads(&mut block, &vars);
     }
     block.stmts
+}
+
+/// Makes every `VAR.try_get()`, `VAR.try_with(..)` and `VAR.is_bound()` in `block`
+/// (including in macro invocations, `format!("{:?}", VAR.try_get())`, at the token
+/// level) call through the variable's key instead of the evidence local `VAR`.
+///
+/// These reads compile anywhere, bound or not, and return what the work that makes
+/// them sees; through the evidence they would borrow the function's anchor, and work
+/// that makes them could not be `'static`. Written this way they compile in any work
+/// (a `tokio::spawn`ed block sees `Err`/`false`), while `get` and `with` still go
+/// through the evidence and stay escape-checked.
+///
+/// Only a receiver that is the variable's bare name is rewritten (not `self.VAR` or
+/// `path::VAR`, which do not name the evidence), with the user's span, so that an
+/// error in the call is reported at the user's tokens.
+//
+// Input:   A.try_get()
+// Output:  (::ctxvar::__private::Fallible::<<dyn A as ContextKey>::__Key>::new()).try_get()
+fn with_fallible_reads(block: &mut syn::Block, vars: &[&Path]) {
+    syn::visit_mut::VisitMut::visit_block_mut(&mut FallibleReads { vars }, block);
+}
+
+/// The methods that [`with_fallible_reads`] calls through the variable's key.
+const FALLIBLE_READS: &[&str] = &["try_get", "try_with", "is_bound"];
+
+struct FallibleReads<'a> {
+    vars: &'a [&'a Path],
+}
+
+impl syn::visit_mut::VisitMut for FallibleReads<'_> {
+    fn visit_expr_method_call_mut(&mut self, call: &mut syn::ExprMethodCall) {
+        if FALLIBLE_READS.iter().any(|read| call.method == read) {
+            let named = match &*call.receiver {
+                Expr::Path(path) if path.qself.is_none() && path.attrs.is_empty() => path
+                    .path
+                    .get_ident()
+                    .and_then(|ident| self.var_named(ident)),
+                _ => None,
+            };
+            if let Some((var, ident)) = named {
+                *call.receiver = Expr::Verbatim(fallible_receiver(var, ident.span()));
+            }
+        }
+        syn::visit_mut::visit_expr_method_call_mut(self, call);
+    }
+
+    fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
+        mac.tokens = self.rewrite_tokens(std::mem::take(&mut mac.tokens));
+    }
+
+    fn visit_item_mut(&mut self, _: &mut syn::Item) {
+        // A nested item is not part of this function's body.
+    }
+}
+
+impl FallibleReads<'_> {
+    /// The variable whose evidence is named `ident`, and `ident`.
+    fn var_named<'i>(&self, ident: &'i syn::Ident) -> Option<(&Path, &'i syn::Ident)> {
+        let name = ident.unraw();
+        self.vars
+            .iter()
+            .find(|var| last_ident(var).unraw() == name)
+            .map(|var| (*var, ident))
+    }
+
+    /// The rewrite at the token level, for a macro's input: `VAR . try_get` where
+    /// `VAR` is not preceded by `.` or `::`.
+    fn rewrite_tokens(&self, tokens: TokenStream) -> TokenStream {
+        let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+        let mut out = Vec::with_capacity(tokens.len());
+        for (i, token) in tokens.iter().enumerate() {
+            let replaced = match token {
+                TokenTree::Ident(ident)
+                    if is_fallible_read(&tokens, i) && !follows_dot_or_path(&tokens, i) =>
+                {
+                    self.var_named(ident).map(|(var, ident)| {
+                        let receiver = fallible_receiver(var, ident.span());
+                        let mut group = Group::new(Delimiter::Parenthesis, receiver);
+                        group.set_span(ident.span());
+                        TokenTree::Group(group)
+                    })
+                }
+                TokenTree::Group(group) => {
+                    let mut inner =
+                        Group::new(group.delimiter(), self.rewrite_tokens(group.stream()));
+                    inner.set_span(group.span());
+                    Some(TokenTree::Group(inner))
+                }
+                _ => None,
+            };
+            out.push(replaced.unwrap_or_else(|| token.clone()));
+        }
+        out.into_iter().collect()
+    }
+}
+
+/// `(::ctxvar::__private::Fallible::<KEY>::new())`, spanned at the user's `VAR`.
+fn fallible_receiver(var: &Path, span: Span) -> TokenStream {
+    let private = private(span);
+    let key = key_type(var);
+    quote_spanned!(span=> (#private::Fallible::<#key>::new()))
+}
+
+/// Whether the token at `i` is followed by `.try_get`, `.try_with` or `.is_bound`.
+fn is_fallible_read(tokens: &[TokenTree], i: usize) -> bool {
+    matches!(
+        (tokens.get(i + 1), tokens.get(i + 2)),
+        (Some(TokenTree::Punct(dot)), Some(TokenTree::Ident(method)))
+            if dot.as_char() == '.' && FALLIBLE_READS.iter().any(|read| method == read)
+    )
+}
+
+/// Whether the token at `i` follows `.` or `::` (a field, or a segment of a path), not
+/// a single `:` (`field: VAR.try_get()` in a macro's struct-like input).
+fn follows_dot_or_path(tokens: &[TokenTree], i: usize) -> bool {
+    let punct = |back: usize| match i.checked_sub(back).and_then(|at| tokens.get(at)) {
+        Some(TokenTree::Punct(punct)) => Some(punct),
+        _ => None,
+    };
+    match punct(1) {
+        Some(dot) if dot.as_char() == '.' => true,
+        Some(colon) if colon.as_char() == ':' => punct(2).is_some_and(|first| {
+            first.as_char() == ':' && first.spacing() == proc_macro2::Spacing::Joint
+        }),
+        _ => false,
+    }
 }
 
 struct Rewrite<'a> {
@@ -391,10 +535,7 @@ impl syn::visit_mut::VisitMut for Rewrite<'_> {
         // Inner calls first: their evidence at the call then names this call's work's
         // evidence, not the function's.
         syn::visit_mut::visit_expr_mut(self, expr);
-        let Expr::Call(call) = expr else {
-            return;
-        };
-        let Some(mentioned) = self.give_evidence_to_work(call) else {
+        let Some((mentioned, work_kind)) = self.give_evidence_to_work(expr) else {
             return;
         };
         // The evidence in scope at the call, copied (a zero-sized `Copy` value) so
@@ -404,10 +545,22 @@ impl syn::visit_mut::VisitMut for Rewrite<'_> {
         let at_call = syn::Ident::new("__ctxvar_evidence_at_call", Span::mixed_site());
         let locals = mentioned.iter().map(|var| last_ident(var));
         let call = std::mem::replace(expr, Expr::Verbatim(TokenStream::new()));
-        *expr = syn::parse_quote!({
-            let #at_call = (#(#locals,)*);
-            #call
-        });
+        *expr = if work_kind == WorkKind::Future {
+            // `.in_current_context()` is recognised by its name: the typed `let`
+            // makes sure it is `ctxvar`'s, which returns a `ContextScope`, and not a
+            // method of that name that carries nothing.
+            let carried = syn::Ident::new("__ctxvar_carried", Span::mixed_site());
+            syn::parse_quote!({
+                let #at_call = (#(#locals,)*);
+                let #carried: ::ctxvar::ContextScope<_> = #call;
+                #carried
+            })
+        } else {
+            syn::parse_quote!({
+                let #at_call = (#(#locals,)*);
+                #call
+            })
+        };
     }
 
     fn visit_item_mut(&mut self, _: &mut syn::Item) {
@@ -416,10 +569,11 @@ impl syn::visit_mut::VisitMut for Rewrite<'_> {
 }
 
 impl Rewrite<'_> {
-    /// If `call` is a capture point whose work mentions some of the variables, puts
-    /// evidence for them at the top of the work, and returns them.
-    fn give_evidence_to_work(&self, call: &mut syn::ExprCall) -> Option<Vec<&Path>> {
-        let point = capture_point(call)?;
+    /// If `expr` is a capture point whose work mentions some of the variables, puts
+    /// evidence for them at the top of the work, and returns them with the kind of
+    /// work.
+    fn give_evidence_to_work(&self, expr: &mut Expr) -> Option<(Vec<&Path>, WorkKind)> {
+        let point = capture_point(expr)?;
         let mentioned: Vec<&Path> = self
             .vars
             .iter()
@@ -438,7 +592,7 @@ impl Rewrite<'_> {
                 &format!(
                     "{}_is_bound_only_inside_this_{}",
                     local.unraw(),
-                    point.work_kind
+                    point.work_kind.noun()
                 ),
                 last,
             );
@@ -473,28 +627,81 @@ impl Rewrite<'_> {
             }
             _ => {}
         }
-        Some(mentioned)
+        Some((mentioned, point.work_kind))
     }
 }
 
 /// A call that captures the current context for work that runs later, elsewhere.
 struct CapturePoint<'a> {
-    /// The first and last tokens of the helper's path (`ctxvar`, `spawn`).
+    /// The first and last tokens of the helper's path (`ctxvar`, `spawn`), or the
+    /// method's name twice (`in_current_context`).
     helper: (Span, Span),
-    /// What the work becomes, for the name of its anchor: `task` or `thread`.
-    work_kind: &'static str,
+    /// What the work becomes, for the name of its anchor.
+    work_kind: WorkKind,
     /// The work: an `async` block or a closure, to give evidence of its own.
     work: &'a mut Expr,
 }
 
-/// `ctxvar::spawn(work)`, `ctxvar::spawn_local(work)`, `ctxvar::spawn_blocking(work)`,
-/// `ctxvar::thread::spawn(work)` (any path that starts with `ctxvar` and ends so).
+/// What the work given to a capture point becomes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum WorkKind {
+    /// A task: `ctxvar::spawn`, `spawn_local`, `spawn_blocking`.
+    Task,
+    /// A thread: `ctxvar::thread::spawn`.
+    Thread,
+    /// A future that runs in the context captured at the call, wherever it is
+    /// polled: `.in_current_context()`.
+    Future,
+}
+
+impl WorkKind {
+    /// The word in the name of the work's anchor, `VAR_is_bound_only_inside_this_..`.
+    fn noun(self) -> &'static str {
+        match self {
+            WorkKind::Task => "task",
+            WorkKind::Thread => "thread",
+            WorkKind::Future => "future",
+        }
+    }
+}
+
+/// The one place that decides what a capture point is:
 ///
-/// The one place that decides what a capture point is: other forms (the receiver of
-/// `.in_current_context()`, a helper imported by name) would be recognised here, and
-/// the rewrite would give their work evidence and borrow the evidence at the call in
-/// the same way.
-fn capture_point(call: &mut syn::ExprCall) -> Option<CapturePoint<'_>> {
+/// - `ctxvar::spawn(work)`, `ctxvar::spawn_local(work)`, `ctxvar::spawn_blocking(work)`,
+///   `ctxvar::thread::spawn(work)` (any path that starts with `ctxvar` and ends so);
+/// - `async { .. }.in_current_context()` and `async move { .. }.in_current_context()`:
+///   an `async` block written as the receiver of the method (recognised by its name;
+///   the expansion checks that it returns `ctxvar`'s `ContextScope`), and
+///   `ctxvar::FutureExt::in_current_context(work)` (also through `ctxvar::prelude`).
+///
+/// Other forms (a helper imported by name, a future built first and passed to a
+/// helper later) are not recognised: their work keeps the function's evidence.
+fn capture_point(expr: &mut Expr) -> Option<CapturePoint<'_>> {
+    match expr {
+        Expr::Call(call) => helper_call(call),
+        Expr::MethodCall(call) => {
+            let receiver_is_async = matches!(&*call.receiver, Expr::Async(_));
+            if call.method != "in_current_context"
+                || !call.args.is_empty()
+                || call.turbofish.is_some()
+                || !receiver_is_async
+            {
+                return None;
+            }
+            let span = call.method.span();
+            Some(CapturePoint {
+                helper: (span, span),
+                work_kind: WorkKind::Future,
+                work: &mut call.receiver,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// A call of a capture point by its path: a `ctxvar::` spawn helper, or
+/// `ctxvar::FutureExt::in_current_context(work)`.
+fn helper_call(call: &mut syn::ExprCall) -> Option<CapturePoint<'_>> {
     let Expr::Path(callee) = &*call.func else {
         return None;
     };
@@ -505,8 +712,10 @@ fn capture_point(call: &mut syn::ExprCall) -> Option<CapturePoint<'_>> {
     let names: Vec<String> = segments.iter().map(|s| s.ident.to_string()).collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let work_kind = match names.as_slice() {
-        ["ctxvar", "spawn" | "spawn_local" | "spawn_blocking"] => "task",
-        ["ctxvar", "thread", "spawn"] => "thread",
+        ["ctxvar", "spawn" | "spawn_local" | "spawn_blocking"] => WorkKind::Task,
+        ["ctxvar", "thread", "spawn"] => WorkKind::Thread,
+        ["ctxvar", "FutureExt", "in_current_context"]
+        | ["ctxvar", "prelude", "FutureExt", "in_current_context"] => WorkKind::Future,
         _ => return None,
     };
     let first = callee
@@ -558,12 +767,15 @@ fn path_is(callee: &Expr, test: impl FnOnce(&[&str]) -> bool) -> bool {
     test(&names)
 }
 
-/// Whether `ident` appears anywhere in `expr`'s tokens.
+/// Whether `ident` appears anywhere in `expr`'s tokens, other than as the receiver of
+/// a fallible read (`ident.try_get()`), which [`with_fallible_reads`] rewrites so that
+/// it needs no evidence.
 fn mentions(expr: &Expr, ident: &syn::Ident) -> bool {
     fn walk(tokens: TokenStream, ident: &syn::Ident) -> bool {
-        tokens.into_iter().any(|token| match token {
-            proc_macro2::TokenTree::Ident(found) => found == *ident,
-            proc_macro2::TokenTree::Group(group) => walk(group.stream(), ident),
+        let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+        tokens.iter().enumerate().any(|(i, token)| match token {
+            TokenTree::Ident(found) => found == ident && !is_fallible_read(&tokens, i),
+            TokenTree::Group(group) => walk(group.stream(), ident),
             _ => false,
         })
     }

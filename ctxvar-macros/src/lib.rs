@@ -353,6 +353,39 @@ pub fn context_var(args: TokenStream, item: TokenStream) -> TokenStream {
 /// assert!(!SHARD.is_bound()); // nothing leaks to the caller
 /// ```
 ///
+/// # Spawned work
+///
+/// Work that carries the context (a block or closure passed to a `ctxvar::` spawn
+/// helper, or an `async` block followed by `.in_current_context()`) may read the
+/// function's variables with `get`; any work may use `try_get`, `try_with` and
+/// `is_bound`. A `get` or `with` in work that carries nothing (`tokio::spawn`,
+/// `std::thread::spawn`) does not compile: its block borrows the function, and the
+/// error says that `VAR_is_bound_only_inside_this_function` does not live long
+/// enough. Functions with `#[uses_context]` follow the same rule.
+///
+/// ```
+/// use ctxvar::{context_var, with_context, FutureExt};
+///
+/// #[context_var]
+/// static SHARD: u32;
+///
+/// #[with_context(SHARD = 3)]
+/// fn start() -> impl std::future::Future<Output = u32> + Send + 'static {
+///     async move { SHARD.get() }.in_current_context() // runs with SHARD = 3
+/// }
+///
+/// #[with_context(SHARD = 4)]
+/// async fn plain() -> bool {
+///     tokio::spawn(async move { SHARD.is_bound() }).await.unwrap() // sees nothing
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// assert_eq!(tokio::spawn(start()).await.unwrap(), 3);
+/// assert!(!plain().await);
+/// # }
+/// ```
+///
 /// # With other attributes
 ///
 /// `#[tokio::main]`, `#[tokio::test]` and `#[tracing::instrument]` work above or below

@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::args::parse_requirements;
-use crate::function::{Body, Evidence, Function, Parsed, evidence, with_spawned_evidence};
+use crate::function::{Body, Evidence, Function, Parsed, evidence, rewrite_body};
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let function = match Function::parse(&item, "uses_context")? {
@@ -37,7 +37,7 @@ fn expand_function(function: &Function, vars: &[syn::Path]) -> TokenStream {
     let evidence = evidence(&vars, &Evidence::Required { function: &name });
     let body = match function.body() {
         Body::Async(stmts) | Body::Sync(stmts) => {
-            let stmts = with_spawned_evidence(stmts, &vars, &function.item);
+            let stmts = rewrite_body(stmts, &vars, &function.item);
             quote! {
                 #evidence
                 #(#stmts)*
@@ -52,7 +52,7 @@ fn expand_function(function: &Function, vars: &[syn::Path]) -> TokenStream {
             rest,
             ..
         } => {
-            let rest = with_spawned_evidence(rest, &vars, &function.item);
+            let rest = rewrite_body(rest, &vars, &function.item);
             quote! {
                 #box_pin(async move {
                     #(#prologue)*

@@ -6,7 +6,7 @@ use syn::spanned::Spanned;
 
 use crate::args::{Assignment, parse_assignments};
 use crate::function::{
-    Body, Evidence, Function, Parsed, evidence, key_type, rename_self, with_spawned_evidence,
+    Body, Evidence, Function, Parsed, evidence, key_type, rename_self, rewrite_body,
 };
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
@@ -44,7 +44,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
 fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStream {
     let vars: Vec<&syn::Path> = assignments.iter().map(|a| &a.var).collect();
     let evidence = evidence(&vars, &Evidence::Bound);
-    let spawned = |stmts: &[syn::Stmt]| with_spawned_evidence(stmts, &vars, &function.item);
+    let spawned = |stmts: &[syn::Stmt]| rewrite_body(stmts, &vars, &function.item);
     let evaluated = syn::Ident::new("__ctxvar_bindings", proc_macro2::Span::mixed_site());
     // Spanned at the first variable: rustc checks the local's type at its `let`, and
     // for a path that is not a variable that check must not add an error at the

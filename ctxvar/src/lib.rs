@@ -68,10 +68,10 @@
 //! - A closure or async block that reads a variable through that evidence borrows the
 //!   function's body, so it cannot be handed to `tokio::spawn` or
 //!   `std::thread::spawn`, where it would run without the binding (see "What the
-//!   escape error means" below). Handed to `ctxvar::spawn` and the other helpers, which
-//!   carry the context, it compiles, unless it reads a variable declared
-//!   `inherit = false`, which the task would not see, or the call to the helper is
-//!   itself in work that escapes.
+//!   escape error means" below). Handed to `ctxvar::spawn` and the other helpers, or
+//!   followed by `.in_current_context()`, which carry the context, it compiles, unless
+//!   it reads a variable declared `inherit = false`, which that work would not see, or
+//!   the call is itself in work that escapes.
 //! - Mistakes in the attributes are errors under your own tokens: a name that is not
 //!   a context variable, a value or default of the wrong type, a variable named twice,
 //!   malformed arguments, the attribute on something that is not a function or on a
@@ -85,9 +85,10 @@
 //! - `#[uses_context]` checks on entry that each variable is bound, and otherwise
 //!   panics with a message naming the function, the variable and the fix. After that
 //!   entry, no infallible read in its body can fail.
-//! - `try_get`, `try_with` and `is_bound` compile anywhere and report a missing value
-//!   as an [`AccessError`] or `false`: use them in callbacks, `Drop` impls, trait
-//!   objects and code run by foreign executors.
+//! - `try_get`, `try_with` and `is_bound` compile anywhere (in an annotated function,
+//!   also in work that escapes it) and report a missing value as an [`AccessError`] or
+//!   `false`: use them in callbacks, `Drop` impls, trait objects and code run by
+//!   foreign executors.
 //! - A read the compiler could not follow (work created in a scope and run outside it,
 //!   for example on a scoped thread) panics with the variable's name and that cause.
 //!
@@ -194,11 +195,45 @@
 //! # }
 //! ```
 //!
-//! Inside a `#[with_context]`/`#[uses_context]` function, an `async` block or closure
-//! passed to one of these helpers (called by its `ctxvar::` path) may read the
-//! function's variables directly, `ctxvar::spawn(async move { REQUEST_ID.get() })`:
-//! the attribute gives it evidence of its own, since the task carries the context
-//! (and rejects, at compile time, a read of an `inherit = false` variable there).
+//! Inside a `#[with_context]`/`#[uses_context]` function, the rule is one sentence:
+//! **work that carries the context (a block or closure passed to a `ctxvar::` spawn
+//! helper, or an `async` block followed by `.in_current_context()`) may read the
+//! function's variables with `get`; any work may use `try_get`, `try_with` and
+//! `is_bound`.** (`with` goes with `get`.) The attribute gives carried work evidence
+//! of its own, since it runs in the context captured at the call (and rejects, at
+//! compile time, a read of an `inherit = false` variable there). The helper is
+//! recognised by its `ctxvar::` path (`ctxvar::spawn(..)`, not `spawn(..)` through an
+//! import), and `.in_current_context()` when its receiver is the `async` block itself
+//! (or in `ctxvar::FutureExt::in_current_context(async { .. })`); a block stored in a
+//! variable first and passed on later keeps the function's evidence. The future
+//! `.in_current_context()` returns is `'static`, so it can go anywhere: a
+//! [`JoinSet`](https://docs.rs/tokio/latest/tokio/task/struct.JoinSet.html), a
+//! runtime handle, a local to spawn later, a return value. The fallible reads need
+//! no evidence: in a plain `tokio::spawn`ed task or `std::thread::spawn`ed thread they
+//! compile and report what that work sees, which is nothing (`Err`, `false`).
+//!
+//! ```
+//! use ctxvar::{context_var, with_context, FutureExt};
+//!
+//! #[context_var]
+//! static REQUEST_ID: u64;
+//!
+//! #[with_context(REQUEST_ID = id)]
+//! async fn handle(id: u64) -> (u64, u64, bool) {
+//!     let mut set = tokio::task::JoinSet::new();
+//!     set.spawn(async move { REQUEST_ID.get() }.in_current_context());
+//!     // Captured now, spawned later.
+//!     let later = async move { REQUEST_ID.get() + 1 }.in_current_context();
+//!     let plain = tokio::spawn(async move { REQUEST_ID.is_bound() }); // carries nothing
+//!     let first = set.join_next().await.unwrap().unwrap();
+//!     (first, tokio::spawn(later).await.unwrap(), plain.await.unwrap())
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! assert_eq!(handle(7).await, (7, 8, false));
+//! # }
+//! ```
 //!
 //! # What the escape error means
 //!
@@ -219,16 +254,19 @@
 //! ```
 //!
 //! That task would run without the binding. Spawn it with `ctxvar::spawn` (which
-//! carries the context), or bind the variable inside the task.
+//! carries the context), bind the variable inside the task, or, where a missing value
+//! is expected, read it with `try_get`, `try_with` or `is_bound`, which compile in any
+//! work.
 //!
-//! A `ctxvar` helper captures the context where it is *called*, so the call itself
-//! must run inside the function: a `ctxvar::spawn(..)` written inside a
-//! `tokio::spawn`ed block, inside a closure run on a plain thread, or inside a
-//! returned `'static` closure or future gives the same error (or E0515, "cannot return
-//! value referencing local variable `VAR_is_bound_only_inside_this_function`"), since
-//! the call borrows the function's evidence. Inside work given to a helper, the work's
-//! own evidence is `VAR_is_bound_only_inside_this_task` (or `.._this_thread`), and the
-//! same error names it when that work sends a read on to `tokio::spawn`.
+//! A `ctxvar` helper and `.in_current_context()` capture the context where they are
+//! *called*, so the call itself must run inside the function: a `ctxvar::spawn(..)` or
+//! `async { .. }.in_current_context()` written inside a `tokio::spawn`ed block, inside
+//! a closure run on a plain thread, or inside a returned `'static` closure or future
+//! gives the same error (or E0515, "cannot return value referencing local variable
+//! `VAR_is_bound_only_inside_this_function`"), since the call borrows the function's
+//! evidence. Inside work that carries the context, the work's own evidence is
+//! `VAR_is_bound_only_inside_this_task` (or `.._this_thread`, `.._this_future`), and
+//! the same error names it when that work sends a read on to `tokio::spawn`.
 //!
 //! # Feature flags
 //!

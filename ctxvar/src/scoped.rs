@@ -56,6 +56,8 @@ impl Anchor {
 /// compile there, and cannot fail unless work created in the function is run outside
 /// it (the panic then says so). It borrows the function's [`Anchor`], so closures and
 /// async blocks that capture it cannot be sent to a `'static` task or thread.
+/// (`ITEM_ID.try_get()`, `ITEM_ID.try_with(..)` and `ITEM_ID.is_bound()` written in
+/// such a function do not go through it, so they compile in any work.)
 ///
 /// ```
 /// use ctxvar::{context_var, with_context};
