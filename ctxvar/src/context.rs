@@ -50,7 +50,7 @@ pub struct Context {
     /// Feature `tracing`: the span of the innermost traced binding when captured,
     /// entered whenever the context is, so spawned work logs the same fields.
     #[cfg(feature = "tracing")]
-    span: Option<tracing::Span>,
+    span: crate::thread_exit::HeldSpan,
 }
 
 impl fmt::Debug for Context {
@@ -77,7 +77,7 @@ impl Context {
         Context {
             captured: frame::capture(),
             #[cfg(feature = "tracing")]
-            span: frame::innermost_span(),
+            span: crate::thread_exit::HeldSpan::new(frame::innermost_span()),
         }
     }
 
@@ -97,7 +97,7 @@ impl Context {
         Context {
             captured: Captured::Nothing,
             #[cfg(feature = "tracing")]
-            span: None,
+            span: crate::thread_exit::HeldSpan::new(None),
         }
     }
 
@@ -120,14 +120,14 @@ impl Context {
         {
             let _entered = self
                 .span
-                .as_ref()
+                .get()
                 .filter(|_| crate::thread_exit::spans_usable())
                 .map(|span| {
                     let entered = span.enter();
                     crate::thread_exit::span_entered();
                     entered
                 });
-            self.captured.enter_showing(self.span.as_ref(), f)
+            self.captured.enter_showing(self.span.get(), f)
         }
         #[cfg(not(feature = "tracing"))]
         self.captured.enter(f)

@@ -76,7 +76,7 @@ pin_project! {
 struct Bound<L> {
     list: L,
     #[cfg(feature = "tracing")]
-    span: Option<tracing::Span>,
+    span: thread_exit::HeldSpan,
 }
 
 /// The frame of `list`.
@@ -87,13 +87,13 @@ fn frame_of<L: BindingList + Send + Sync>(list: L) -> OwnedFrame<Bound<L>, L::En
         // `L::TRACED` is a constant: for untraced variables this is no code. None
         // late in thread exit, where the subscriber may be gone.
         #[cfg(feature = "tracing")]
-        span: if L::TRACED && thread_exit::spans_usable() {
+        span: thread_exit::HeldSpan::new(if L::TRACED && thread_exit::spans_usable() {
             let span = list.span(&tracing::Span::current());
             thread_exit::span_created();
             Some(span)
         } else {
             None
-        },
+        }),
         list,
     };
     // SAFETY: a list's entries are, for each of its bindings, the variable's key and
@@ -101,7 +101,7 @@ fn frame_of<L: BindingList + Send + Sync>(list: L) -> OwnedFrame<Bound<L>, L::En
     let frame = unsafe { OwnedFrame::new(bound, |bound| bound.list.entries()) };
     #[cfg(feature = "tracing")]
     let frame = if L::TRACED {
-        frame.showing(|bound| bound.span.as_ref())
+        frame.showing(|bound| bound.span.get())
     } else {
         frame
     };
@@ -118,7 +118,7 @@ fn enter<L: BindingList, R>(
     frame.enter(|bound| {
         // `L::TRACED` is a constant: for untraced variables this is no code at all.
         #[cfg(feature = "tracing")]
-        let _entered = match &bound.span {
+        let _entered = match bound.span.get() {
             Some(span) if L::TRACED && thread_exit::spans_usable() => {
                 let entered = span.enter();
                 thread_exit::span_entered();

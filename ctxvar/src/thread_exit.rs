@@ -55,3 +55,32 @@ pub(crate) fn span_created() {
 pub(crate) fn span_entered() {
     let _ = AFTER_ENTERING.try_with(|_| ());
 }
+
+/// A span that ctxvar made and holds (for a traced binding, or in a captured
+/// `Context`). Dropped late in thread exit, it is leaked instead of closed: closing
+/// calls into the subscriber (which may log a "close" line, with `FmtSpan::CLOSE`),
+/// whose per-thread state may be gone by then, and a panic there would abort the
+/// process. The leak is one span record, once per thread that exits holding it.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct HeldSpan(Option<tracing::Span>);
+
+impl HeldSpan {
+    /// Holds `span`.
+    pub(crate) const fn new(span: Option<tracing::Span>) -> Self {
+        HeldSpan(span)
+    }
+
+    /// The span, if any.
+    #[inline]
+    pub(crate) fn get(&self) -> Option<&tracing::Span> {
+        self.0.as_ref()
+    }
+}
+
+impl Drop for HeldSpan {
+    fn drop(&mut self) {
+        if !spans_usable() {
+            core::mem::forget(self.0.take());
+        }
+    }
+}

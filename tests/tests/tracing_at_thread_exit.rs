@@ -59,12 +59,29 @@ impl Drop for BindsAtExit {
 
 thread_local! {
     static AT_EXIT: RefCell<Option<BindsAtExit>> = const { RefCell::new(None) };
+    /// Traced work made while the thread ran, dropped at its exit.
+    static HELD: RefCell<Vec<Held>> = const { RefCell::new(Vec::new()) };
+}
+
+/// What `HELD` keeps, only to drop it at thread exit: a traced scope polled once, or a
+/// context holding a span.
+#[allow(dead_code)] // never read, only dropped
+enum Held {
+    Scope(Pin<Box<dyn Future<Output = ()>>>),
+    Context(Context),
 }
 
 /// The global subscriber, installed once for the tests of this binary.
 fn install_subscriber() {
     static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| tracing_subscriber::fmt().with_writer(std::io::sink).init());
+    // `FmtSpan::CLOSE` logs a line when a span closes: dropping a span then calls into
+    // the subscriber too.
+    ONCE.call_once(|| {
+        tracing_subscriber::fmt()
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .with_writer(std::io::sink)
+            .init();
+    });
 }
 
 fn expected() -> AtExit {
@@ -110,5 +127,30 @@ fn a_destructor_registered_between_a_threads_first_span_and_its_first_entry() {
         .join()
         .expect("the thread exits cleanly");
         assert_eq!(rx.recv().unwrap(), expected());
+    }
+}
+
+#[test]
+fn traced_scopes_and_contexts_made_earlier_are_dropped_at_thread_exit_without_aborting() {
+    // Dropping the span of a traced binding closes it, and the subscriber logs the
+    // close; after its state is gone, that would panic, so the span is leaked instead.
+    install_subscriber();
+    for _ in 0..4 {
+        std::thread::spawn(|| {
+            // Registered before the subscriber's state: dropped after it is gone.
+            HELD.with(|_| ());
+            let mut scope: Pin<Box<dyn Future<Output = ()>>> =
+                Box::pin(ATTEMPT.scope(1, std::future::pending::<()>()));
+            assert!(poll_once(scope.as_mut()).is_pending());
+            // The only holder of its span once the binding ends.
+            let context = REQUEST.sync_scope("captured".to_owned(), Context::current);
+            tracing::info!("logged while running");
+            HELD.with(|held| {
+                held.borrow_mut()
+                    .extend([Held::Scope(scope), Held::Context(context)]);
+            });
+        })
+        .join()
+        .expect("the thread exits cleanly");
     }
 }
