@@ -118,15 +118,7 @@ impl Context {
         // `Context::current()` inside carries it on.
         #[cfg(feature = "tracing")]
         {
-            let _entered = self
-                .span
-                .get()
-                .filter(|_| crate::thread_exit::spans_usable())
-                .map(|span| {
-                    let entered = span.enter();
-                    crate::thread_exit::span_entered();
-                    entered
-                });
+            let _entered = self.span.enter();
             self.captured.enter_showing(self.span.get(), f)
         }
         #[cfg(not(feature = "tracing"))]

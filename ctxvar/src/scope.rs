@@ -87,13 +87,11 @@ fn frame_of<L: BindingList + Send + Sync>(list: L) -> OwnedFrame<Bound<L>, L::En
         // `L::TRACED` is a constant: for untraced variables this is no code. None
         // late in thread exit, where the subscriber may be gone.
         #[cfg(feature = "tracing")]
-        span: thread_exit::HeldSpan::new(if L::TRACED && thread_exit::spans_usable() {
-            let span = list.span(&tracing::Span::current());
-            thread_exit::span_created();
-            Some(span)
+        span: if L::TRACED {
+            thread_exit::HeldSpan::create(|| list.span(&tracing::Span::current()))
         } else {
-            None
-        }),
+            thread_exit::HeldSpan::new(None)
+        },
         list,
     };
     // SAFETY: a list's entries are, for each of its bindings, the variable's key and
@@ -118,14 +116,7 @@ fn enter<L: BindingList, R>(
     frame.enter(|bound| {
         // `L::TRACED` is a constant: for untraced variables this is no code at all.
         #[cfg(feature = "tracing")]
-        let _entered = match bound.span.get() {
-            Some(span) if L::TRACED && thread_exit::spans_usable() => {
-                let entered = span.enter();
-                thread_exit::span_entered();
-                Some(entered)
-            }
-            _ => None,
-        };
+        let _entered = if L::TRACED { bound.span.enter() } else { None };
         #[cfg(not(feature = "tracing"))]
         let _ = bound;
         f()

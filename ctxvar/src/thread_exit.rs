@@ -39,21 +39,8 @@ impl Drop for ExitGuard {
 /// Whether spans may be created and entered on this thread: until its thread-local
 /// teardown may have reached the subscriber's state.
 #[inline]
-pub(crate) fn spans_usable() -> bool {
+fn spans_usable() -> bool {
     EXITING.try_with(|exiting| !exiting.get()).unwrap_or(false)
-}
-
-/// Call after creating a span on this thread (once per thread it registers a
-/// destructor; later calls are one thread-local check).
-#[inline]
-pub(crate) fn span_created() {
-    let _ = AFTER_CREATING.try_with(|_| ());
-}
-
-/// Call after entering a span on this thread; see [`span_created`].
-#[inline]
-pub(crate) fn span_entered() {
-    let _ = AFTER_ENTERING.try_with(|_| ());
 }
 
 /// A span that ctxvar made and holds (for a traced binding, or in a captured
@@ -70,10 +57,35 @@ impl HeldSpan {
         HeldSpan(span)
     }
 
+    /// Holds the span `make` creates, unless this thread's teardown may have reached
+    /// the subscriber's state (then none).
+    #[inline]
+    pub(crate) fn create(make: impl FnOnce() -> tracing::Span) -> Self {
+        if !spans_usable() {
+            return HeldSpan(None);
+        }
+        let span = make();
+        // Once per thread, registers a destructor after the subscriber's state for
+        // new spans; later calls are one thread-local check.
+        let _ = AFTER_CREATING.try_with(|_| ());
+        HeldSpan(Some(span))
+    }
+
     /// The span, if any.
     #[inline]
     pub(crate) fn get(&self) -> Option<&tracing::Span> {
         self.0.as_ref()
+    }
+
+    /// Enters the span, if there is one and this thread's teardown may not have
+    /// reached the subscriber's state.
+    #[inline]
+    pub(crate) fn enter(&self) -> Option<tracing::span::Entered<'_>> {
+        let span = self.0.as_ref().filter(|_| spans_usable())?;
+        let entered = span.enter();
+        // As in `create`, for the subscriber's state for entered spans.
+        let _ = AFTER_ENTERING.try_with(|_| ());
+        Some(entered)
     }
 }
 
