@@ -90,8 +90,10 @@ impl HeldSpan {
 }
 
 impl Drop for HeldSpan {
+    #[inline]
     fn drop(&mut self) {
-        if !spans_usable() {
+        // Untraced bindings hold no span: no thread-local check for them.
+        if self.0.is_some() && !spans_usable() {
             core::mem::forget(self.0.take());
         }
     }
