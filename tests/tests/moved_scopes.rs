@@ -15,7 +15,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context as TaskContext, Poll};
 
-use ctxvar::{Context, FutureExt, context_var};
+use ctxvar::{Binding, Bindings, Context, FutureExt, context_var};
 use tracing_subscriber::layer::SubscriberExt;
 
 mod support;
@@ -36,14 +36,12 @@ type Seen = Arc<Mutex<Vec<String>>>;
 /// the variables and captures the context, runs work in the capture, and reports.
 struct Probe {
     seen: Seen,
-    polls: usize,
 }
 
 impl Future for Probe {
     type Output = ();
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
-        self.polls += 1;
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
         self.seen
             .lock()
             .unwrap()
@@ -73,11 +71,13 @@ fn describe() -> String {
     format!("{:?} {:?}", REQUEST.try_get().ok(), ATTEMPT.try_get().ok())
 }
 
+/// The bindings most tests scope a probe in: `REQUEST = r1`, `ATTEMPT = 2`.
+fn r1() -> Bindings<(Binding<dyn REQUEST>, Binding<dyn ATTEMPT>)> {
+    REQUEST.bind("r1".to_owned()).and(ATTEMPT.bind(2))
+}
+
 fn probe(seen: &Seen) -> Probe {
-    Probe {
-        seen: seen.clone(),
-        polls: 0,
-    }
+    Probe { seen: seen.clone() }
 }
 
 /// Runs `f` with a subscriber that records spans (so traced bindings make real spans,
@@ -108,12 +108,7 @@ fn expected_after_one_poll() -> Vec<String> {
 fn a_scope_polled_moved_out_of_a_box_and_dropped_sees_its_bindings() {
     with_subscriber(|| {
         let seen = Seen::default();
-        let mut boxed = Box::new(
-            REQUEST
-                .bind("r1".to_owned())
-                .and(ATTEMPT.bind(2))
-                .scope(probe(&seen)),
-        );
+        let mut boxed = Box::new(r1().scope(probe(&seen)));
         assert!(poll_once(Pin::new(&mut *boxed)).is_pending());
         // Move the scope out of its box; the box's memory is freed.
         let moved = unbox(boxed);
@@ -129,10 +124,7 @@ fn a_scope_polled_moved_out_of_a_box_and_dropped_sees_its_bindings() {
 fn a_scope_moved_between_polls_then_dropped_sees_its_bindings() {
     with_subscriber(|| {
         let seen = Seen::default();
-        let mut first = REQUEST
-            .bind("r1".to_owned())
-            .and(ATTEMPT.bind(2))
-            .scope(probe(&seen));
+        let mut first = r1().scope(probe(&seen));
         assert!(poll_once(Pin::new(&mut first)).is_pending());
         let mut second = Box::new(first);
         assert!(poll_once(Pin::new(&mut *second)).is_pending());
@@ -149,12 +141,7 @@ fn swapped_scopes_each_drop_with_their_own_bindings() {
     with_subscriber(|| {
         let seen_a = Seen::default();
         let seen_b = Seen::default();
-        let mut a = Box::new(
-            REQUEST
-                .bind("r1".to_owned())
-                .and(ATTEMPT.bind(2))
-                .scope(probe(&seen_a)),
-        );
+        let mut a = Box::new(r1().scope(probe(&seen_a)));
         let mut b = Box::new(
             REQUEST
                 .bind("other".to_owned())
@@ -183,10 +170,7 @@ fn swapped_scopes_each_drop_with_their_own_bindings() {
 fn the_loser_of_a_select_is_dropped_after_a_move_with_its_bindings() {
     with_subscriber(|| {
         let seen = Seen::default();
-        let scope = REQUEST
-            .bind("r1".to_owned())
-            .and(ATTEMPT.bind(2))
-            .scope(probe(&seen));
+        let scope = r1().scope(probe(&seen));
         // `select` polls the scope (pending), then the ready future, and hands the
         // loser back by value.
         let outcome =
@@ -204,12 +188,7 @@ fn the_loser_of_a_select_is_dropped_after_a_move_with_its_bindings() {
 fn a_context_scope_polled_moved_and_dropped_sees_its_capture() {
     with_subscriber(|| {
         let seen = Seen::default();
-        let mut boxed = Box::new(
-            REQUEST
-                .bind("r1".to_owned())
-                .and(ATTEMPT.bind(2))
-                .sync_scope(|| probe(&seen).in_current_context()),
-        );
+        let mut boxed = Box::new(r1().sync_scope(|| probe(&seen).in_current_context()));
         assert!(poll_once(Pin::new(&mut *boxed)).is_pending());
         let moved = unbox(boxed);
         let filler = vec![0x5A_u8; 4096];
@@ -223,12 +202,7 @@ fn a_context_scope_polled_moved_and_dropped_sees_its_capture() {
 fn a_scope_dropped_without_a_poll_after_a_move_sees_its_bindings() {
     with_subscriber(|| {
         let seen = Seen::default();
-        let scope = Box::new(
-            REQUEST
-                .bind("r1".to_owned())
-                .and(ATTEMPT.bind(2))
-                .scope(probe(&seen)),
-        );
+        let scope = Box::new(r1().scope(probe(&seen)));
         let moved = unbox(scope);
         drop(moved);
         assert_eq!(

@@ -102,9 +102,9 @@ async fn uses_context_on_an_async_fn_checks_on_first_poll() {
     assert_eq!(ITEM_ID.scope(2, needs_item_async()).await, 2);
 }
 
-#[test]
-fn the_entry_check_panics_at_the_attribute() {
-    // `#[track_caller]` reports the line of the variable in `#[uses_context(..)]`.
+/// Runs `f`, which must panic, and returns the file and line its panic reports, as
+/// the panic hook sees them.
+fn panic_location<R>(f: impl FnOnce() -> R + std::panic::UnwindSafe) -> (String, u32) {
     let location = std::sync::Arc::new(std::sync::Mutex::new(None));
     let hook_location = location.clone();
     let this_thread = std::thread::current().id();
@@ -116,9 +116,16 @@ fn the_entry_check_panics_at_the_attribute() {
                 info.location().map(|l| (l.file().to_string(), l.line()));
         }
     }));
-    let _ = std::panic::catch_unwind(needs_item);
+    let result = std::panic::catch_unwind(f);
     std::panic::set_hook(previous);
-    let (file, line) = location.lock().unwrap().clone().expect("a location");
+    assert!(result.is_err(), "expected a panic");
+    location.lock().unwrap().clone().expect("a location")
+}
+
+#[test]
+fn the_entry_check_panics_at_the_attribute() {
+    // `#[track_caller]` reports the line of the variable in `#[uses_context(..)]`.
+    let (file, line) = panic_location(needs_item);
     assert!(file.ends_with("reads.rs"), "{file}");
     let source = include_str!("reads.rs");
     let attribute_line = source
@@ -142,21 +149,8 @@ fn track_caller_on_a_uses_context_fn_reports_its_caller() {
     let (read, (id, line)) = (line!(), ITEM_ID.sync_scope(4, || tracked()));
     assert_eq!((id, line), (4, read));
 
-    let location = std::sync::Arc::new(std::sync::Mutex::new(None));
-    let hook_location = location.clone();
-    let this_thread = std::thread::current().id();
-    let previous = std::panic::take_hook();
-    // Tests run in parallel: record only this thread's panic.
-    std::panic::set_hook(Box::new(move |info| {
-        if std::thread::current().id() == this_thread {
-            *hook_location.lock().unwrap() =
-                info.location().map(|l| (l.file().to_string(), l.line()));
-        }
-    }));
-    let (call, result) = (line!(), std::panic::catch_unwind(|| tracked()));
-    std::panic::set_hook(previous);
-    assert!(result.is_err(), "the entry check fails outside a scope");
-    let (file, line) = location.lock().unwrap().clone().expect("a location");
+    // Outside a scope the entry check fails.
+    let (call, (file, line)) = (line!(), panic_location(|| tracked()));
     assert!(file.ends_with("reads.rs"), "{file}");
     assert_eq!(
         line, call,

@@ -96,14 +96,27 @@ fn expected() -> AtExit {
 #[test]
 fn traced_variables_bind_at_thread_exit_without_aborting() {
     install_subscriber();
+    reports_at_exit(|register| {
+        // Registered before the subscriber first touches its thread-locals on this
+        // thread: destructors run in reverse order of registration, so the
+        // subscriber's state is gone when ours runs.
+        register();
+        REQUEST.sync_scope("running".to_owned(), || tracing::info!("thread running"));
+    });
+}
+
+/// Runs `body` on new threads, four times; `body` registers (by calling its
+/// argument) a destructor that binds, reads and captures at the thread's exit, and
+/// what it saw must be `expected()`.
+fn reports_at_exit(body: impl Fn(&mut dyn FnMut()) + Send + Sync + Copy + 'static) {
     for _ in 0..4 {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
-            // Registered before the subscriber first touches its thread-locals on this
-            // thread: destructors run in reverse order of registration, so the
-            // subscriber's state is gone when ours runs.
-            AT_EXIT.with(|slot| *slot.borrow_mut() = Some(BindsAtExit(tx)));
-            REQUEST.sync_scope("running".to_owned(), || tracing::info!("thread running"));
+            let mut tx = Some(tx);
+            body(&mut || {
+                let tx = tx.take().expect("registered once");
+                AT_EXIT.with(|slot| *slot.borrow_mut() = Some(BindsAtExit(tx)));
+            });
         })
         .join()
         .expect("the thread exits cleanly");
@@ -117,17 +130,11 @@ fn a_destructor_registered_between_a_threads_first_span_and_its_first_entry() {
     // for entered spans on the first entry; a destructor registered in between runs
     // after the second is gone, and must not enter a span there.
     install_subscriber();
-    for _ in 0..4 {
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut scope = Box::pin(REQUEST.scope("created".to_owned(), async {}));
-            AT_EXIT.with(|slot| *slot.borrow_mut() = Some(BindsAtExit(tx)));
-            assert!(poll_once(scope.as_mut()).is_ready());
-        })
-        .join()
-        .expect("the thread exits cleanly");
-        assert_eq!(rx.recv().unwrap(), expected());
-    }
+    reports_at_exit(|register| {
+        let mut scope = Box::pin(REQUEST.scope("created".to_owned(), async {}));
+        register();
+        assert!(poll_once(scope.as_mut()).is_ready());
+    });
 }
 
 #[test]
