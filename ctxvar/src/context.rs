@@ -40,9 +40,10 @@ use crate::frame::{self, Captured};
 ///
 /// Capturing walks the current chain of frames and makes **at most one
 /// allocation**, sized by the number of bound variables: none when one variable is
-/// bound (it is held inline) or none is. Values are not cloned: the snapshot holds a reference count of the allocation each was bound in,
-/// so the cost does not depend on the values' sizes, and a snapshot keeps those values
-/// alive after the scopes that bound them have ended. Cloning a `Context` is one
+/// bound (it is held inline) or none is. Values are not cloned: the snapshot holds a
+/// reference count of the allocation each was bound in, so the cost does not depend
+/// on the values' sizes, and a snapshot keeps those values alive after the scopes
+/// that bound them have ended. Cloning a `Context` is one
 /// reference-count increment; entering one is as cheap as entering any scope.
 #[derive(Clone, Default)]
 pub struct Context {

@@ -194,6 +194,23 @@ pub(crate) struct CapturedEntry {
     holds_count: bool,
 }
 
+impl CapturedEntry {
+    /// `entry`, holding a strong count of `owner` of its own.
+    ///
+    /// # Safety
+    ///
+    /// The `Arc` `owner` describes is alive.
+    unsafe fn holding(entry: Entry, owner: RawOwner) -> Self {
+        // SAFETY: per the contract.
+        unsafe { owner.retain() };
+        CapturedEntry {
+            entry,
+            owner,
+            holds_count: true,
+        }
+    }
+}
+
 impl Drop for CapturedEntry {
     fn drop(&mut self) {
         if self.holds_count {
@@ -769,15 +786,8 @@ pub(crate) fn capture() -> Captured {
     let found = unsafe { initialised(&found, count) };
     match *found {
         [] => Captured::Nothing,
-        [(entry, owner)] => {
-            // SAFETY: the owner belongs to a linked frame, so its `Arc` is alive.
-            unsafe { owner.retain() };
-            Captured::One(CapturedEntry {
-                entry,
-                owner,
-                holds_count: true,
-            })
-        }
+        // SAFETY: the owner belongs to a linked frame, so its `Arc` is alive.
+        [(entry, owner)] => Captured::One(unsafe { CapturedEntry::holding(entry, owner) }),
         _ => Captured::Many(share(found.iter().copied(), count)),
     }
 }
@@ -838,13 +848,9 @@ impl Clone for Captured {
             Captured::Nothing => Captured::Nothing,
             Captured::One(captured) => {
                 // SAFETY: `captured` holds a strong count of its owner, so the `Arc`
-                // is alive; the clone holds one of its own.
-                unsafe { captured.owner.retain() };
-                Captured::One(CapturedEntry {
-                    entry: captured.entry,
-                    owner: captured.owner,
-                    holds_count: true,
-                })
+                // is alive.
+                let copy = unsafe { CapturedEntry::holding(captured.entry, captured.owner) };
+                Captured::One(copy)
             }
             Captured::Many(entries) => Captured::Many(Arc::clone(entries)),
         }

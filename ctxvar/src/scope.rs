@@ -106,8 +106,8 @@ fn frame_of<L: BindingList + Send + Sync>(list: L) -> OwnedFrame<Bound<L>, L::En
     frame
 }
 
-/// Runs `f` with `frame` entered, and (feature `tracing`) the span of its traced
-/// variables entered around it.
+/// Runs `f` with `frame` entered and (feature `tracing`) the span of its traced
+/// variables entered too.
 #[inline]
 fn enter<L: BindingList, R>(
     frame: &mut OwnedFrame<Bound<L>, L::Entries>,
@@ -226,12 +226,6 @@ impl<L: BindingList + Send + Sync> Bindings<L> {
     /// ```
     #[inline]
     pub fn sync_scope<R>(self, f: impl FnOnce() -> R) -> R {
-        sync_scope(self.into_list(), f)
+        enter(&mut frame_of(self.into_list()), f)
     }
-}
-
-/// Runs `f` with `list` bound; see `Bindings::sync_scope`.
-#[inline]
-pub(crate) fn sync_scope<L: BindingList + Send + Sync, R>(list: L, f: impl FnOnce() -> R) -> R {
-    enter(&mut frame_of(list), f)
 }
