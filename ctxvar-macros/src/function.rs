@@ -349,8 +349,8 @@ fn mentions_impl_trait(ty: &syn::Type) -> bool {
 /// variable in spawned work then borrows the function's evidence, which does not
 /// compile if the work is `'static`: an error, never a wrong value.
 ///
-/// Calls through an import (`spawn(..)`) are not recognised: only a path that names
-/// `ctxvar` (see [`capture_point`]).
+/// A helper called by the name it was imported under (`spawn(..)`) is checked to be
+/// `ctxvar`'s (see [`Import`]).
 //
 // Input:   ctxvar::spawn(async move { A.get() })
 // Output:  {
@@ -627,6 +627,18 @@ impl Rewrite<'_> {
             }
             _ => {}
         }
+        if let Some(Import {
+            callee,
+            ctxvar_helper,
+        }) = point.import
+        {
+            let span = callee.span();
+            let private = crate::private::private(span);
+            let written = std::mem::replace(callee, Expr::Verbatim(TokenStream::new()));
+            *callee = syn::parse_quote_spanned!(span=>
+                #private::IsCtxvarHelper::check(#written, #ctxvar_helper)
+            );
+        }
         Some((mentioned, point.work_kind))
     }
 }
@@ -640,6 +652,19 @@ struct CapturePoint<'a> {
     work_kind: WorkKind,
     /// The work: an `async` block or a closure, to give evidence of its own.
     work: &'a mut Expr,
+    /// A helper called by the name it was imported under, to check.
+    import: Option<Import<'a>>,
+}
+
+/// A spawn helper called by the name it was imported under: `spawn` in `spawn(work)`.
+/// The call is a capture point only if that name is `ctxvar`'s helper, which the
+/// expansion checks by passing both to `IsCtxvarHelper::check` (a compile error
+/// otherwise: another crate's `spawn` does not carry the context).
+struct Import<'a> {
+    /// The callee as written, replaced by the checked call.
+    callee: &'a mut Expr,
+    /// `::ctxvar::spawn` (or `spawn_local`, ..., `thread::spawn`).
+    ctxvar_helper: TokenStream,
 }
 
 /// What the work given to a capture point becomes.
@@ -674,8 +699,12 @@ impl WorkKind {
 ///   the expansion checks that it returns `ctxvar`'s `ContextScope`), and
 ///   `ctxvar::FutureExt::in_current_context(work)` (also through `ctxvar::prelude`).
 ///
-/// Other forms (a helper imported by name, a future built first and passed to a
-/// helper later) are not recognised: their work keeps the function's evidence.
+/// - `spawn(work)`, `spawn_local(work)`, `spawn_blocking(work)`, `thread::spawn(work)`:
+///   a helper called by the name it was imported under, checked to be `ctxvar`'s (see
+///   [`Import`]).
+///
+/// Other forms (a future built first and passed to a helper later, a method
+/// `set.spawn(work)`) are not recognised: their work keeps the function's evidence.
 fn capture_point(expr: &mut Expr) -> Option<CapturePoint<'_>> {
     match expr {
         Expr::Call(call) => helper_call(call),
@@ -693,41 +722,97 @@ fn capture_point(expr: &mut Expr) -> Option<CapturePoint<'_>> {
                 helper: (span, span),
                 work_kind: WorkKind::Future,
                 work: &mut call.receiver,
+                import: None,
             })
         }
         _ => None,
     }
 }
 
-/// A call of a capture point by its path: a `ctxvar::` spawn helper, or
-/// `ctxvar::FutureExt::in_current_context(work)`.
+/// A call of a capture point by its path: a `ctxvar::` spawn helper,
+/// `ctxvar::FutureExt::in_current_context(work)`, or a helper called by the name it
+/// was imported under (`spawn(work)`, `thread::spawn(work)`), which is `ctxvar`'s only
+/// if the check [`CapturePoint::import`] asks for passes.
 fn helper_call(call: &mut syn::ExprCall) -> Option<CapturePoint<'_>> {
+    if call.args.len() != 1 {
+        return None;
+    }
+    // A call an attribute already checked (the other attribute, on the same function,
+    // rewrote it first): `IsCtxvarHelper::check(spawn, ::ctxvar::spawn)(work)`.
+    if let Expr::Call(checked) = &*call.func {
+        let kind = checked_import(checked)?;
+        let span = checked.args[0].span();
+        return Some(CapturePoint {
+            helper: (span, span),
+            work_kind: kind,
+            work: &mut call.args[0],
+            import: None,
+        });
+    }
     let Expr::Path(callee) = &*call.func else {
         return None;
     };
-    if callee.qself.is_some() || call.args.len() != 1 {
+    if callee.qself.is_some() {
         return None;
     }
-    let segments = &callee.path.segments;
-    let names: Vec<String> = segments.iter().map(|s| s.ident.to_string()).collect();
+    let path = &callee.path;
+    let names: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let work_kind = match names.as_slice() {
-        ["ctxvar", "spawn" | "spawn_local" | "spawn_blocking"] => WorkKind::Task,
-        ["ctxvar", "thread", "spawn"] => WorkKind::Thread,
+    // Spanned at the name as written: if it is another crate's `spawn`, the error is
+    // reported there.
+    let span = callee.span();
+    let first_name = &path.segments[0].ident;
+    let (work_kind, ctxvar_helper) = match names.as_slice() {
+        ["ctxvar", "spawn" | "spawn_local" | "spawn_blocking"] => (WorkKind::Task, None),
+        ["ctxvar", "thread", "spawn"] => (WorkKind::Thread, None),
         ["ctxvar", "FutureExt", "in_current_context"]
-        | ["ctxvar", "prelude", "FutureExt", "in_current_context"] => WorkKind::Future,
+        | ["ctxvar", "prelude", "FutureExt", "in_current_context"] => (WorkKind::Future, None),
+        ["spawn" | "spawn_local" | "spawn_blocking"] if path.leading_colon.is_none() => (
+            WorkKind::Task,
+            Some(quote_spanned!(span=> ::ctxvar::#first_name)),
+        ),
+        ["thread", "spawn"] if path.leading_colon.is_none() => (
+            WorkKind::Thread,
+            Some(quote_spanned!(span=> ::ctxvar::thread::spawn)),
+        ),
         _ => return None,
     };
-    let first = callee
-        .path
+    let segments = &path.segments;
+    let first = path
         .leading_colon
         .map_or_else(|| segments[0].ident.span(), |colon| colon.spans[0]);
     let last = segments[segments.len() - 1].ident.span();
+    let (func, args) = (&mut call.func, &mut call.args);
     Some(CapturePoint {
         helper: (first, last),
         work_kind,
-        work: &mut call.args[0],
+        work: &mut args[0],
+        import: ctxvar_helper.map(|ctxvar_helper| Import {
+            callee: func,
+            ctxvar_helper,
+        }),
     })
+}
+
+/// If `call` is `::ctxvar::__private::IsCtxvarHelper::check(name, ::ctxvar::..)`, the
+/// kind of work the `ctxvar` helper it checks against starts.
+fn checked_import(call: &syn::ExprCall) -> Option<WorkKind> {
+    let is_check = path_is(&call.func, |names| {
+        names == ["ctxvar", "__private", "IsCtxvarHelper", "check"]
+    });
+    if !is_check || call.args.len() != 2 {
+        return None;
+    }
+    let mut kind = None;
+    path_is(&call.args[1], |names| {
+        kind = match names {
+            ["ctxvar", "thread", "spawn"] => Some(WorkKind::Thread),
+            ["ctxvar", _] => Some(WorkKind::Task),
+            _ => None,
+        };
+        true
+    });
+    kind
 }
 
 /// The names the function binds with patterns of its own: parameters, `let`s,

@@ -355,13 +355,15 @@ pub fn context_var(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// # Spawned work
 ///
-/// Work that carries the context (a block or closure passed to a `ctxvar::` spawn
-/// helper, or an `async` block followed by `.in_current_context()`) may read the
-/// function's variables with `get`; any work may use `try_get`, `try_with` and
-/// `is_bound`. A `get` or `with` in work that carries nothing (`tokio::spawn`,
-/// `std::thread::spawn`) does not compile: its block borrows the function, and the
-/// error says that `VAR_is_bound_only_inside_this_function` does not live long
-/// enough. Functions with `#[uses_context]` follow the same rule.
+/// Work that carries the context (a block or closure written as the argument of one of
+/// ctxvar's spawn helpers, called by its path or by the name it was imported under, or
+/// an `async` block followed by `.in_current_context()`) may read the function's
+/// variables with `get`; any work may use `try_get`, `try_with` and `is_bound`. A
+/// `get` or `with` in work that carries nothing (`tokio::spawn`, `std::thread::spawn`)
+/// does not compile: its block borrows the function, and the error says that
+/// `VAR_is_bound_only_inside_this_function` does not live long enough (or, for a
+/// helper imported from another crate under one of ctxvar's names, that it is not
+/// ctxvar's). Functions with `#[uses_context]` follow the same rule.
 ///
 /// ```
 /// use ctxvar::{context_var, with_context, FutureExt};

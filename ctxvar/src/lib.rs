@@ -196,16 +196,20 @@
 //! ```
 //!
 //! Inside a `#[with_context]`/`#[uses_context]` function, the rule is one sentence:
-//! **work that carries the context (a block or closure passed to a `ctxvar::` spawn
-//! helper, or an `async` block followed by `.in_current_context()`) may read the
-//! function's variables with `get`; any work may use `try_get`, `try_with` and
-//! `is_bound`.** (`with` goes with `get`.) The attribute gives carried work evidence
-//! of its own, since it runs in the context captured at the call (and rejects, at
-//! compile time, a read of an `inherit = false` variable there). The helper is
-//! recognised by its `ctxvar::` path (`ctxvar::spawn(..)`, not `spawn(..)` through an
-//! import), and `.in_current_context()` when its receiver is the `async` block itself
-//! (or in `ctxvar::FutureExt::in_current_context(async { .. })`); a block stored in a
-//! variable first and passed on later keeps the function's evidence. The future
+//! **work that carries the context (a block or closure written as the argument of one
+//! of ctxvar's spawn helpers, or an `async` block followed by `.in_current_context()`)
+//! may read the function's variables with `get`; any work may use `try_get`,
+//! `try_with` and `is_bound`.** (`with` goes with `get`.) The attribute gives carried
+//! work evidence of its own, since it runs in the context captured at the call (and
+//! rejects, at compile time, a read of an `inherit = false` variable there). A helper
+//! is recognised by its path (`ctxvar::spawn(..)`, `ctxvar::thread::spawn(..)`) or by
+//! the name it was imported under (`spawn(..)`, `spawn_blocking(..)`,
+//! `spawn_local(..)`, `thread::spawn(..)`); in the second case the expansion checks
+//! that the name is ctxvar's, and if it is another crate's (`use tokio::spawn`, `use
+//! std::thread`), a read in its work is a compile error that says so.
+//! `.in_current_context()` is recognised when its receiver is the `async` block
+//! itself (or in `ctxvar::FutureExt::in_current_context(async { .. })`); a block
+//! stored in a variable first and passed on later keeps the function's evidence. The future
 //! `.in_current_context()` returns is `'static`, so it can go anywhere: a
 //! [`JoinSet`](https://docs.rs/tokio/latest/tokio/task/struct.JoinSet.html), a
 //! runtime handle, a local to spawn later, a return value. The fallible reads need
@@ -507,3 +511,5 @@ pub use ctxvar_macros::{context_var, uses_context, with_context};
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+#[doc(hidden)]
+pub use __private::IsCtxvarHelper;

@@ -145,6 +145,42 @@ pub fn is_bound<K: ContextKey + ?Sized>() -> bool {
     access::is_bound::<K>()
 }
 
+/// Checks that a spawn helper called by a name of its own (`spawn(..)`, after `use
+/// ctxvar::spawn`) is `ctxvar`'s: `IsCtxvarHelper::check(spawn, ::ctxvar::spawn)`
+/// compiles only if both are the same function, and returns the first.
+///
+/// `#[with_context]` and `#[uses_context]` give the work passed to such a call its own
+/// evidence, as for `ctxvar::spawn(..)`; this check keeps that from reaching work that
+/// another crate's `spawn` starts with nothing bound.
+///
+/// The second impl is never used: with one impl, rustc would infer `C` from `Self`
+/// before it looks at the second argument, and report a type mismatch instead of the
+/// message below.
+#[diagnostic::on_unimplemented(
+    message = "this function is not ctxvar's, so the work it starts does not see the \
+               function's context variables",
+    label = "not one of ctxvar's spawn helpers",
+    note = "import ctxvar's helper (`ctxvar::spawn`, `spawn_blocking`, `spawn_local`, \
+            `ctxvar::thread::spawn`) or call it by its path, or make the work carry the \
+            context: `async move {{ .. }}.in_current_context()`"
+)]
+pub trait IsCtxvarHelper<C>: Sized {
+    /// `self`, if it is the same function as the second argument.
+    #[inline]
+    #[must_use]
+    fn check(self, _: C) -> Self {
+        self
+    }
+}
+
+impl<H> IsCtxvarHelper<H> for H {}
+
+/// See [`IsCtxvarHelper`].
+#[derive(Debug)]
+pub enum NotAHelper {}
+
+impl<H> IsCtxvarHelper<(NotAHelper, H)> for H {}
+
 #[cfg(feature = "tracing")]
 pub use tracing;
 

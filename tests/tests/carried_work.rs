@@ -99,3 +99,67 @@ async fn a_returned_future_keeps_the_binding_it_was_built_in() {
     assert_eq!(tokio::spawn(future).await.unwrap(), 7);
     assert_eq!(ITEM_ID.scope(99, returned(8)).await, 8);
 }
+
+/// The spawn helpers called by the names they were imported under.
+mod imported_helpers {
+    use ctxvar::{spawn, spawn_blocking, spawn_local, thread, uses_context, with_context};
+    use ctxvar_tests::TENANT;
+    use ctxvar_tests::nested::ITEM_ID;
+
+    #[with_context(ITEM_ID = id)]
+    async fn each_helper(id: u64) -> [u64; 3] {
+        let task = spawn(async move {
+            tokio::task::yield_now().await;
+            ITEM_ID.get()
+        });
+        let blocking = spawn_blocking(move || ITEM_ID.get() + 1);
+        let thread = thread::spawn(move || ITEM_ID.with(|id| id + 2));
+        [
+            task.await.unwrap(),
+            blocking.await.unwrap(),
+            thread.join().unwrap(),
+        ]
+    }
+
+    async fn concurrent_calls_see_their_own_values() {
+        let handles: Vec<_> = (0..40).map(|id| tokio::spawn(each_helper(id))).collect();
+        for (id, handle) in (0..).zip(handles) {
+            assert_eq!(handle.await.unwrap(), [id, id + 1, id + 2]);
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn on_the_current_thread_runtime() {
+        concurrent_calls_see_their_own_values().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn on_the_multi_thread_runtime() {
+        concurrent_calls_see_their_own_values().await;
+    }
+
+    #[with_context(ITEM_ID = id)]
+    async fn on_a_local_set(id: u64) -> u64 {
+        spawn_local(async move { ITEM_ID.get() }).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn spawn_local_by_its_name() {
+        let local = tokio::task::LocalSet::new();
+        assert_eq!(local.run_until(on_a_local_set(5)).await, 5);
+    }
+
+    // Both attributes rewrite the call; the second sees the first's check.
+    #[with_context(ITEM_ID = id)]
+    #[uses_context(TENANT)]
+    async fn stacked(id: u64) -> (u64, &'static str) {
+        spawn(async move { (ITEM_ID.get(), TENANT.get()) })
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn under_both_attributes() {
+        assert_eq!(TENANT.scope("acme", stacked(3)).await, (3, "acme"));
+    }
+}

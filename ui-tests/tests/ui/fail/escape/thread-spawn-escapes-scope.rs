@@ -17,4 +17,10 @@ fn handle() -> u64 {
     on_a_thread(move || REQUEST_ID.get())
 }
 
+// ctxvar's helper carries the context to the thread: this compiles.
+#[uses_context(REQUEST_ID)]
+fn with_ctxvar_thread() -> u64 {
+    ctxvar::thread::spawn(move || REQUEST_ID.get()).join().unwrap()
+}
+
 fn main() {}
