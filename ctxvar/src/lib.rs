@@ -143,21 +143,75 @@
 //! A task spawned with `tokio::spawn` or a thread started with `std::thread::spawn`
 //! starts with nothing bound. To carry the context along, see below.
 //!
-//! # Carrying context into tasks and threads
+//! # Starting work
 //!
 //! [`Context::current()`] captures the bindings in effect (a snapshot), and
 //! [`Context::scope`] / [`Context::run`] run work inside one, later and elsewhere, as
 //! Python's `copy_context()` and `Context.run` do. The helpers capture at the moment
-//! of the call, as Python's `create_task` does:
+//! of the call, as Python's `create_task` does. Every way of starting work, and what
+//! the work sees:
 //!
-//! | instead of | write | cost over the plain call |
+//! | work started with | sees | to carry the context |
 //! |---|---|---|
-//! | `tokio::spawn(fut)` | [`ctxvar::spawn(fut)`][`spawn`] | one capture; one frame entered per poll |
-//! | `tokio::task::spawn_blocking(f)` | [`ctxvar::spawn_blocking(f)`][`spawn_blocking`] | one capture |
-//! | `tokio::task::spawn_local(fut)` | [`ctxvar::spawn_local(fut)`][`spawn_local`] | one capture; one frame per poll |
-//! | `std::thread::spawn(f)` | [`ctxvar::thread::spawn(f)`](thread::spawn) | one capture |
-//! | any executor | [`fut.in_current_context()`](FutureExt::in_current_context) | one capture; one frame per poll |
-//! | a `Stream` | [`Context::scope_stream`], [`Bindings::scope_stream`] | per poll of the stream |
+//! | `.await`, `join!`, `select!`, `FuturesUnordered`: polled in place | the bindings of whoever polls it, plus its own | nothing to do |
+//! | `tokio::spawn(fut)`, `JoinSet::spawn`, `Handle::spawn`, `TaskTracker::spawn` | nothing | [`ctxvar::spawn(fut)`][`spawn`], or spawn [`fut.in_current_context()`](FutureExt::in_current_context) |
+//! | `tokio::task::spawn_local(fut)` | nothing | [`ctxvar::spawn_local(fut)`][`spawn_local`] |
+//! | `tokio::task::spawn_blocking(f)` | nothing | [`ctxvar::spawn_blocking(f)`][`spawn_blocking`] |
+//! | `std::thread::spawn(f)` | nothing | [`ctxvar::thread::spawn(f)`](thread::spawn) |
+//! | `std::thread::scope(..)`'s `spawn(f)`, a callback run later, another executor | nothing | `let ctx = Context::current();` then [`ctx.run(f)`](Context::run) or [`ctx.scope(fut)`](Context::scope) where it runs |
+//! | a `Stream` polled by someone else | its poller's bindings | [`Context::scope_stream`], [`Bindings::scope_stream`] |
+//!
+//! | helper | cost over the plain call |
+//! |---|---|
+//! | [`spawn`], [`spawn_local`], `.in_current_context()` | one capture; one frame entered per poll |
+//! | [`spawn_blocking`], [`thread::spawn`], [`Context::run`] | one capture |
+//!
+//! There is no `JoinSet` extension: `set.spawn(fut.in_current_context())` says what it
+//! does, and works for every spawner that takes a future. Each row, in a function that
+//! binds `REQUEST_ID` (the rows without an example here, `spawn_local` and streams,
+//! have one in their own docs):
+//!
+//! ```
+//! # #![allow(dead_code, unused_imports)] // without the `tokio` feature, only the declaration remains
+//! use ctxvar::{Context, FutureExt, context_var, with_context};
+//!
+//! #[context_var]
+//! static REQUEST_ID: u64;
+//!
+//! # #[cfg(feature = "tokio")]
+//! #[with_context(REQUEST_ID = 7)]
+//! async fn every_way() -> Vec<u64> {
+//!     // Polled in place: sees the binding, nothing to carry.
+//!     let in_place = async { REQUEST_ID.get() }.await;
+//!     // Tasks, blocking work and threads that carry the context.
+//!     let task = ctxvar::spawn(async move { REQUEST_ID.get() });
+//!     let mut set = tokio::task::JoinSet::new();
+//!     set.spawn(async move { REQUEST_ID.get() }.in_current_context());
+//!     let blocking = ctxvar::spawn_blocking(move || REQUEST_ID.get());
+//!     let thread = ctxvar::thread::spawn(move || REQUEST_ID.get());
+//!     // A scoped thread (or a callback, or another executor): capture, then run in it.
+//!     let ctx = Context::current();
+//!     let scoped = std::thread::scope(|s| s.spawn(|| ctx.run(|| REQUEST_ID.get())).join());
+//!     // A plain task carries nothing: only the fallible reads compile there.
+//!     let plain = tokio::spawn(async move { REQUEST_ID.try_get() });
+//!     assert!(plain.await.unwrap().is_err());
+//!     vec![
+//!         in_place,
+//!         task.await.unwrap(),
+//!         set.join_next().await.unwrap().unwrap(),
+//!         blocking.await.unwrap(),
+//!         thread.join().unwrap(),
+//!         scoped.unwrap(),
+//!     ]
+//! }
+//!
+//! # #[cfg(feature = "tokio")] {
+//! # let runtime = tokio::runtime::Runtime::new().unwrap();
+//! # runtime.block_on(async {
+//! assert_eq!(every_way().await, [7; 6]);
+//! # });
+//! # }
+//! ```
 //!
 //! A capture makes at most one allocation (none for a single binding) and never
 //! clones a value: the snapshot shares the values with the scopes that bound them.
