@@ -192,6 +192,40 @@ impl<L: BindingList + Send + Sync> Bindings<L> {
         Scope::new(self.into_list(), future.into_future())
     }
 
+    /// Makes a future with these bindings installed, and runs it with them installed
+    /// on every poll: both the call that builds the future and the future itself see
+    /// the values, bound once.
+    ///
+    /// This is what a `tower::Service` that binds for each request needs: its `call`
+    /// runs the inner service's `call`, which may read the variables before it
+    /// returns its future, and the future it returns must see them too. With
+    /// [`scope`](Bindings::scope), only the future would.
+    ///
+    /// ```
+    /// use ctxvar::context_var;
+    ///
+    /// #[context_var]
+    /// static ITEM_ID: u64;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let scope = ITEM_ID.bind(7).scope_with(|| {
+    ///     let when_called = ITEM_ID.try_get();
+    ///     async move { (when_called, ITEM_ID.try_get()) }
+    /// });
+    /// assert_eq!(scope.await, (Ok(7), Ok(7)));
+    /// # }
+    /// ```
+    #[inline]
+    pub fn scope_with<F: IntoFuture>(self, make: impl FnOnce() -> F) -> Scope<L, F::IntoFuture> {
+        let mut frame = frame_of(self.into_list());
+        let future = enter(&mut frame, || make().into_future());
+        Scope {
+            frame,
+            future: ManuallyDrop::new(future),
+        }
+    }
+
     /// Polls a stream with these bindings installed on every poll (and while it is
     /// dropped), so the code producing its items sees them (feature `stream`).
     ///
