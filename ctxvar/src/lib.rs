@@ -157,6 +157,7 @@
 //! | `tokio::task::spawn_local(fut)` | [`ctxvar::spawn_local(fut)`][`spawn_local`] | one capture; one frame per poll |
 //! | `std::thread::spawn(f)` | [`ctxvar::thread::spawn(f)`](thread::spawn) | one capture |
 //! | any executor | [`fut.in_current_context()`](FutureExt::in_current_context) | one capture; one frame per poll |
+//! | the executor a library spawns with (hyper) | [`executor::InheritContext::new(executor)`](executor::InheritContext) | one capture per task; one frame per poll |
 //! | a `Stream` | [`Context::scope_stream`], [`Bindings::scope_stream`] | per poll of the stream |
 //!
 //! A capture makes at most one allocation (none for a single binding) and never
@@ -280,6 +281,9 @@
 //! - `tracing`: `#[context_var(trace)]`, which shows a bound variable as a field on
 //!   every `tracing` event (depends on `tracing` without its default features). See
 //!   [Logging with `tracing`](#logging-with-tracing).
+//! - `hyper`: [`executor::InheritContext`] implements `hyper::rt::Executor`, so the
+//!   tasks hyper spawns (a task per HTTP/2 stream) inherit the context of the
+//!   connection that spawns them (depends on `hyper` without its default features).
 //!
 //! # Logging with `tracing`
 //!
@@ -470,6 +474,7 @@
 mod access;
 mod bindings;
 mod context;
+pub mod executor;
 mod frame;
 mod key;
 pub mod prelude;
