@@ -15,9 +15,9 @@
 //! future (the connection, for hyper's server) was being polled in. It does for the
 //! tasks a library spawns what [`ctxvar::spawn`] and
 //! [`.in_current_context()`](crate::FutureExt::in_current_context) do for the tasks
-//! you spawn yourself. Cost per spawned task: one
-//! capture (at most one allocation, none for a single binding; values are shared,
-//! never cloned) and, per poll, entering one frame.
+//! you spawn yourself. Cost per spawned task: one capture (at most one allocation,
+//! none for a single binding; values are shared, never cloned) and, per poll,
+//! entering one frame.
 //!
 //! It works with any executor: one that is a closure (see [`InheritContext::spawn`])
 //! and, with the feature `hyper`, one that implements hyper's `Executor` trait, such
