@@ -159,12 +159,14 @@
 //! | `tokio::task::spawn_blocking(f)` | nothing | [`ctxvar::spawn_blocking(f)`][`spawn_blocking`] |
 //! | `std::thread::spawn(f)` | nothing | [`ctxvar::thread::spawn(f)`](thread::spawn) |
 //! | `std::thread::scope(..)`'s `spawn(f)`, a callback run later, another executor | nothing | `let ctx = Context::current();` then [`ctx.run(f)`](Context::run) or [`ctx.scope(fut)`](Context::scope) where it runs |
+//! | a task a library spawns (hyper's HTTP/2 streams) | nothing | give the library [`executor::InheritContext::new(executor)`](executor::InheritContext) |
 //! | a `Stream` polled by someone else | its poller's bindings | [`Context::scope_stream`], [`Bindings::scope_stream`] |
 //!
 //! | helper | cost over the plain call |
 //! |---|---|
 //! | [`spawn`], [`spawn_local`], `.in_current_context()` | one capture; one frame entered per poll |
 //! | [`spawn_blocking`], [`thread::spawn`], [`Context::run`] | one capture |
+//! | [`executor::InheritContext`] | one capture per task; one frame per poll |
 //!
 //! There is no `JoinSet` extension: `set.spawn(fut.in_current_context())` says what it
 //! does, and works for every spawner that takes a future. Each row, in a function that
@@ -338,6 +340,9 @@
 //! - `tracing`: `#[context_var(trace)]`, which shows a bound variable as a field on
 //!   every `tracing` event (depends on `tracing` without its default features). See
 //!   [Logging with `tracing`](#logging-with-tracing).
+//! - `hyper`: [`executor::InheritContext`] implements `hyper::rt::Executor`, so the
+//!   tasks hyper spawns (a task per HTTP/2 stream) inherit the context of the
+//!   connection that spawns them (depends on `hyper` without its default features).
 //!
 //! # Logging with `tracing`
 //!
@@ -528,6 +533,7 @@
 mod access;
 mod bindings;
 mod context;
+pub mod executor;
 mod frame;
 mod key;
 pub mod prelude;
