@@ -506,8 +506,14 @@ fn expand_variable(variable: &Variable) -> TokenStream {
     // Derived names and messages use the name without `r#`.
     let name_str = name.unraw().to_string();
     let kind = kind(variable, &cfgs);
-    let trace_items = variable.trace.map(|trace| trace_items(variable, trace));
     let default_value = &kind.default_value;
+    let meta = quote! {
+        #private::VarMeta::new(#name_str, ::core::module_path!(), #inherit, #default_value)
+    };
+    let meta = match variable.trace {
+        Some(trace) => traced_meta(variable, trace, &meta),
+        None => meta,
+    };
     // Checked where a block passed to `ctxvar::spawn` (in an annotated function) reads
     // the variable: only inherited variables are seen by the spawned task.
     let inherited_impl = inherit.then(|| {
@@ -545,12 +551,10 @@ fn expand_variable(variable: &Variable) -> TokenStream {
         unsafe impl ::ctxvar::ContextKey for dyn #name + '_ {
             type Value = #ty;
             type __Key = Self;
-            #trace_items
 
             #[inline(always)]
             fn __meta() -> &'static #private::VarMeta<#ty> {
-                static META: #private::VarMeta<#ty> =
-                    #private::VarMeta::new(#name_str, ::core::module_path!(), #inherit, #default_value);
+                static META: #private::VarMeta<#ty> = #meta;
                 &META
             }
 
@@ -660,44 +664,28 @@ fn kind(variable: &Variable, cfgs: &[&Attribute]) -> Kind {
     }
 }
 
-/// The `__TRACED` and `__span` items of a traced variable's `ContextKey` impl.
+/// The metadata `meta` of a traced variable: `meta.traced("field", format)`.
 ///
-/// The value is recorded through `ctxvar::TraceDebug` or `ctxvar::TraceDisplay`,
-/// named by tokens spanned at the user's `trace`: a type that cannot be recorded is
-/// one error there, naming a documented trait. The span is at level `ERROR`, so that
-/// any filter that lets events through keeps it (a span's fields are shown only while
-/// it is enabled); its target is the module that declares the variable. The field is
-/// named like the variable in lower case (`CORRELATION_ID` is logged as
-/// `correlation_id`), the usual spelling of log fields. Without the `tracing` feature
-/// of ctxvar, which only `__if_tracing!` can see, they are instead one error at
-/// `trace` that names the feature.
-fn trace_items(variable: &Variable, trace: Trace) -> TokenStream {
-    let private = private(Span::call_site());
-    let ty = &variable.ty;
+/// The value is formatted through `ctxvar::TraceDebug` or `ctxvar::TraceDisplay`,
+/// named by tokens spanned at the user's `trace`: a type that cannot be formatted so is
+/// one error there, naming a documented trait. The field is named like the variable in
+/// lower case (`CORRELATION_ID` is logged as `correlation_id`), the usual spelling of
+/// log fields. Without the `tracing` feature of ctxvar, which only `__if_tracing!` can
+/// see, it is instead one error at `trace` that names the feature.
+fn traced_meta(variable: &Variable, trace: Trace, meta: &TokenStream) -> TokenStream {
     let field = variable.name.unraw().to_string().to_lowercase();
     let how = match trace.how {
         TraceHow::Debug => quote_spanned!(trace.span=> ::ctxvar::TraceDebug),
         TraceHow::Display => quote_spanned!(trace.span=> ::ctxvar::TraceDisplay),
     };
+    let ty = &variable.ty;
     let recorded_ty = respan(quote!(#ty), trace.span);
-    let traced = quote_spanned!(trace.span=> <#recorded_ty as #how>::traced(value));
+    let format = quote_spanned!(trace.span=> <#recorded_ty as #how>::fmt_traced);
     let missing_feature = "`#[context_var(trace)]` needs the `tracing` feature of ctxvar: \
                            `ctxvar = { version = \"0.1\", features = [\"tracing\"] }`";
     quote_spanned! {trace.span=>
         ::ctxvar::__if_tracing! {
-            {
-                const __TRACED: bool = true;
-
-                fn __span(
-                    value: &#ty,
-                    parent: &#private::tracing::Span,
-                ) -> #private::tracing::Span {
-                    let value = #traced;
-                    #private::tracing::error_span!(parent: parent, "ctxvar", #field = value)
-                }
-            } else {
-                ::core::compile_error!(#missing_feature);
-            }
+            { #meta.traced(#field, #format) } else { ::core::compile_error!(#missing_feature) }
         }
     }
 }

@@ -39,10 +39,12 @@ async fn process_request(request_data: String) {
 
 #[tokio::main]
 async fn main() {
-    // Lines without timestamps or module names: the request's span, then the message.
+    // Lines without timestamps or module names: the message, then the traced
+    // variables bound where it was logged (`ContextFields`).
     tracing_subscriber::fmt()
         .without_time()
         .with_target(false)
+        .map_event_format(ctxvar::trace::ContextFields::text)
         .init();
 
     let requests = (0..3).map(|i| process_request(format!("request_{i}")));

@@ -50,14 +50,6 @@ pub trait BindingList: Sized + sealed::Sealed {
     type Entries: EntryList;
     #[doc(hidden)]
     fn entries(&self) -> Self::Entries;
-    /// Whether any variable of the list is declared `#[context_var(trace)]`.
-    #[doc(hidden)]
-    const TRACED: bool;
-    /// The innermost of the spans of the list's traced variables, each a child of the
-    /// one before, the first a child of `parent` (feature `tracing`).
-    #[cfg(feature = "tracing")]
-    #[doc(hidden)]
-    fn span(&self, parent: &tracing::Span) -> tracing::Span;
 }
 
 mod sealed {
@@ -68,12 +60,6 @@ mod sealed {
 
 impl<K: ContextKey + ?Sized> BindingList for Binding<K> {
     type Entries = Entry;
-    const TRACED: bool = K::__TRACED;
-
-    #[cfg(feature = "tracing")]
-    fn span(&self, parent: &tracing::Span) -> tracing::Span {
-        K::__span(&self.value, parent)
-    }
 
     #[inline]
     fn entries(&self) -> Entry {
@@ -89,17 +75,10 @@ impl<K: ContextKey + ?Sized> BindingList for Binding<K> {
 // the newest entry sits at a fixed offset right after the frame's head.
 impl<A: BindingList, B: BindingList> BindingList for (A, B) {
     type Entries = EntryPair<B::Entries, A::Entries>;
-    const TRACED: bool = A::TRACED || B::TRACED;
 
     #[inline]
     fn entries(&self) -> Self::Entries {
         EntryPair(self.1.entries(), self.0.entries())
-    }
-
-    #[cfg(feature = "tracing")]
-    fn span(&self, parent: &tracing::Span) -> tracing::Span {
-        // `B` was bound after `A`, so its span is the inner one.
-        self.1.span(&self.0.span(parent))
     }
 }
 

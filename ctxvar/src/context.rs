@@ -48,10 +48,6 @@ use crate::frame::{self, Captured};
 #[derive(Clone, Default)]
 pub struct Context {
     captured: Captured,
-    /// Feature `tracing`: the span of the innermost traced binding when captured,
-    /// entered whenever the context is, so spawned work logs the same fields.
-    #[cfg(feature = "tracing")]
-    span: crate::thread_exit::HeldSpan,
 }
 
 impl fmt::Debug for Context {
@@ -77,8 +73,6 @@ impl Context {
     pub fn current() -> Self {
         Context {
             captured: frame::capture(),
-            #[cfg(feature = "tracing")]
-            span: crate::thread_exit::HeldSpan::new(frame::innermost_span()),
         }
     }
 
@@ -97,8 +91,6 @@ impl Context {
     pub const fn empty() -> Self {
         Context {
             captured: Captured::Nothing,
-            #[cfg(feature = "tracing")]
-            span: crate::thread_exit::HeldSpan::new(None),
         }
     }
 
@@ -115,14 +107,6 @@ impl Context {
     /// assert_eq!(seen, Ok("acme"));
     /// ```
     pub fn run<R>(&self, f: impl FnOnce() -> R) -> R {
-        // The span is entered around the work, and the frame points to it, so that
-        // `Context::current()` inside carries it on.
-        #[cfg(feature = "tracing")]
-        {
-            let _entered = self.span.enter();
-            self.captured.enter_showing(self.span.get(), f)
-        }
-        #[cfg(not(feature = "tracing"))]
         self.captured.enter(f)
     }
 

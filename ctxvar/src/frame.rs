@@ -40,11 +40,11 @@
 //!   written on every entry, read only while this frame is linked, when the parent is
 //!   linked below it.
 //! - `Entry::key`: a variable's `static` metadata.
-//! - `Entry::value`, `FrameHead::owner` and (feature `tracing`) `FrameHead::span` of a
-//!   binding call's frame: into the one `Arc` allocation the scope made for it
-//!   (`scope::Bound`), which it holds, unmoved and unreplaced, for the frame's life.
-//! - `FrameHead::first` and `span` of a context's root frame: into the `Context`
-//!   being entered, borrowed for that entry; the head is made anew for each entry.
+//! - `Entry::value` and `FrameHead::owner` of a binding call's frame: into the one
+//!   `Arc` allocation the scope made for it, which it holds, unmoved and unreplaced,
+//!   for the frame's life.
+//! - `FrameHead::first` of a context's root frame: into the `Context` being entered,
+//!   borrowed for that entry; the head is made anew for each entry.
 //! - `CapturedEntry::entry.value` and `owner`: into the `Arc`s whose strong counts the
 //!   capture holds.
 //! - `ReadCache::value`: a binding found in the chain, valid while the thread's chain
@@ -52,6 +52,10 @@
 //!   puts back the one of the chain it returns to.
 
 use core::cell::Cell;
+#[cfg(feature = "tracing")]
+use core::fmt;
+#[cfg(feature = "tracing")]
+use core::marker::PhantomData;
 use core::mem::MaybeUninit;
 use core::ptr;
 use std::sync::Arc;
@@ -69,6 +73,26 @@ pub(crate) struct VarHeader {
     pub(crate) module_path: &'static str,
     /// Whether `Context::current()` captures this variable's bindings.
     pub(crate) inherit: bool,
+    /// Feature `tracing`: how the variable's bound values are shown on log events, if
+    /// it is declared `trace`.
+    #[cfg(feature = "tracing")]
+    pub(crate) traced: Option<Traced>,
+}
+
+/// How a traced variable's values are shown on log events (feature `tracing`).
+#[cfg(feature = "tracing")]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Traced {
+    /// The field's name.
+    pub(crate) field: &'static str,
+    /// Formats a value of the variable's declared type, given the variable's header.
+    ///
+    /// # Safety
+    ///
+    /// The header is the one this `Traced` belongs to, and the value pointer is to a
+    /// live value of the variable's declared type.
+    pub(crate) format:
+        unsafe fn(*const VarHeader, *const (), &mut fmt::Formatter<'_>) -> fmt::Result,
 }
 
 /// One binding: which variable, and where its value is.
@@ -245,13 +269,6 @@ pub(crate) struct FrameHead {
     /// `Some`: every entry's value lives in this one `Arc`. `None`: each entry is the
     /// start of a `CapturedEntry` carrying its own owner.
     owner: Option<RawOwner>,
-    /// Feature `tracing`: the span of this frame's traced variables (null if none);
-    /// `Context::current()` carries the innermost one into spawned work. Fixed when
-    /// the frame is made, and pointing into memory that does not move while the frame
-    /// can be entered (its owner's allocation, or a borrowed context): never into the
-    /// frame's own container, which may move between two entries.
-    #[cfg(feature = "tracing")]
-    span: *const tracing::Span,
 }
 
 /// A frame of one binding call: a head followed by its entries.
@@ -271,8 +288,6 @@ impl<E: EntryList> Frame<E> {
                 first: ptr::null(),
                 len: E::LEN,
                 owner: Some(owner),
-                #[cfg(feature = "tracing")]
-                span: ptr::null(),
             },
             entries,
         }
@@ -285,7 +300,7 @@ impl<E: EntryList> Frame<E> {
     ///
     /// Every `Entry::value` of this frame must point to a live value of the type its
     /// key was declared with, and the `Arc` its owner describes must be alive, for the
-    /// whole call; so must the span its head shows, if any.
+    /// whole call.
     #[inline]
     pub(crate) unsafe fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
         // The pointer is derived from the whole frame, not from `self.head`, so that
@@ -326,33 +341,19 @@ impl<T: Send + Sync, E: EntryList> OwnedFrame<T, E> {
 }
 
 impl<T, E: EntryList> OwnedFrame<T, E> {
-    /// This frame, showing the span `span` picks out of the value (feature `tracing`;
-    /// see [`FrameHead::showing`]). The span is borrowed from the value, or lives for
-    /// ever, so it stays where the frame points for as long as the frame exists.
-    #[cfg(feature = "tracing")]
-    #[inline]
-    pub(crate) fn showing(
-        mut self,
-        span: impl for<'a> FnOnce(&'a T) -> Option<&'a tracing::Span>,
-    ) -> Self {
-        self.frame.head = self.frame.head.showing(span(&self.owner));
-        self
-    }
-
     /// Runs `f` with this frame as the innermost one on this thread, over the frames
     /// that were current; `f` is given the value.
     #[inline]
     pub(crate) fn enter<R>(&mut self, f: impl FnOnce(&T) -> R) -> R {
         let value = &*self.owner;
         // SAFETY: the entries point into `self.owner` at values of their keys' types
-        // (the contract of `new`), and the span into it or into a `static` (`showing`);
-        // `self` is borrowed for the call, so the owner is alive and the frame stays
+        // (the contract of `new`); `self` is borrowed for the call, so the owner is alive and the frame stays
         // where it is.
         unsafe { self.frame.enter(|| f(value)) }
     }
 }
 
-// SAFETY: the raw pointers in the frame (entries, owner, span, parent link) make the
+// SAFETY: the raw pointers in the frame (entries, owner, parent link) make the
 // compiler treat it as neither `Send` nor `Sync`. Those that point somewhere point into
 // `owner`, an `Arc<T>` with `T: Send + Sync`, which moves with the frame; the parent
 // link is written and read only while the frame is entered, on the entering thread,
@@ -366,52 +367,14 @@ unsafe impl<T: Send + Sync, E> Sync for OwnedFrame<T, E> {}
 /// A root frame over captured entries: entering it hides every other binding.
 ///
 /// Made anew for each entry (it is a few words on the stack), so it can point at the
-/// entries and the span of the context being entered, borrowed for that entry.
+/// entries of the context being entered, borrowed for that entry.
 pub(crate) fn context_head(captured: &[CapturedEntry]) -> FrameHead {
     FrameHead {
         parent: Cell::new(ptr::null()),
         first: captured.as_ptr().cast(),
         len: captured.len(),
         owner: None,
-        #[cfg(feature = "tracing")]
-        span: ptr::null(),
     }
-}
-
-#[cfg(feature = "tracing")]
-impl FrameHead {
-    /// This frame, showing `span`: [`innermost_span`] finds it while the frame is
-    /// entered. The frame keeps a pointer to it, so it must stay at the same address
-    /// as long as the frame may be entered: in the frame's owner or a borrowed context,
-    /// never beside the frame, whose container may move between two entries.
-    #[inline]
-    pub(crate) fn showing(mut self, span: Option<&tracing::Span>) -> Self {
-        self.span = span.map_or(ptr::null(), ptr::from_ref);
-        self
-    }
-}
-
-/// The span of the innermost linked frame that has one, for `Context::current()`.
-#[cfg(feature = "tracing")]
-pub(crate) fn innermost_span() -> Option<tracing::Span> {
-    STATE
-        .try_with(|state| {
-            let mut frame = state.current.get();
-            while !frame.is_null() {
-                // SAFETY: every frame linked from `STATE.current` is alive while it is
-                // linked (the invariant `enter_head` maintains).
-                let head = unsafe { &*frame };
-                // SAFETY: and so is the span a linked frame points to (the contract
-                // of `Frame::enter` and `enter_head`).
-                if let Some(span) = unsafe { head.span.as_ref() } {
-                    return Some(span.clone());
-                }
-                frame = head.parent.get();
-            }
-            None
-        })
-        .ok()
-        .flatten()
 }
 
 /// Runs `f` with `head` as the innermost frame; a root frame keeps a null parent.
@@ -419,7 +382,7 @@ pub(crate) fn innermost_span() -> Option<tracing::Span> {
 /// # Safety
 ///
 /// `head` points to a live frame whose entries point to live values of their keys'
-/// types, and whose owners and span (if any) are alive, for the whole call; the
+/// types, and whose owners are alive, for the whole call; the
 /// pointer may be used to read them (for a binding call's frame, the entries behind
 /// the head).
 #[inline]
@@ -807,28 +770,12 @@ pub(crate) enum Captured {
 
 impl Captured {
     /// Runs `f` with exactly these bindings: a root frame over them, which hides every
-    /// other binding. (With feature `tracing`, `enter_showing`.)
-    #[cfg(not(feature = "tracing"))]
+    /// other binding.
     #[inline]
     pub(crate) fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
         let head = context_head(self.entries());
         // SAFETY: the head and the entries it points to (borrowed from `self`, whose
         // strong counts keep their values alive) outlive the call.
-        unsafe { enter_head(&raw const head, true, f) }
-    }
-
-    /// Runs `f` with exactly these bindings, as a root frame that hides every other
-    /// binding, showing `span` (see [`FrameHead::showing`]).
-    #[cfg(feature = "tracing")]
-    #[inline]
-    pub(crate) fn enter_showing<R>(
-        &self,
-        span: Option<&tracing::Span>,
-        f: impl FnOnce() -> R,
-    ) -> R {
-        let head = context_head(self.entries()).showing(span);
-        // SAFETY: the head and the entries it points to (borrowed from `self`, whose
-        // strong counts keep their values alive) and the span outlive the call.
         unsafe { enter_head(&raw const head, true, f) }
     }
 
@@ -893,6 +840,82 @@ fn inherited(entry: &Entry) -> bool {
     unsafe { (*entry.key).inherit }
 }
 
+/// A bound value of a traced variable, to format (feature `tracing`): borrowed from a
+/// linked frame for one call of [`for_each_traced`]'s callback.
+#[cfg(feature = "tracing")]
+pub(crate) struct TracedValue<'a> {
+    key: *const VarHeader,
+    value: *const (),
+    format: unsafe fn(*const VarHeader, *const (), &mut fmt::Formatter<'_>) -> fmt::Result,
+    /// The chain is borrowed: the value is alive only during the callback.
+    chain: PhantomData<&'a ()>,
+}
+
+#[cfg(feature = "tracing")]
+impl fmt::Display for TracedValue<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // SAFETY: `value` is the value of an entry of a frame that stays linked for as
+        // long as `self` is borrowed (see `for_each_traced`), so it is alive, and it
+        // is of the declared type of the variable whose header is `key`, which holds
+        // `format`.
+        unsafe { (self.format)(self.key, self.value, f) }
+    }
+}
+
+/// What [`for_each_traced`] found of one variable: how to show it, where its value
+/// is, and its key (to skip its shadowed bindings).
+#[cfg(feature = "tracing")]
+type FoundTraced = (Traced, *const (), *const VarHeader);
+
+/// Calls `f` with the field name and value of every traced variable bound on this
+/// thread and visible here (each one's innermost binding), outermost first (feature
+/// `tracing`).
+///
+/// Untraced entries cost a pointer check each. The callback may bind, read, capture
+/// and log: frames it enters are gone again before it returns, and the frames walked
+/// here stay linked until this function returns.
+#[cfg(feature = "tracing")]
+pub(crate) fn for_each_traced(mut f: impl FnMut(&'static str, TracedValue<'_>)) {
+    const ON_STACK: usize = 16;
+    let mut found = [MaybeUninit::<FoundTraced>::uninit(); ON_STACK];
+    let mut count = 0;
+    // Past `ON_STACK` traced variables in view, which no real program reaches.
+    let mut more: Vec<FoundTraced> = Vec::new();
+    for (entry, _) in ChainEntries::from_current() {
+        // SAFETY: keys point to the `static` metadata of a variable.
+        let Some(traced) = (unsafe { (*entry.key).traced }) else {
+            continue;
+        };
+        // SAFETY: `found[..count]` is initialised.
+        let earlier = unsafe { initialised(&found, count) };
+        let shadowed = earlier
+            .iter()
+            .chain(&more)
+            .any(|&(_, _, key)| ptr::eq(key, entry.key));
+        if shadowed {
+            continue;
+        }
+        if count < ON_STACK {
+            found[count].write((traced, entry.value, entry.key));
+            count += 1;
+        } else {
+            more.push((traced, entry.value, entry.key));
+        }
+    }
+    // SAFETY: `found[..count]` is initialised.
+    let found = unsafe { initialised(&found, count) };
+    // Found innermost first; shown outermost first, as spans are.
+    for &(traced, value, key) in found.iter().chain(&more).rev() {
+        let value = TracedValue {
+            key,
+            value,
+            format: traced.format,
+            chain: PhantomData,
+        };
+        f(traced.field, value);
+    }
+}
+
 /// Copies `count` visible entries into one new allocation, taking one strong count
 /// of each distinct owner.
 fn share(visible: impl Iterator<Item = (Entry, RawOwner)>, count: usize) -> Arc<[CapturedEntry]> {
@@ -936,11 +959,15 @@ mod tests {
         name: "A",
         module_path: "tests",
         inherit: true,
+        #[cfg(feature = "tracing")]
+        traced: None,
     };
     static KEY_B: VarHeader = VarHeader {
         name: "B",
         module_path: "tests",
         inherit: false,
+        #[cfg(feature = "tracing")]
+        traced: None,
     };
 
     fn entry(key: &'static VarHeader, value: &u32) -> Entry {
@@ -1050,6 +1077,8 @@ mod tests {
             name: "C",
             module_path: "tests",
             inherit: true,
+            #[cfg(feature = "tracing")]
+            traced: None,
         };
         let outer_values = Arc::new([1_u32, 2]);
         let inner_values = Arc::new(3_u32);

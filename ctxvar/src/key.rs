@@ -3,6 +3,8 @@
 use core::sync::atomic::AtomicBool;
 use std::thread::LocalKey;
 
+#[cfg(feature = "tracing")]
+use crate::frame::Traced;
 use crate::frame::{self, ReadCache, VarHeader};
 
 /// Implemented by `#[context_var]` for the key type `dyn NAME` of each variable.
@@ -63,23 +65,6 @@ pub unsafe trait ContextKey {
     /// but still well-typed, since everything is then done through that key.)
     #[doc(hidden)]
     type __Key: ?Sized;
-
-    /// Whether the variable is declared `#[context_var(trace)]`. A constant, so that
-    /// scopes binding only untraced variables compile to no tracing code at all.
-    /// (Not part of the safety contract: a wrong value only adds or loses a span.)
-    #[doc(hidden)]
-    const __TRACED: bool = false;
-
-    /// The span that shows `value` on events (feature `tracing`): a child of `parent`
-    /// with one field. Overridden by `#[context_var(trace)]`, which knows the field's
-    /// name at compile time, as `tracing` requires.
-    #[cfg(feature = "tracing")]
-    #[doc(hidden)]
-    #[must_use]
-    fn __span(value: &Self::Value, parent: &tracing::Span) -> tracing::Span {
-        let _ = value;
-        parent.clone()
-    }
 
     /// The variable's metadata. Its address is the variable's identity at run time.
     ///
@@ -169,6 +154,9 @@ pub trait Inherited: ContextKey {
 pub struct VarMeta<T> {
     pub(crate) header: VarHeader,
     pub(crate) default: Option<T>,
+    /// Feature `tracing`: how a traced variable's values are formatted on log events.
+    #[cfg(feature = "tracing")]
+    format: Option<fn(&T, &mut core::fmt::Formatter<'_>) -> core::fmt::Result>,
     // Interior mutability makes `&VarMeta` unpromotable; see `ContextKey::__meta`.
     not_promotable: AtomicBool,
 }
@@ -195,10 +183,57 @@ impl<T> VarMeta<T> {
                 name,
                 module_path,
                 inherit,
+                #[cfg(feature = "tracing")]
+                traced: None,
             },
             default,
+            #[cfg(feature = "tracing")]
+            format: None,
             not_promotable: AtomicBool::new(false),
         }
+    }
+}
+
+#[cfg(feature = "tracing")]
+impl<T> VarMeta<T> {
+    /// `#[context_var(trace)]`: bound values show on log events as the field `field`,
+    /// formatted by `format` (`<T as TraceDebug>::fmt_traced`, or `TraceDisplay`'s).
+    /// Used by `#[context_var]` expansions; not covered by semver.
+    #[must_use]
+    pub const fn traced(
+        mut self,
+        field: &'static str,
+        format: fn(&T, &mut core::fmt::Formatter<'_>) -> core::fmt::Result,
+    ) -> Self {
+        self.format = Some(format);
+        self.header.traced = Some(Traced {
+            field,
+            format: format_traced::<T>,
+        });
+        self
+    }
+}
+
+/// Formats a traced variable's value with the function its metadata holds
+/// (`Traced::format` of a `VarMeta<T>`'s header).
+///
+/// # Safety
+///
+/// `header` is the header of a `VarMeta<T>`, and `value` points to a live `T`.
+#[cfg(feature = "tracing")]
+unsafe fn format_traced<T>(
+    header: *const VarHeader,
+    value: *const (),
+    f: &mut core::fmt::Formatter<'_>,
+) -> core::fmt::Result {
+    // SAFETY: `VarMeta<T>` is `repr(C)` with its header first, so the header of a
+    // `VarMeta<T>` (the caller's contract) is at the start of it.
+    let meta = unsafe { &*header.cast::<VarMeta<T>>() };
+    // SAFETY: the caller's contract.
+    let value = unsafe { &*value.cast::<T>() };
+    match meta.format {
+        Some(format) => format(value, f),
+        None => Ok(()),
     }
 }
 

@@ -545,9 +545,8 @@ mod spawn;
 mod stream;
 pub mod thread;
 #[cfg(feature = "tracing")]
-mod thread_exit;
-#[cfg(feature = "tracing")]
-mod trace;
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+pub mod trace;
 mod var;
 
 pub use access::AccessError;

@@ -181,12 +181,8 @@ pub enum NotAHelper {}
 
 impl<H> IsCtxvarHelper<(NotAHelper, H)> for H {}
 
-#[cfg(feature = "tracing")]
-pub use tracing;
-
-/// `__if_tracing! { { tokens } else { otherwise } }`: the `__TRACED` and `__span` items
-/// of a traced variable's `ContextKey` impl, or the error that says the feature is
-/// missing, both built by `#[context_var(trace)]`.
+/// `__if_tracing! { { tokens } else { otherwise } }`: a traced variable's metadata, or
+/// the error that says the feature is missing, both built by `#[context_var(trace)]`.
 ///
 /// The proc macro cannot see this crate's features, so this macro chooses. Either way
 /// the tokens it emits are the attribute's, spanned at the user's `trace`, so an error

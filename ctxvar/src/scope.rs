@@ -10,8 +10,6 @@ use pin_project_lite::pin_project;
 
 use crate::bindings::{BindingList, Bindings};
 use crate::frame::OwnedFrame;
-#[cfg(feature = "tracing")]
-use crate::thread_exit;
 
 pin_project! {
     /// A future that runs an inner future with some variables bound.
@@ -43,10 +41,10 @@ pin_project! {
     /// ```
     #[must_use = "futures do nothing unless you `.await` or poll them"]
     pub struct Scope<L: BindingList, F> {
-        // The frame and the allocation it points into (the values, and the span of
-        // the traced ones), never into the `Scope` itself, which may move between two
-        // polls (it is `Unpin` when `F` is) and before it is dropped.
-        frame: OwnedFrame<Bound<L>, L::Entries>,
+        // The frame and the allocation it points into (the values), never into the
+        // `Scope` itself, which may move between two polls (it is `Unpin` when `F`
+        // is) and before it is dropped.
+        frame: OwnedFrame<L, L::Entries>,
         // Dropped only by `PinnedDrop`, in place, with the bindings installed. Not an
         // `Option`: the frame's address escapes to the thread-local during a poll, so
         // the compiler could not hoist the `Some` check out of a polling loop, and it
@@ -70,57 +68,18 @@ pin_project! {
     }
 }
 
-/// What a binding call's frame points into: the values and, with feature `tracing`,
-/// the span showing the traced ones.
-#[derive(Debug)]
-struct Bound<L> {
-    list: L,
-    #[cfg(feature = "tracing")]
-    span: thread_exit::HeldSpan,
-}
-
-/// The frame of `list`.
+/// The frame of `list`, in an allocation of its own.
 #[inline]
-fn frame_of<L: BindingList + Send + Sync>(list: L) -> OwnedFrame<Bound<L>, L::Entries> {
-    let bound = Bound {
-        // The span of `list`'s traced variables, a child of the current span.
-        // `L::TRACED` is a constant: for untraced variables this is no code. None
-        // late in thread exit, where the subscriber may be gone.
-        #[cfg(feature = "tracing")]
-        span: if L::TRACED {
-            thread_exit::HeldSpan::create(|| list.span(&tracing::Span::current()))
-        } else {
-            thread_exit::HeldSpan::new(None)
-        },
-        list,
-    };
+fn frame_of<L: BindingList + Send + Sync>(list: L) -> OwnedFrame<L, L::Entries> {
     // SAFETY: a list's entries are, for each of its bindings, the variable's key and
     // a pointer to its value, of the variable's type, inside the list.
-    let frame = unsafe { OwnedFrame::new(bound, |bound| bound.list.entries()) };
-    #[cfg(feature = "tracing")]
-    let frame = if L::TRACED {
-        frame.showing(|bound| bound.span.get())
-    } else {
-        frame
-    };
-    frame
+    unsafe { OwnedFrame::new(list, BindingList::entries) }
 }
 
-/// Runs `f` with `frame` entered and (feature `tracing`) the span of its traced
-/// variables entered too.
+/// Runs `f` with `frame` entered.
 #[inline]
-fn enter<L: BindingList, R>(
-    frame: &mut OwnedFrame<Bound<L>, L::Entries>,
-    f: impl FnOnce() -> R,
-) -> R {
-    frame.enter(|bound| {
-        // `L::TRACED` is a constant: for untraced variables this is no code at all.
-        #[cfg(feature = "tracing")]
-        let _entered = if L::TRACED { bound.span.enter() } else { None };
-        #[cfg(not(feature = "tracing"))]
-        let _ = bound;
-        f()
-    })
+fn enter<L: BindingList, R>(frame: &mut OwnedFrame<L, L::Entries>, f: impl FnOnce() -> R) -> R {
+    frame.enter(|_| f())
 }
 
 impl<L: BindingList + Send + Sync, F> Scope<L, F> {

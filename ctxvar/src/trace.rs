@@ -1,6 +1,76 @@
-//! How `#[context_var(trace)]` records a value: [`TraceDebug`] and [`TraceDisplay`].
+//! Context variables on log lines (feature `tracing`).
+//!
+//! A variable declared `#[context_var(trace)]` (or `trace = display`) is shown as a
+//! field on every `tracing` event emitted while it is bound, and on no other: the
+//! fields are read from the bindings in effect *when the event is formatted*, on the
+//! thread that emits it. So a binding costs nothing more for being traced (no span
+//! is made, entered or closed), spawned work shows exactly the variables it inherits,
+//! and events logged by destructors during cancellation show the values still bound
+//! there.
+//!
+//! With `tracing-subscriber`'s `fmt`, wrap its event format in [`ContextFields`],
+//! which adds the fields to each line, in text or JSON:
+//!
+//! ```
+//! use ctxvar::trace::ContextFields;
+//!
+//! #[ctxvar::context_var(trace = display)]
+//! static REQUEST_ID: u64;
+//!
+//! tracing_subscriber::fmt()
+//!     .without_time()
+//!     .map_event_format(ContextFields::text)
+//!     .with_writer(std::io::stdout)
+//!     .init();
+//!
+//! REQUEST_ID.sync_scope(7, || tracing::info!("handled"));
+//! // prints ` INFO rust_out: handled request_id=7`
+//! ```
+//!
+//! Anything else that handles events (a `tracing_subscriber::Layer` of your own, a
+//! log shipper) reads the same fields with [`for_each_field`] when it sees an event.
+//!
+//! Spans are left to you: to time a request or export it with `tracing-opentelemetry`,
+//! put `#[tracing::instrument]` on the function; ctxvar adds no span of its own, so
+//! nothing is exported or logged per binding.
 
-use core::fmt;
+use core::cell::RefCell;
+use core::fmt::{self, Write as _};
+
+use tracing::{Event, Subscriber};
+use tracing_subscriber::fmt::format::{Format, Writer};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::frame;
+
+/// Calls `f` with the field name and value of every traced variable bound here (its
+/// innermost binding), outermost first: what [`ContextFields`] adds to each line.
+///
+/// For a subscriber or layer of your own: call it where you handle an event (in
+/// `Layer::on_event`), which runs on the thread that emitted it, with its bindings.
+/// The value is shown with `Debug`, or `Display` for a variable declared
+/// `trace = display`.
+///
+/// ```
+/// use ctxvar::{context_var, trace};
+///
+/// #[context_var(trace)]
+/// static TENANT: &'static str;
+/// #[context_var(trace = display)]
+/// static REQUEST_ID: u64;
+///
+/// let mut line = String::new();
+/// TENANT.sync_scope("acme", || {
+///     REQUEST_ID.sync_scope(7, || {
+///         trace::for_each_field(|name, value| line.push_str(&format!(" {name}={value}")));
+///     })
+/// });
+/// assert_eq!(line, r#" tenant="acme" request_id=7"#);
+/// ```
+pub fn for_each_field(mut f: impl FnMut(&'static str, &dyn fmt::Display)) {
+    frame::for_each_traced(|name, value| f(name, &value));
+}
 
 /// What `#[context_var(trace)]` (or `trace = debug`) needs of the variable's type:
 /// [`Debug`](core::fmt::Debug), with which the value is recorded. Implemented for every
@@ -34,15 +104,15 @@ use core::fmt;
 //
 // Safe to implement: a wrong impl can only record a wrong field value.
 pub trait TraceDebug {
-    /// The value as `tracing` records a `?value`.
+    /// Formats the value as it is shown on log events.
     #[doc(hidden)]
-    fn traced(&self) -> tracing::field::DebugValue<&dyn fmt::Debug>;
+    fn fmt_traced(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
 }
 
 #[diagnostic::do_not_recommend]
 impl<T: fmt::Debug> TraceDebug for T {
-    fn traced(&self) -> tracing::field::DebugValue<&dyn fmt::Debug> {
-        tracing::field::debug(self)
+    fn fmt_traced(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
     }
 }
 
@@ -71,14 +141,224 @@ impl<T: fmt::Debug> TraceDebug for T {
 //
 // Safe to implement: a wrong impl can only record a wrong field value.
 pub trait TraceDisplay {
-    /// The value as `tracing` records a `%value`.
+    /// Formats the value as it is shown on log events.
     #[doc(hidden)]
-    fn traced(&self) -> tracing::field::DisplayValue<&dyn fmt::Display>;
+    fn fmt_traced(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
 }
 
 #[diagnostic::do_not_recommend]
 impl<T: fmt::Display> TraceDisplay for T {
-    fn traced(&self) -> tracing::field::DisplayValue<&dyn fmt::Display> {
-        tracing::field::display(self)
+    fn fmt_traced(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// A `tracing-subscriber` event format that adds the traced context variables bound
+/// where each event is emitted to its line: `tracing_subscriber::fmt()
+/// .map_event_format(ContextFields::text)`, or `ContextFields::json` after `.json()`.
+///
+/// - **Text** (`fmt()`, `.compact()`, `.pretty()`): ` name=value` for each variable,
+///   at the end of the line (after the event's own fields; for `pretty`, after its
+///   last line), outermost binding first.
+/// - **JSON** (`.json()`): the variables join the event's `"fields"` object (or the
+///   top level, with `flatten_event(true)`), as strings: `"request_id":"7"`. An event
+///   field of the same name comes after them, so a parser that keeps the last key
+///   sees the event's.
+///
+/// Lines with no traced variable bound are written exactly as the wrapped format
+/// writes them. With a variable bound, the wrapped format writes into a buffer (one
+/// per thread, reused), to which the fields are added. ANSI colours follow the
+/// writer, as they do without the wrapper.
+///
+/// ```
+/// use ctxvar::trace::ContextFields;
+///
+/// #[ctxvar::context_var(trace = display)]
+/// static REQUEST_ID: u64;
+///
+/// let subscriber = tracing_subscriber::fmt()
+///     .json()
+///     .map_event_format(ContextFields::json)
+///     .with_writer(std::io::stdout)
+///     .finish();
+/// tracing::subscriber::with_default(subscriber, || {
+///     // {"timestamp":"..","level":"INFO","fields":{"request_id":"7","message":"handled"},..}
+///     REQUEST_ID.sync_scope(7, || tracing::info!("handled"));
+/// });
+/// ```
+#[derive(Debug, Clone)]
+pub struct ContextFields<F, T> {
+    /// The wrapped format, writing without ANSI escapes ...
+    plain: Format<F, T>,
+    /// ... and with them: chosen per line by the writer, since the format writes into
+    /// a buffer that cannot say whether the terminal takes colours.
+    ansi: Format<F, T>,
+    json: bool,
+}
+
+impl<F, T: Clone> ContextFields<F, T> {
+    /// Adds the fields to each line of a text format: `fmt::format()`, `.compact()`,
+    /// `.pretty()` and their options.
+    ///
+    /// ```
+    /// let _ = tracing_subscriber::fmt()
+    ///     .compact()
+    ///     .map_event_format(ctxvar::trace::ContextFields::text);
+    /// ```
+    pub fn text(format: Format<F, T>) -> Self
+    where
+        F: Clone,
+    {
+        Self::wrap(format, false)
+    }
+
+    /// Adds the fields to each object of a JSON format (`fmt::format().json()`).
+    ///
+    /// ```
+    /// let _ = tracing_subscriber::fmt()
+    ///     .json()
+    ///     .map_event_format(ctxvar::trace::ContextFields::json);
+    /// ```
+    pub fn json(format: Format<F, T>) -> Self
+    where
+        F: Clone,
+    {
+        Self::wrap(format, true)
+    }
+
+    fn wrap(format: Format<F, T>, json: bool) -> Self
+    where
+        F: Clone,
+    {
+        ContextFields {
+            plain: format.clone().with_ansi(false),
+            ansi: format.with_ansi(true),
+            json,
+        }
+    }
+}
+
+impl<S, N, F, T> FormatEvent<S, N> for ContextFields<F, T>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+    Format<F, T>: FormatEvent<S, N>,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let ansi = writer.has_ansi_escapes();
+        let format = if ansi { &self.ansi } else { &self.plain };
+        let mut fields = Fields::default();
+        for_each_field(|name, value| fields.push(name, value));
+        if fields.0.is_empty() {
+            return format.format_event(ctx, writer, event);
+        }
+        with_buffer(|line| {
+            format.format_event(ctx, Writer::new(line), event)?;
+            if self.json {
+                add_to_json(line, &fields);
+            } else {
+                add_to_text(line, &fields, ansi);
+            }
+            writer.write_str(line)
+        })
+    }
+}
+
+/// The traced variables bound where an event is emitted, formatted.
+#[derive(Default)]
+struct Fields(Vec<(&'static str, String)>);
+
+impl Fields {
+    fn push(&mut self, name: &'static str, value: &dyn fmt::Display) {
+        self.0.push((name, value.to_string()));
+    }
+}
+
+/// ` name=value` for each field, before the line's trailing newlines.
+fn add_to_text(line: &mut String, fields: &Fields, ansi: bool) {
+    let end = line.trim_end_matches('\n').len();
+    let newlines = line.split_off(end);
+    for (name, value) in &fields.0 {
+        // As `tracing-subscriber` writes an event's own fields: the name in italics
+        // and a dimmed `=`.
+        let _ = if ansi {
+            write!(line, " \x1b[3m{name}\x1b[0m\x1b[2m=\x1b[0m{value}")
+        } else {
+            write!(line, " {name}={value}")
+        };
+    }
+    line.push_str(&newlines);
+}
+
+/// `"name":"value",` for each field, at the start of the object's `"fields"`, or of
+/// the object itself if it has none (`flatten_event(true)`).
+fn add_to_json(line: &mut String, fields: &Fields) {
+    // The first `"fields":{` is the key: nothing before it can contain that text,
+    // since a quote inside a JSON string is escaped.
+    let at = match line.find("\"fields\":{") {
+        Some(key) => key + "\"fields\":{".len(),
+        None => match line.find('{') {
+            Some(object) => object + 1,
+            // Not JSON: leave the line as the format wrote it.
+            None => return,
+        },
+    };
+    let empty = line[at..].trim_start().starts_with('}');
+    let mut members = String::new();
+    for (i, (name, value)) in fields.0.iter().enumerate() {
+        if i > 0 {
+            members.push(',');
+        }
+        push_json_string(&mut members, name);
+        members.push(':');
+        push_json_string(&mut members, value);
+    }
+    if !empty {
+        members.push(',');
+    }
+    line.insert_str(at, &members);
+}
+
+/// `text` as a JSON string, quoted and escaped.
+fn push_json_string(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c < ' ' => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Runs `f` on this thread's line buffer, cleared, or on a new one if that one is in
+/// use (an event logged while another is formatted) or gone (thread exit).
+fn with_buffer<R>(f: impl FnOnce(&mut String) -> R) -> R {
+    thread_local! {
+        static BUFFER: RefCell<String> = const { RefCell::new(String::new()) };
+    }
+    let mut f = Some(f);
+    let reused = BUFFER.try_with(|buffer| {
+        let mut buffer = buffer.try_borrow_mut().ok()?;
+        buffer.clear();
+        let f = f.take()?;
+        Some(f(&mut buffer))
+    });
+    match (reused, f) {
+        (Ok(Some(result)), _) => result,
+        (_, Some(f)) => f(&mut String::new()),
+        (_, None) => unreachable!("`f` is taken only when it is run"),
     }
 }

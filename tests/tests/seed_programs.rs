@@ -89,6 +89,8 @@ mod correlation_id {
             .without_time()
             .with_target(false)
             .with_writer(|| Output)
+            .with_ansi(false)
+            .map_event_format(ctxvar::trace::ContextFields::text)
             .finish();
         let _default = tracing::subscriber::set_default(subscriber);
 
@@ -100,12 +102,12 @@ mod correlation_id {
         assert_eq!(
             lines,
             [
-                " INFO ctxvar{correlation_id=id-of-request_0}: Received: request_0",
-                " INFO ctxvar{correlation_id=id-of-request_1}: Received: request_1",
-                " INFO ctxvar{correlation_id=id-of-request_2}: Received: request_2",
-                " INFO ctxvar{correlation_id=id-of-request_0}: Processed: request_0",
-                " INFO ctxvar{correlation_id=id-of-request_1}: Processed: request_1",
-                " INFO ctxvar{correlation_id=id-of-request_2}: Processed: request_2",
+                " INFO Received: request_0 correlation_id=id-of-request_0",
+                " INFO Received: request_1 correlation_id=id-of-request_1",
+                " INFO Received: request_2 correlation_id=id-of-request_2",
+                " INFO Processed: request_0 correlation_id=id-of-request_0",
+                " INFO Processed: request_1 correlation_id=id-of-request_1",
+                " INFO Processed: request_2 correlation_id=id-of-request_2",
             ]
         );
     }

@@ -1,15 +1,18 @@
-//! Feature `tracing`: a variable declared `#[context_var(trace)]` appears as a field on
-//! every `tracing` event emitted while it is bound, from logging code that never reads
-//! it, in `tracing_subscriber::fmt()`'s default, compact and JSON formats, and in tasks
-//! spawned with `ctxvar::spawn`. Variables without the opt-in create no spans.
+//! Feature `tracing`: a variable declared `#[context_var(trace)]` is a field on every
+//! `tracing` event emitted while it is bound, and on no other, read when the event is
+//! handled. Checked with a capturing layer (the exact fields of each event) for
+//! nesting, rebinding, cancellation, spawned work, `inherit = false`, streams and
+//! scopes built before they are polled; and with `tracing_subscriber::fmt()`'s text
+//! and JSON formats wrapped in `ctxvar::trace::ContextFields`. No binding creates a
+//! span.
 
 // Tests declare helper fns next to their use.
 #![allow(clippy::items_after_statements)]
 
 use std::io;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use ctxvar::trace::ContextFields;
 use ctxvar::{context_var, with_context};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -22,9 +25,294 @@ static CORRELATION_ID: String;
 #[context_var(trace)]
 static ATTEMPT: u32;
 
-/// Not traced: never appears in logs, creates no span.
+/// Traced, but stays with its task.
+#[context_var(trace, inherit = false)]
+static TRANSACTION: u32;
+
+/// Not traced: never appears in logs.
 #[context_var]
 static SECRET: u64;
+
+/// The logging helper: a plain `tracing::info!`, no read of any variable.
+fn log(message: &str) {
+    tracing::info!("{message}");
+}
+
+// -------------------------------------------------------------------------------
+// A registry with a layer that records, for each event, its message and the
+// traced variables `ctxvar::trace::for_each_field` reports where it is emitted.
+// -------------------------------------------------------------------------------
+
+/// One event: its message and the `name=value` of each traced variable.
+type Seen = (String, Vec<String>);
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<Seen>>>);
+
+impl Capture {
+    fn events(&self) -> Vec<Seen> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+/// Takes an event's `message` field.
+struct Message(String);
+
+impl tracing::field::Visit for Message {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            self.0 = format!("{value:?}");
+        }
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        let mut message = Message(String::new());
+        event.record(&mut message);
+        let mut fields = Vec::new();
+        ctxvar::trace::for_each_field(|name, value| fields.push(format!("{name}={value}")));
+        self.0.lock().unwrap().push((message.0, fields));
+    }
+
+    fn on_new_span(
+        &self,
+        _: &tracing::span::Attributes<'_>,
+        _: &tracing::span::Id,
+        _: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(("a span was created".to_owned(), Vec::new()));
+    }
+}
+
+/// Runs `work` on a current-thread runtime with a capturing subscriber as the
+/// default, and returns what it saw.
+fn captured(work: impl Future<Output = ()>) -> Vec<Seen> {
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::registry().with(capture.clone());
+    let _default = tracing::subscriber::set_default(subscriber);
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(work);
+    capture.events()
+}
+
+/// `(message, fields)` as the tests write them.
+fn seen(message: &str, fields: &[&str]) -> Seen {
+    (
+        message.to_owned(),
+        fields.iter().map(|field| (*field).to_owned()).collect(),
+    )
+}
+
+#[with_context(CORRELATION_ID = format!("req-{n}"), SECRET = 42)]
+async fn handle(n: u32) {
+    log("received");
+    tokio::task::yield_now().await;
+    log("processed");
+}
+
+#[test]
+fn concurrent_requests_each_show_their_own_value_and_untraced_variables_never_show() {
+    let events = captured(async {
+        futures::future::join(handle(1), handle(2)).await;
+        log("after");
+    });
+    assert_eq!(
+        events,
+        [
+            seen("received", &["correlation_id=req-1"]),
+            seen("received", &["correlation_id=req-2"]),
+            seen("processed", &["correlation_id=req-1"]),
+            seen("processed", &["correlation_id=req-2"]),
+            seen("after", &[]),
+        ]
+    );
+}
+
+#[test]
+fn nesting_shows_outermost_first_and_a_rebinding_shows_only_the_innermost_value() {
+    let events = captured(async {
+        CORRELATION_ID
+            .scope("outer".to_owned(), async {
+                ATTEMPT
+                    .scope(1, async {
+                        log("nested");
+                        ATTEMPT.scope(2, async { log("rebound") }).await;
+                        log("back");
+                    })
+                    .await;
+                log("one left");
+            })
+            .await;
+        ATTEMPT.sync_scope(3, || log("sync"));
+    });
+    assert_eq!(
+        events,
+        [
+            seen("nested", &["correlation_id=outer", "attempt=1"]),
+            seen("rebound", &["correlation_id=outer", "attempt=2"]),
+            seen("back", &["correlation_id=outer", "attempt=1"]),
+            seen("one left", &["correlation_id=outer"]),
+            seen("sync", &["attempt=3"]),
+        ]
+    );
+}
+
+#[test]
+fn several_variables_bound_by_one_call_all_show() {
+    let events = captured(async {
+        CORRELATION_ID
+            .bind("req".to_owned())
+            .and(ATTEMPT.bind(4))
+            .and(SECRET.bind(5))
+            .scope(async { log("together") })
+            .await;
+    });
+    assert_eq!(
+        events,
+        [seen("together", &["correlation_id=req", "attempt=4"])]
+    );
+}
+
+#[test]
+fn events_from_destructors_of_a_cancelled_scope_show_the_values() {
+    /// Logs when dropped.
+    struct LogsOnDrop;
+    impl Drop for LogsOnDrop {
+        fn drop(&mut self) {
+            log("cleaned up");
+        }
+    }
+    let events = captured(async {
+        let guarded = CORRELATION_ID.scope("req-9".to_owned(), async {
+            let _guard = LogsOnDrop;
+            log("started");
+            std::future::pending::<()>().await;
+        });
+        // Polled once inside another binding, then dropped mid-way outside it.
+        let mut guarded = Box::pin(guarded);
+        ATTEMPT
+            .scope(1, async {
+                assert!(futures::poll!(guarded.as_mut()).is_pending());
+            })
+            .await;
+        drop(guarded);
+    });
+    assert_eq!(
+        events,
+        [
+            seen("started", &["attempt=1", "correlation_id=req-9"]),
+            seen("cleaned up", &["correlation_id=req-9"]),
+        ]
+    );
+}
+
+#[test]
+fn a_scope_built_before_it_is_polled_shows_its_pollers_values_too() {
+    let events = captured(async {
+        let built_outside = CORRELATION_ID.scope("req".to_owned(), async { log("polled") });
+        ATTEMPT.scope(7, built_outside).await;
+    });
+    assert_eq!(
+        events,
+        [seen("polled", &["attempt=7", "correlation_id=req"])]
+    );
+}
+
+#[cfg(feature = "tokio")]
+#[test]
+fn spawned_work_shows_what_it_inherits_and_nothing_else() {
+    let events = captured(async {
+        CORRELATION_ID
+            .scope("parent".to_owned(), async {
+                TRANSACTION
+                    .scope(1, async {
+                        log("in the parent");
+                        ctxvar::spawn(async { log("ctxvar task") }).await.unwrap();
+                        // The test's subscriber is this thread's default: passed on.
+                        let dispatch = tracing::dispatcher::get_default(Clone::clone);
+                        let on_blocking = dispatch.clone();
+                        ctxvar::spawn_blocking(move || {
+                            tracing::dispatcher::with_default(&on_blocking, || log("blocking"));
+                        })
+                        .await
+                        .unwrap();
+                        ctxvar::thread::spawn(move || {
+                            tracing::dispatcher::with_default(&dispatch, || log("thread"));
+                        })
+                        .join()
+                        .unwrap();
+                        tokio::spawn(async { log("tokio task") }).await.unwrap();
+                    })
+                    .await;
+            })
+            .await;
+    });
+    assert_eq!(
+        events,
+        [
+            seen("in the parent", &["correlation_id=parent", "transaction=1"]),
+            seen("ctxvar task", &["correlation_id=parent"]),
+            seen("blocking", &["correlation_id=parent"]),
+            seen("thread", &["correlation_id=parent"]),
+            seen("tokio task", &[]),
+        ]
+    );
+}
+
+#[test]
+fn a_stream_shows_its_values_on_every_item() {
+    use futures::StreamExt;
+    let events = captured(async {
+        let items = futures::stream::iter(0..2).map(|n| {
+            tracing::info!("item {n}");
+            n
+        });
+        let items = ATTEMPT.bind(5).scope_stream(items);
+        let collected: Vec<u32> = CORRELATION_ID
+            .scope("req".to_owned(), items.collect())
+            .await;
+        assert_eq!(collected, [0, 1]);
+    });
+    assert_eq!(
+        events,
+        [
+            seen("item 0", &["correlation_id=req", "attempt=5"]),
+            seen("item 1", &["correlation_id=req", "attempt=5"]),
+        ]
+    );
+}
+
+#[test]
+fn no_binding_creates_a_span() {
+    let events = captured(async {
+        ATTEMPT.scope(1, async { log("traced") }).await;
+        CORRELATION_ID.sync_scope("req".to_owned(), || {
+            ctxvar::Context::current().run(|| log("in a context"));
+        });
+        // The layer does see spans: this one is the user's own.
+        tracing::info_span!("request").in_scope(|| log("in a span"));
+    });
+    assert_eq!(
+        events,
+        [
+            seen("traced", &["attempt=1"]),
+            seen("in a context", &["correlation_id=req"]),
+            seen("a span was created", &[]),
+            seen("in a span", &[]),
+        ]
+    );
+}
+
+// -------------------------------------------------------------------------------
+// `tracing_subscriber::fmt()` with `ContextFields`: the lines themselves.
+// -------------------------------------------------------------------------------
 
 /// Where a test's subscriber writes: one shared buffer.
 #[derive(Clone, Default)]
@@ -57,213 +345,186 @@ impl<'a> MakeWriter<'a> for Output {
     }
 }
 
-/// The logging helper: a plain `tracing::info!`, no read of any variable.
-fn log(message: &str) {
-    tracing::info!("{message}");
-}
-
-#[with_context(CORRELATION_ID = format!("req-{n}"), SECRET = 42)]
-async fn handle(n: u32) {
-    log("received");
-    tokio::task::yield_now().await;
-    log("processed");
-}
-
-/// Runs `work` on a current-thread runtime with `subscriber` as the default.
-fn run_with<S>(subscriber: S, work: impl Future<Output = ()>)
+/// The lines `subscriber` writes to `output` while `work` runs.
+fn lines_of<S>(output: &Output, subscriber: S, work: impl FnOnce()) -> Vec<String>
 where
     S: tracing::Subscriber + Send + Sync + 'static,
 {
-    let _default = tracing::subscriber::set_default(subscriber);
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(work);
+    tracing::subscriber::with_default(subscriber, work);
+    output.lines()
 }
 
-fn fmt_subscriber(
-    output: &Output,
-) -> tracing_subscriber::fmt::SubscriberBuilder<
-    tracing_subscriber::fmt::format::DefaultFields,
-    tracing_subscriber::fmt::format::Format<tracing_subscriber::fmt::format::Full, ()>,
-    tracing_subscriber::filter::LevelFilter,
-    Output,
-> {
-    tracing_subscriber::fmt()
+/// Logs once with two traced variables and an untraced one bound, once with one, and
+/// once with none; each event has a field of its own.
+fn three_events() {
+    CORRELATION_ID.sync_scope("req-1".to_owned(), || {
+        ATTEMPT.sync_scope(2, || {
+            SECRET.sync_scope(42, || tracing::info!(status = 200, "both"));
+        });
+        tracing::info!("one");
+    });
+    tracing::info!("none");
+}
+
+#[test]
+fn text_lines_end_with_the_values_bound_where_they_were_logged() {
+    let output = Output::default();
+    let subscriber = tracing_subscriber::fmt()
         .with_writer(output.clone())
         .with_ansi(false)
         .without_time()
-}
-
-#[test]
-fn default_format_shows_each_requests_id_on_each_of_its_lines() {
-    let output = Output::default();
-    run_with(fmt_subscriber(&output).finish(), async {
-        futures::future::join(handle(1), handle(2)).await;
-    });
-    let lines = output.lines();
-    assert_eq!(lines.len(), 4, "{lines:#?}");
-    // Interleaved: both received before either is processed, each line with its id.
-    for (line, (id, message)) in lines.iter().zip([
-        (1, "received"),
-        (2, "received"),
-        (1, "processed"),
-        (2, "processed"),
-    ]) {
-        assert!(
-            line.contains(&format!("ctxvar{{correlation_id=req-{id}}}:")),
-            "{line}"
-        );
-        assert!(line.ends_with(message), "{line}");
-        assert!(!line.contains("42") && !line.contains("secret"), "{line}");
-    }
-}
-
-#[test]
-fn compact_format_shows_the_field() {
-    let output = Output::default();
-    run_with(fmt_subscriber(&output).compact().finish(), handle(7));
-    let lines = output.lines();
-    assert_eq!(lines.len(), 2, "{lines:#?}");
-    for line in &lines {
-        assert!(line.contains("correlation_id=req-7"), "{line}");
-    }
-}
-
-#[test]
-fn json_format_shows_the_field_in_the_span() {
-    let output = Output::default();
-    run_with(fmt_subscriber(&output).json().finish(), handle(3));
-    let lines = output.lines();
-    assert_eq!(lines.len(), 2, "{lines:#?}");
-    for line in &lines {
-        assert!(
-            line.contains(r#""span":{"correlation_id":"req-3","name":"ctxvar"}"#),
-            "{line}"
-        );
-    }
-}
-
-#[test]
-fn debug_is_the_default_and_a_rebinding_is_the_innermost_span() {
-    let output = Output::default();
-    run_with(fmt_subscriber(&output).finish(), async {
-        ATTEMPT
-            .scope(1, async {
-                log("first");
-                ATTEMPT.scope(2, async { log("second") }).await;
-                log("first again");
-            })
-            .await;
-        log("unbound");
-    });
-    let lines = output.lines();
-    assert_eq!(lines.len(), 4, "{lines:#?}");
-    assert!(lines[0].contains("ctxvar{attempt=1}: "), "{}", lines[0]);
-    assert!(
-        lines[1].contains("ctxvar{attempt=1}:ctxvar{attempt=2}: "),
-        "{}",
-        lines[1]
+        .with_target(false)
+        .map_event_format(ContextFields::text)
+        .finish();
+    assert_eq!(
+        lines_of(&output, subscriber, three_events),
+        [
+            " INFO both status=200 correlation_id=req-1 attempt=2",
+            " INFO one correlation_id=req-1",
+            " INFO none",
+        ]
     );
-    assert!(lines[2].contains("ctxvar{attempt=1}: "), "{}", lines[2]);
-    assert!(!lines[3].contains("ctxvar"), "{}", lines[3]);
 }
 
 #[test]
-fn sync_scope_shows_the_field() {
+fn compact_lines_show_the_values_too() {
     let output = Output::default();
-    let _default = tracing::subscriber::set_default(fmt_subscriber(&output).finish());
-    CORRELATION_ID.sync_scope("sync".to_owned(), || log("inside"));
-    log("outside");
-    let lines = output.lines();
+    let subscriber = tracing_subscriber::fmt()
+        .compact()
+        .with_writer(output.clone())
+        .with_ansi(false)
+        .without_time()
+        .with_target(false)
+        .map_event_format(ContextFields::text)
+        .finish();
+    assert_eq!(
+        lines_of(&output, subscriber, three_events),
+        [
+            " INFO both status=200 correlation_id=req-1 attempt=2",
+            " INFO one correlation_id=req-1",
+            " INFO none",
+        ]
+    );
+}
+
+#[test]
+fn with_ansi_colours_the_names_as_the_events_own_fields_are() {
+    let output = Output::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(output.clone())
+        .with_ansi(true)
+        .without_time()
+        .with_target(false)
+        .map_event_format(ContextFields::text)
+        .finish();
+    let lines = lines_of(&output, subscriber, || {
+        ATTEMPT.sync_scope(2, || tracing::info!(status = 200, "coloured"));
+    });
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    // The event's own field and ours, written alike.
     assert!(
-        lines[0].contains("ctxvar{correlation_id=sync}: "),
-        "{}",
+        lines[0].ends_with(
+            "\x1b[3mstatus\x1b[0m\x1b[2m=\x1b[0m200 \x1b[3mattempt\x1b[0m\x1b[2m=\x1b[0m2"
+        ),
+        "{:?}",
         lines[0]
     );
-    assert!(!lines[1].contains("ctxvar"), "{}", lines[1]);
 }
 
-#[cfg(feature = "tokio")]
 #[test]
-fn tasks_spawned_with_ctxvar_spawn_log_the_field_and_tokio_spawn_does_not() {
+fn json_objects_hold_the_values_among_the_events_fields() {
     let output = Output::default();
-    run_with(fmt_subscriber(&output).finish(), async {
-        CORRELATION_ID
-            .scope("parent".to_owned(), async {
-                ctxvar::spawn(async { log("ctxvar task") }).await.unwrap();
-                tokio::spawn(async { log("tokio task") }).await.unwrap();
-            })
-            .await;
-    });
-    let lines = output.lines();
-    assert_eq!(lines.len(), 2, "{lines:#?}");
-    assert!(
-        lines[0].contains("ctxvar{correlation_id=parent}: "),
-        "{}",
-        lines[0]
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_writer(output.clone())
+        .without_time()
+        .with_target(false)
+        .map_event_format(ContextFields::json)
+        .finish();
+    assert_eq!(
+        lines_of(&output, subscriber, three_events),
+        [
+            r#"{"level":"INFO","fields":{"correlation_id":"req-1","attempt":"2","message":"both","status":200}}"#,
+            r#"{"level":"INFO","fields":{"correlation_id":"req-1","message":"one"}}"#,
+            r#"{"level":"INFO","fields":{"message":"none"}}"#,
+        ]
     );
-    assert!(!lines[1].contains("correlation_id"), "{}", lines[1]);
-}
-
-/// Counts the spans a subscriber is asked to create.
-struct CountSpans(Arc<AtomicUsize>);
-
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountSpans {
-    fn on_new_span(
-        &self,
-        _: &tracing::span::Attributes<'_>,
-        _: &tracing::span::Id,
-        _: tracing_subscriber::layer::Context<'_, S>,
-    ) {
-        self.0.fetch_add(1, Ordering::Relaxed);
-    }
 }
 
 #[test]
-fn variables_without_the_opt_in_create_no_span() {
-    let spans = Arc::new(AtomicUsize::new(0));
-    let subscriber = tracing_subscriber::registry().with(CountSpans(spans.clone()));
-    run_with(subscriber, async {
-        SECRET.scope(1, async { log("untraced") }).await;
-        SECRET.sync_scope(2, || log("untraced"));
-        let _ = ctxvar::Context::current();
-    });
-    assert_eq!(spans.load(Ordering::Relaxed), 0);
-    // The same counter sees a traced binding's span, so the zero above means something.
-    let subscriber = tracing_subscriber::registry().with(CountSpans(spans.clone()));
-    run_with(subscriber, async {
-        ATTEMPT.scope(1, async { log("traced") }).await;
-    });
-    assert_eq!(spans.load(Ordering::Relaxed), 1);
-}
-
-#[test]
-fn events_from_destructors_of_a_cancelled_scope_show_the_field() {
-    /// Logs when dropped.
-    struct LogsOnDrop;
-    impl Drop for LogsOnDrop {
-        fn drop(&mut self) {
-            log("cleaned up");
-        }
-    }
+fn flattened_json_objects_hold_the_values_at_the_top_level() {
     let output = Output::default();
-    run_with(fmt_subscriber(&output).finish(), async {
-        let guarded = CORRELATION_ID.scope("req-9".to_owned(), async {
-            let _guard = LogsOnDrop;
-            log("started");
-            std::future::pending::<()>().await;
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_writer(output.clone())
+        .without_time()
+        .with_target(false)
+        .map_event_format(ContextFields::json)
+        .finish();
+    assert_eq!(
+        lines_of(&output, subscriber, || {
+            ATTEMPT.sync_scope(2, || tracing::info!("flat"));
+        }),
+        [r#"{"attempt":"2","level":"INFO","message":"flat"}"#]
+    );
+}
+
+/// Shown with `Display`, so whatever its text is must come out as one JSON string.
+#[context_var(trace = display)]
+static NOTE: &'static str;
+
+#[test]
+fn json_escapes_the_values() {
+    let output = Output::default();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_writer(output.clone())
+        .without_time()
+        .with_target(false)
+        .map_event_format(ContextFields::json)
+        .finish();
+    let lines = lines_of(&output, subscriber, || {
+        NOTE.sync_scope("a \"quoted\" \\ line\nand\tmore\u{1}", || {
+            tracing::info!("escaped");
         });
-        // Polled once, then dropped mid-way: cancelled.
-        let mut guarded = Box::pin(guarded);
-        assert!(futures::poll!(guarded.as_mut()).is_pending());
-        drop(guarded);
     });
-    let lines = output.lines();
-    assert_eq!(lines.len(), 2, "{lines:#?}");
-    for (line, message) in lines.iter().zip(["started", "cleaned up"]) {
-        assert!(line.contains("ctxvar{correlation_id=req-9}:"), "{line}");
-        assert!(line.ends_with(message), "{line}");
+    assert_eq!(
+        lines,
+        [
+            r#"{"level":"INFO","fields":{"note":"a \"quoted\" \\ line\nand\tmore\u0001","message":"escaped"}}"#
+        ]
+    );
+}
+
+/// A value whose `Display` logs: formatting it emits an event while another is being
+/// formatted, which must neither deadlock nor lose either line.
+struct LogsWhenShown;
+
+impl std::fmt::Display for LogsWhenShown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        tracing::info!("from inside");
+        f.write_str("shown")
     }
+}
+
+#[context_var(trace = display)]
+static SHOWN: LogsWhenShown;
+
+#[test]
+fn a_value_that_logs_while_it_is_shown_is_fine() {
+    let output = Output::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(output.clone())
+        .with_ansi(false)
+        .without_time()
+        .with_target(false)
+        .map_event_format(ContextFields::text)
+        .finish();
+    let lines = lines_of(&output, subscriber, || {
+        SHOWN.sync_scope(LogsWhenShown, || tracing::info!("outer"));
+    });
+    // `tracing` drops an event emitted from inside the dispatch of another on the same
+    // thread, so the outer line is the only one.
+    assert_eq!(lines, [" INFO outer shown=shown"]);
 }
