@@ -126,17 +126,15 @@ use proc_macro::TokenStream;
 /// `Display` (`trace = debug` says the default explicitly). The field is named like
 /// the variable in lower case (`REQUEST_ID` is logged as `request_id`).
 ///
-/// Each binding of the variable opens a span named `ctxvar` holding the field, a
-/// child of the span current where the binding is made, and enters it around every
-/// poll of the scope (and around a `sync_scope` call). `Context::current()` carries
-/// the innermost such span, so tasks started with `ctxvar::spawn` log the same
-/// fields. Any subscriber that shows span fields shows them: `tracing_subscriber::fmt()`
-/// prints `ctxvar{request_id=7}: message` in its default and compact formats and
-/// `"span":{"request_id":"7","name":"ctxvar"}` in JSON. The span has level `ERROR` so
-/// that a level filter that lets any event through keeps it; its target is the module
-/// that declares the variable, so a filter by target must admit that module. Binding
-/// a traced variable costs one span; untraced variables cost nothing, with or without
-/// the feature.
+/// The field is read when an event is handled, from the bindings in effect on the
+/// thread that emits it: so it shows on events in spawned work only if the variable
+/// is inherited, on events from destructors while a scope is cancelled, and never
+/// after the binding has ended. No span is created: a traced binding costs what an
+/// untraced one does. A subscriber shows the fields through
+/// [`ctxvar::trace::ContextFields`](https://docs.rs/ctxvar/latest/ctxvar/trace/struct.ContextFields.html)
+/// (`tracing_subscriber::fmt().map_event_format(ContextFields::text)`, or `::json`) or
+/// [`ctxvar::trace::for_each_field`](https://docs.rs/ctxvar/latest/ctxvar/trace/fn.for_each_field.html)
+/// in a layer of its own.
 ///
 /// ```
 /// use ctxvar::context_var;
@@ -145,7 +143,7 @@ use proc_macro::TokenStream;
 /// static REQUEST_ID: u64;
 ///
 /// fn log(message: &str) {
-///     tracing::info!("{message}"); // shown as `ctxvar{request_id=7}: handled`
+///     tracing::info!("{message}"); // shown as `INFO handled request_id=7`
 /// }
 ///
 /// REQUEST_ID.sync_scope(7, || log("handled"));

@@ -338,7 +338,9 @@
 //! - `stream`: per-stream scopes, [`Bindings::scope_stream`] and
 //!   [`Context::scope_stream`] (depends on `futures-core`).
 //! - `tracing`: `#[context_var(trace)]`, which shows a bound variable as a field on
-//!   every `tracing` event (depends on `tracing` without its default features). See
+//!   every `tracing` event, and [`trace::ContextFields`], which adds those fields to
+//!   `tracing-subscriber`'s `fmt` lines (depends on `tracing` and `tracing-subscriber`
+//!   without their default features, `tracing-subscriber` with `fmt`). See
 //!   [Logging with `tracing`](#logging-with-tracing).
 //! - `hyper`: [`executor::InheritContext`] implements `hyper::rt::Executor`, so the
 //!   tasks hyper spawns (a task per HTTP/2 stream) inherit the context of the
@@ -347,8 +349,10 @@
 //! # Logging with `tracing`
 //!
 //! A variable declared `#[context_var(trace)]` (or `trace = display`) appears on every
-//! event logged while it is bound, including in tasks started with [`spawn`], so a
-//! logging helper is a plain `tracing::info!` that reads nothing:
+//! event logged while it is bound, and on no other: in tasks started with [`spawn`]
+//! (if it is inherited), in destructors run while a scope is cancelled, in a stream's
+//! items. The logging helper is a plain `tracing::info!` that reads nothing; the
+//! subscriber's event format is wrapped once, at start-up:
 //!
 //! ```
 //! # #[cfg(feature = "tracing")] {
@@ -359,17 +363,27 @@
 //!
 //! #[with_context(CORRELATION_ID = format!("req-{n}"))]
 //! fn handle(n: u32) {
-//!     tracing::info!("received"); // `ctxvar{correlation_id=req-1}: received`
+//!     tracing::info!("received"); // ` INFO received correlation_id=req-1`
 //! }
+//!
+//! tracing_subscriber::fmt()
+//!     .without_time()
+//!     .with_target(false)
+//!     .map_event_format(ctxvar::trace::ContextFields::text)
+//!     .with_writer(std::io::stdout)
+//!     .init();
 //! handle(1);
 //! # }
 //! ```
 //!
-//! Each binding opens one span named `ctxvar` with the field, entered around every
-//! poll of its scope; rebinding nests a second span inside the first. The manual of
-//! [`context_var`](macro@context_var) has the details (field names, levels, filters).
-//! `examples/correlation_id.rs` shows the output, and `tests/tests/tracing.rs` checks
-//! it in `tracing_subscriber::fmt()`'s default, compact and JSON formats.
+//! The fields are read from the bindings in effect when an event is handled, so a
+//! binding costs the same whether its variable is traced or not, and ctxvar creates no
+//! span: no "close" lines, nothing exported per binding by `tracing-opentelemetry`,
+//! levels and span names entirely yours (`#[tracing::instrument]` where you want a
+//! span). [`trace::ContextFields`] does it for `fmt`'s text and JSON formats;
+//! [`trace::for_each_field`] gives the same fields to a layer of your own. The
+//! [`trace`] module has the details, `examples/correlation_id.rs` shows the output, and
+//! `tests/tests/tracing.rs` checks exactly which fields each event carries.
 //!
 //! # Cost
 //!

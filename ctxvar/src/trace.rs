@@ -90,7 +90,7 @@ pub fn for_each_field(mut f: impl FnMut(&'static str, &dyn fmt::Display)) {
 /// recordable::<Tenant>();
 ///
 /// let id = TENANT.sync_scope(Tenant(7), || {
-///     tracing::info!("handled"); // shown as `ctxvar{tenant=Tenant(7)}: handled`
+///     tracing::info!("handled"); // shown as `INFO handled tenant=Tenant(7)`
 ///     TENANT.try_with(|tenant| tenant.0)
 /// });
 /// assert_eq!(id, Ok(7));
@@ -130,7 +130,7 @@ impl<T: fmt::Debug> TraceDebug for T {
 /// fn recordable<T: ctxvar::TraceDisplay>() {}
 /// recordable::<u64>();
 ///
-/// REQUEST_ID.sync_scope(7, || tracing::info!("handled")); // `ctxvar{request_id=7}: handled`
+/// REQUEST_ID.sync_scope(7, || tracing::info!("handled")); // shown as `INFO handled request_id=7`
 /// ```
 #[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
 #[diagnostic::on_unimplemented(

@@ -1,12 +1,14 @@
 //! Traced variables bound, captured, polled and dropped from thread-local destructors
-//! at thread exit, under a global `tracing_subscriber::fmt()` subscriber.
+//! at thread exit, under a global `tracing_subscriber::fmt()` subscriber that logs
+//! span closes.
 //!
 //! The subscriber keeps per-thread state in thread-locals of its own, which may be
-//! destroyed before ours run; entering or creating a span then panics inside the
-//! subscriber, and a panic out of a thread-local destructor aborts the process. Binding
-//! must work there as anywhere else, without the span: the values are bound and read,
-//! only the log fields are missing. (The destructor does not log: at that point an
-//! event panics inside the subscriber whatever ctxvar does.) Its own test binary, because the subscriber is
+//! destroyed before ours run; a span created, entered or closed then panics inside the
+//! subscriber, and a panic out of a thread-local destructor aborts the process.
+//! Binding must work there as anywhere else. It does because no binding calls into
+//! the subscriber: traced fields are read when an event is handled, and ctxvar makes
+//! no span. (The destructor does not log: at that point an event panics inside the
+//! subscriber whatever ctxvar does.) Its own test binary, because the subscriber is
 //! global (what a service installs) and a failure aborts the whole process.
 
 use std::cell::RefCell;
@@ -64,7 +66,7 @@ thread_local! {
 }
 
 /// What `HELD` keeps, only to drop it at thread exit: a traced scope polled once, or a
-/// context holding a span.
+/// context holding a traced binding.
 #[allow(dead_code)] // never read, only dropped
 enum Held {
     Scope(Pin<Box<dyn Future<Output = ()>>>),
@@ -139,8 +141,8 @@ fn a_destructor_registered_between_a_threads_first_span_and_its_first_entry() {
 
 #[test]
 fn traced_scopes_and_contexts_made_earlier_are_dropped_at_thread_exit_without_aborting() {
-    // Dropping the span of a traced binding closes it, and the subscriber logs the
-    // close; after its state is gone, that would panic, so the span is leaked instead.
+    // Were a traced binding a span, dropping it here would close it, and the
+    // subscriber would log the close after its state is gone.
     install_subscriber();
     for _ in 0..4 {
         std::thread::spawn(|| {
@@ -149,7 +151,7 @@ fn traced_scopes_and_contexts_made_earlier_are_dropped_at_thread_exit_without_ab
             let mut scope: Pin<Box<dyn Future<Output = ()>>> =
                 Box::pin(ATTEMPT.scope(1, std::future::pending::<()>()));
             assert!(poll_once(scope.as_mut()).is_pending());
-            // The only holder of its span once the binding ends.
+            // The only holder of the traced value once the binding ends.
             let context = REQUEST.sync_scope("captured".to_owned(), Context::current);
             tracing::info!("logged while running");
             HELD.with(|held| {
