@@ -252,38 +252,29 @@ where
     ) -> fmt::Result {
         let ansi = writer.has_ansi_escapes();
         let format = if ansi { &self.ansi } else { &self.plain };
-        let mut fields = Fields::default();
-        for_each_field(|name, value| fields.push(name, value));
-        if fields.0.is_empty() {
+        let mut any = false;
+        for_each_field(|_, _| any = true);
+        if !any {
             return format.format_event(ctx, writer, event);
         }
         with_buffer(|line| {
             format.format_event(ctx, Writer::new(line), event)?;
             if self.json {
-                add_to_json(line, &fields);
+                add_to_json(line);
             } else {
-                add_to_text(line, &fields, ansi);
+                add_to_text(line, ansi);
             }
             writer.write_str(line)
         })
     }
 }
 
-/// The traced variables bound where an event is emitted, formatted.
-#[derive(Default)]
-struct Fields(Vec<(&'static str, String)>);
-
-impl Fields {
-    fn push(&mut self, name: &'static str, value: &dyn fmt::Display) {
-        self.0.push((name, value.to_string()));
-    }
-}
-
-/// ` name=value` for each field, before the line's trailing newlines.
-fn add_to_text(line: &mut String, fields: &Fields, ansi: bool) {
+/// ` name=value` for each traced variable bound here, before the line's trailing
+/// newlines.
+fn add_to_text(line: &mut String, ansi: bool) {
     let end = line.trim_end_matches('\n').len();
     let newlines = line.split_off(end);
-    for (name, value) in &fields.0 {
+    for_each_field(|name, value| {
         // As `tracing-subscriber` writes an event's own fields: the name in italics
         // and a dimmed `=`.
         let _ = if ansi {
@@ -291,13 +282,13 @@ fn add_to_text(line: &mut String, fields: &Fields, ansi: bool) {
         } else {
             write!(line, " {name}={value}")
         };
-    }
+    });
     line.push_str(&newlines);
 }
 
-/// `"name":"value",` for each field, at the start of the object's `"fields"`, or of
-/// the object itself if it has none (`flatten_event(true)`).
-fn add_to_json(line: &mut String, fields: &Fields) {
+/// `"name":"value",` for each traced variable bound here, at the start of the
+/// object's `"fields"`, or of the object itself if it has none (`flatten_event(true)`).
+fn add_to_json(line: &mut String) {
     // The first `"fields":{` is the key: nothing before it can contain that text,
     // since a quote inside a JSON string is escaped.
     let at = match line.find("\"fields\":{") {
@@ -310,37 +301,39 @@ fn add_to_json(line: &mut String, fields: &Fields) {
     };
     let empty = line[at..].trim_start().starts_with('}');
     let mut members = String::new();
-    for (i, (name, value)) in fields.0.iter().enumerate() {
-        if i > 0 {
+    for_each_field(|name, value| {
+        if !members.is_empty() {
             members.push(',');
         }
-        push_json_string(&mut members, name);
-        members.push(':');
-        push_json_string(&mut members, value);
-    }
+        // A field name is a Rust identifier in lower case: nothing to escape.
+        let _ = write!(members, "\"{name}\":\"");
+        let _ = write!(JsonEscaped(&mut members), "{value}");
+        members.push('"');
+    });
     if !empty {
         members.push(',');
     }
     line.insert_str(at, &members);
 }
 
-/// `text` as a JSON string, quoted and escaped.
-fn push_json_string(out: &mut String, text: &str) {
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c < ' ' => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
+/// Writes text escaped for the inside of a JSON string.
+struct JsonEscaped<T>(T);
+
+impl fmt::Write for JsonEscaped<&mut String> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        for c in text.chars() {
+            match c {
+                '"' => self.0.push_str("\\\""),
+                '\\' => self.0.push_str("\\\\"),
+                '\n' => self.0.push_str("\\n"),
+                '\r' => self.0.push_str("\\r"),
+                '\t' => self.0.push_str("\\t"),
+                c if c < ' ' => write!(self.0, "\\u{:04x}", u32::from(c))?,
+                c => self.0.push(c),
             }
-            c => out.push(c),
         }
+        Ok(())
     }
-    out.push('"');
 }
 
 /// Runs `f` on this thread's line buffer, cleared, or on a new one if that one is in

@@ -40,6 +40,8 @@ static C6: u64;
 static C7: u64;
 #[context_var(trace)]
 static TRACED: u64;
+#[context_var(trace = display)]
+static TRACED_NAME: &str;
 
 tokio::task_local! {
     static T0: u64;
@@ -179,6 +181,15 @@ const ROWS: &[Row] = &[
         theirs: bind_ctxvar,
         baseline: "ctxvar, untraced",
         budget: 2.0,
+    },
+    Row {
+        name: "event",
+        what: "`info!` through `fmt` + `ContextFields` with 2 traced variables bound (baseline: plain `fmt`, nothing bound)",
+        ours: event_ctxvar,
+        theirs: event_plain,
+        baseline: "`tracing-subscriber` `fmt`",
+        // Measured and stated, no budget.
+        budget: 0.0,
     },
 ];
 
@@ -648,4 +659,49 @@ fn traced_ctxvar(n: u64) {
     for i in 0..n {
         black_box(run_to_completion(traced(black_box(i))));
     }
+}
+
+/// `fmt` writing to nowhere, its event format wrapped or not.
+fn fmt_to_sink<E>(
+    map: impl FnOnce(
+        tracing_subscriber::fmt::format::Format<tracing_subscriber::fmt::format::Full>,
+    ) -> E,
+) -> impl tracing::Subscriber
+where
+    E: for<'w> tracing_subscriber::fmt::FormatEvent<
+            tracing_subscriber::Registry,
+            tracing_subscriber::fmt::format::DefaultFields,
+        > + Send
+        + Sync
+        + 'static,
+{
+    tracing_subscriber::fmt()
+        .with_writer(std::io::sink)
+        .with_ansi(false)
+        .map_event_format(map)
+        .finish()
+}
+
+#[inline(never)]
+fn event_ctxvar(n: u64) {
+    let subscriber = fmt_to_sink(ctxvar::trace::ContextFields::text);
+    tracing::subscriber::with_default(subscriber, || {
+        TRACED_NAME.sync_scope("acme", || {
+            TRACED.sync_scope(7, || {
+                for i in 0..n {
+                    tracing::info!(i, "handled");
+                }
+            });
+        });
+    });
+}
+
+#[inline(never)]
+fn event_plain(n: u64) {
+    let subscriber = fmt_to_sink(|format| format);
+    tracing::subscriber::with_default(subscriber, || {
+        for i in 0..n {
+            tracing::info!(i, "handled");
+        }
+    });
 }
