@@ -240,7 +240,7 @@ static TRACED: u64;
 
 fn tracing_cost(c: &mut Criterion) {
     // The cost of `#[context_var(trace)]` for one binding's whole life, with a
-    // subscriber that creates spans (tracing-subscriber's registry, no output), next
+    // subscriber installed (tracing-subscriber's registry, no output), next
     // to the same binding of an untraced variable and tokio's scope.
     let _default = tracing::subscriber::set_default(tracing_subscriber::registry());
     let mut group = c.benchmark_group("bind + run to completion, tracing");
