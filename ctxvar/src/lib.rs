@@ -338,6 +338,10 @@
 //! - `tracing`: `#[context_var(trace)]`, which shows a bound variable as a field on
 //!   every `tracing` event (depends on `tracing` without its default features). See
 //!   [Logging with `tracing`](#logging-with-tracing).
+//! - `tower`: [`tower::BindLayer`], a tower layer that binds variables for each
+//!   request, computed from the request (a header, an extension); it works with any
+//!   tower-based server, axum and hyper included (depends on `tower-layer`,
+//!   `tower-service` and `http`). See [In a tower or axum server](#in-a-tower-or-axum-server).
 //!
 //! # Logging with `tracing`
 //!
@@ -365,6 +369,17 @@
 //! [`context_var`](macro@context_var) has the details (field names, levels, filters).
 //! `examples/correlation_id.rs` shows the output, and `tests/tests/tracing.rs` checks
 //! it in `tracing_subscriber::fmt()`'s default, compact and JSON formats.
+//!
+//! # In a tower or axum server
+//!
+//! A service that binds for each request must bind twice over: around the inner
+//! service's `call`, which may work before it returns its future, and on every poll
+//! of that future. `NAME.sync_scope(value, || inner.call(request))` covers only the
+//! first and leaves the handler's future unbound; [`Bindings::scope_with`] covers
+//! both with one binding, and [`tower::BindLayer`] (feature `tower`) is that, as a
+//! layer: `.layer(BindLayer::from_header(REQUEST_ID, header_name, parse))` binds a
+//! request id for every handler behind it, from a header the client may omit or
+//! garble, with a fallback that `parse` chooses.
 //!
 //! # Cost
 //!
@@ -521,6 +536,11 @@
     doc = "[`spawn_blocking`]: https://docs.rs/ctxvar/latest/ctxvar/fn.spawn_blocking.html",
     doc = "[`spawn_local`]: https://docs.rs/ctxvar/latest/ctxvar/fn.spawn_local.html"
 )]
+#![cfg_attr(
+    not(feature = "tower"),
+    doc = "",
+    doc = "[`tower::BindLayer`]: https://docs.rs/ctxvar/latest/ctxvar/tower/struct.BindLayer.html"
+)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
@@ -540,6 +560,9 @@ mod stream;
 pub mod thread;
 #[cfg(feature = "tracing")]
 mod thread_exit;
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub mod tower;
 #[cfg(feature = "tracing")]
 mod trace;
 mod var;
