@@ -109,6 +109,11 @@
 //! fresh id, `"anonymous"`). Where "no value" must stay visible to the code that
 //! reads the variable, declare it with an `Option` type and bind `None`.
 //!
+//! That is why `make` returns bindings for every request, not an `Option` of them:
+//! a request left unbound would fail the entry check of every `#[uses_context]`
+//! handler behind the layer, so a client could make the server panic by leaving a
+//! header out; and the service's future would no longer be one `Scope` type.
+//!
 //! # Writing it by hand
 //!
 //! `BindService` is [`Bindings::scope_with`] around the inner `call`. A service
