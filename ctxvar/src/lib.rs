@@ -345,6 +345,10 @@
 //! - `hyper`: [`executor::InheritContext`] implements `hyper::rt::Executor`, so the
 //!   tasks hyper spawns (a task per HTTP/2 stream) inherit the context of the
 //!   connection that spawns them (depends on `hyper` without its default features).
+//! - `tower`: [`tower::BindLayer`], a tower layer that binds variables for each
+//!   request, computed from the request (a header, an extension); it works with any
+//!   tower-based server, axum and hyper included (depends on `tower-layer`,
+//!   `tower-service` and `http`). See [In a tower or axum server](#in-a-tower-or-axum-server).
 //!
 //! # Logging with `tracing`
 //!
@@ -384,6 +388,17 @@
 //! [`trace::for_each_field`] gives the same fields to a layer of your own. The
 //! [`trace`] module has the details, `examples/correlation_id.rs` shows the output, and
 //! `tests/tests/tracing.rs` checks exactly which fields each event carries.
+//!
+//! # In a tower or axum server
+//!
+//! A service that binds for each request must bind twice over: around the inner
+//! service's `call`, which may work before it returns its future, and on every poll
+//! of that future. `NAME.sync_scope(value, || inner.call(request))` covers only the
+//! first and leaves the handler's future unbound; [`Bindings::scope_with`] covers
+//! both with one binding, and [`tower::BindLayer`] (feature `tower`) is that, as a
+//! layer: `.layer(BindLayer::from_header(REQUEST_ID, header_name, parse))` binds a
+//! request id for every handler behind it, from a header the client may omit or
+//! garble, with a fallback that `parse` chooses.
 //!
 //! # Cost
 //!
@@ -540,6 +555,11 @@
     doc = "[`spawn_blocking`]: https://docs.rs/ctxvar/latest/ctxvar/fn.spawn_blocking.html",
     doc = "[`spawn_local`]: https://docs.rs/ctxvar/latest/ctxvar/fn.spawn_local.html"
 )]
+#![cfg_attr(
+    not(feature = "tower"),
+    doc = "",
+    doc = "[`tower::BindLayer`]: https://docs.rs/ctxvar/latest/ctxvar/tower/struct.BindLayer.html"
+)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
@@ -558,6 +578,9 @@ mod spawn;
 #[cfg(feature = "stream")]
 mod stream;
 pub mod thread;
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub mod tower;
 #[cfg(feature = "tracing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
 pub mod trace;
