@@ -556,6 +556,13 @@
     doc = "[`spawn_local`]: https://docs.rs/ctxvar/latest/ctxvar/fn.spawn_local.html"
 )]
 #![cfg_attr(
+    not(feature = "tracing"),
+    doc = "",
+    doc = "[`trace`]: https://docs.rs/ctxvar/latest/ctxvar/trace/index.html",
+    doc = "[`trace::ContextFields`]: https://docs.rs/ctxvar/latest/ctxvar/trace/struct.ContextFields.html",
+    doc = "[`trace::for_each_field`]: https://docs.rs/ctxvar/latest/ctxvar/trace/fn.for_each_field.html"
+)]
+#![cfg_attr(
     not(feature = "tower"),
     doc = "",
     doc = "[`tower::BindLayer`]: https://docs.rs/ctxvar/latest/ctxvar/tower/struct.BindLayer.html"
