@@ -23,6 +23,7 @@ mod kw {
     syn::custom_keyword!(trace);
     syn::custom_keyword!(debug);
     syn::custom_keyword!(display);
+    syn::custom_keyword!(field);
 }
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -77,6 +78,15 @@ impl Errors {
 struct Options {
     inherit: Option<Inherit>,
     trace: Option<Trace>,
+    /// `field = "name"`: the traced variable's field name, as written.
+    field: Option<FieldName>,
+}
+
+/// `field = "name"`, with the span of the word `field` (for an error about it) and the
+/// name as written.
+struct FieldName {
+    key: Span,
+    name: syn::LitStr,
 }
 
 /// `inherit = true` or `inherit = false`.
@@ -100,7 +110,8 @@ enum TraceHow {
     Display,
 }
 
-const EXPECTED_OPTIONS: &str = "expected `inherit = false`, `trace`, or `trace = display`";
+const EXPECTED_OPTIONS: &str =
+    "expected `inherit = false`, `trace`, `trace = display`, or `field = \"name\"`";
 
 impl Parse for Options {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
@@ -121,6 +132,12 @@ impl Parse for Options {
                     how: parse_trace_how(input)?,
                     span: key.span,
                 });
+            } else if input.peek(kw::field) {
+                let key: kw::field = input.parse()?;
+                if options.field.is_some() {
+                    return Err(given_twice(key.span, "field"));
+                }
+                options.field = Some(parse_field_name(input, key)?);
             } else {
                 return Err(match input.call(Ident::parse_any) {
                     Ok(key) => syn::Error::new(
@@ -155,6 +172,23 @@ fn parse_inherit(input: ParseStream<'_>, key: kw::inherit) -> syn::Result<Inheri
         .parse()
         .map_err(|err| syn::Error::new(err.span(), "expected `true` or `false`"))?;
     Ok(Inherit { value })
+}
+
+/// `= "name"`, after `field`.
+fn parse_field_name(input: ParseStream<'_>, key: kw::field) -> syn::Result<FieldName> {
+    const EXPECTED: &str =
+        "expected `field = \"name\"`: the log field a traced variable is shown as";
+    if !input.peek(Token![=]) {
+        return Err(syn::Error::new(key.span, EXPECTED));
+    }
+    input.parse::<Token![=]>()?;
+    let name: syn::LitStr = input
+        .parse()
+        .map_err(|err| syn::Error::new(err.span(), EXPECTED))?;
+    Ok(FieldName {
+        key: key.span,
+        name,
+    })
 }
 
 /// Nothing, `= debug` or `= display`, after `trace`.
@@ -265,6 +299,10 @@ struct Variable {
     /// Whether `Context::current()` (and so `ctxvar::spawn`) captures the variable.
     inherit: bool,
     trace: Option<Trace>,
+    /// The log field a traced variable is shown as: `field = ".."`, or the variable's
+    /// name in lower case (`CORRELATION_ID` as `correlation_id`), the usual spelling
+    /// of log fields.
+    field: String,
 }
 
 /// Checks a parsed declaration, pushing what is wrong to `errors`, and returns the
@@ -304,6 +342,28 @@ fn validate(declaration: Declaration, options: Options, errors: &mut Errors) -> 
         ));
     }
     static_lifetimes(&mut ty);
+    let field = match &options.field {
+        Some(field) => {
+            if options.trace.is_none() {
+                errors.push(syn::Error::new(
+                    field.key,
+                    "`field` names the log field of a traced variable: add `trace`, as in \
+                     `#[context_var(trace, field = \"..\")]`",
+                ));
+            }
+            let name = field.name.value();
+            let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
+            if name.is_empty() || !name.chars().all(allowed) {
+                errors.push(syn::Error::new(
+                    field.name.span(),
+                    "a field name is ASCII letters, digits, `_`, `.` and `-`, as in \
+                     `\"tenant.id\"`",
+                ));
+            }
+            name
+        }
+        None => name.unraw().to_string().to_lowercase(),
+    };
     Some(Variable {
         attrs,
         vis,
@@ -312,6 +372,7 @@ fn validate(declaration: Declaration, options: Options, errors: &mut Errors) -> 
         default,
         inherit: options.inherit.is_none_or(|inherit| inherit.value.value),
         trace: options.trace,
+        field,
     })
 }
 
@@ -668,12 +729,11 @@ fn kind(variable: &Variable, cfgs: &[&Attribute]) -> Kind {
 ///
 /// The value is formatted through `ctxvar::TraceDebug` or `ctxvar::TraceDisplay`,
 /// named by tokens spanned at the user's `trace`: a type that cannot be formatted so is
-/// one error there, naming a documented trait. The field is named like the variable in
-/// lower case (`CORRELATION_ID` is logged as `correlation_id`), the usual spelling of
-/// log fields. Without the `tracing` feature of ctxvar, which only `__if_tracing!` can
-/// see, it is instead one error at `trace` that names the feature.
+/// one error there, naming a documented trait. The field's name is `variable.field`.
+/// Without the `tracing` feature of ctxvar, which only `__if_tracing!` can see, it is
+/// instead one error at `trace` that names the feature.
 fn traced_meta(variable: &Variable, trace: Trace, meta: &TokenStream) -> TokenStream {
-    let field = variable.name.unraw().to_string().to_lowercase();
+    let field = &variable.field;
     let how = match trace.how {
         TraceHow::Debug => quote_spanned!(trace.span=> ::ctxvar::TraceDebug),
         TraceHow::Display => quote_spanned!(trace.span=> ::ctxvar::TraceDisplay),
@@ -852,6 +912,15 @@ mod tests {
             ("default = 3", "static ITEM_ID: u64;"),
             ("\"trace\"", "static ITEM_ID: u64;"),
             ("inherit = false trace", "static ITEM_ID: u64;"),
+            ("field = \"item\"", "static ITEM_ID: u64;"),
+            ("trace, field", "static ITEM_ID: u64;"),
+            ("trace, field = 3", "static ITEM_ID: u64;"),
+            ("trace, field = \"\"", "static ITEM_ID: u64;"),
+            ("trace, field = \"item id\"", "static ITEM_ID: u64;"),
+            (
+                "trace, field = \"a\", field = \"b\"",
+                "static ITEM_ID: u64;",
+            ),
             ("", "static mut ITEM_ID: u64;"),
             ("", "const ITEM_ID: u64 = 1;"),
             ("", "static ITEM_ID: &'a str;"),
@@ -859,8 +928,10 @@ mod tests {
         ];
         for (args, item) in cases {
             let output = expand(args, item);
+            // Errors are `compile_error! { .. }`; a traced variable's expansion also holds
+            // `compile_error!(..)`, the error for a missing feature, which never fires here.
             assert_eq!(
-                output.matches("compile_error").count(),
+                output.matches("compile_error ! {").count(),
                 1,
                 "`#[context_var({args})] {item}` gave:\n{output}"
             );
@@ -898,7 +969,7 @@ mod tests {
     #[test]
     fn other_items_are_kept() {
         let output = expand("", "fn item_id() -> u64 { 7 }");
-        assert_eq!(output.matches("compile_error").count(), 1, "{output}");
+        assert_eq!(output.matches("compile_error ! {").count(), 1, "{output}");
         assert!(output.ends_with("fn item_id () -> u64 { 7 }"), "{output}");
     }
 

@@ -124,7 +124,9 @@ use proc_macro::TokenStream;
 /// emitted while the variable is bound carry its value as a field, with no code in
 /// the logging calls: `trace` records it with `Debug`, `trace = display` with
 /// `Display` (`trace = debug` says the default explicitly). The field is named like
-/// the variable in lower case (`REQUEST_ID` is logged as `request_id`).
+/// the variable in lower case (`REQUEST_ID` is logged as `request_id`), or as
+/// `field = "name"` says (`#[context_var(trace, field = "tenant.id")]`; ASCII letters,
+/// digits, `_`, `.` and `-`).
 ///
 /// The field is read when an event is handled, from the bindings in effect on the
 /// thread that emits it: so it shows on events in spawned work only if the variable
@@ -159,8 +161,10 @@ use proc_macro::TokenStream;
 /// `static NAME: Type = default;`, `static mut`, a value type that is not
 /// `Send + Sync + 'static` (or names a lifetime other than `'static`), a default of the
 /// wrong type or that is not a constant expression, an argument other than
-/// `inherit = true`, `inherit = false`, `trace`, `trace = debug` or `trace = display`
-/// (or one given twice), and a traced type that cannot be recorded
+/// `inherit = true`, `inherit = false`, `trace`, `trace = debug`, `trace = display` or
+/// `field = "name"` (or one given twice; `field` without `trace`, or a name with other
+/// characters than ASCII letters, digits, `_`, `.` and `-`), and a traced type that
+/// cannot be recorded
 /// ([`TraceDebug`](https://docs.rs/ctxvar/latest/ctxvar/trait.TraceDebug.html),
 /// [`TraceDisplay`](https://docs.rs/ctxvar/latest/ctxvar/trait.TraceDisplay.html)). The
 /// variable is still declared next to the error (a `const` in place of `static` is

@@ -30,6 +30,11 @@
 //! Anything else that handles events (a `tracing_subscriber::Layer` of your own, a
 //! log shipper) reads the same fields with [`for_each_field`] when it sees an event.
 //!
+//! The field is named like the variable in lower case (`REQUEST_ID` as `request_id`),
+//! or as the declaration says: `#[context_var(trace, field = "request.id")]`. It goes
+//! on events of every level, since it belongs to the event, not to a span: there is no
+//! level or span name of ctxvar's to filter or configure.
+//!
 //! Spans are left to you: to time a request or export it with `tracing-opentelemetry`,
 //! put `#[tracing::instrument]` on the function; ctxvar adds no span of its own, so
 //! nothing is exported or logged per binding.
@@ -305,7 +310,8 @@ fn add_to_json(line: &mut String) {
         if !members.is_empty() {
             members.push(',');
         }
-        // A field name is a Rust identifier in lower case: nothing to escape.
+        // A field name is ASCII letters, digits, `_`, `.` and `-` (`#[context_var]`
+        // checks it): nothing to escape.
         let _ = write!(members, "\"{name}\":\"");
         let _ = write!(JsonEscaped(&mut members), "{value}");
         members.push('"');

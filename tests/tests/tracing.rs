@@ -528,3 +528,30 @@ fn a_value_that_logs_while_it_is_shown_is_fine() {
     // thread, so the outer line is the only one.
     assert_eq!(lines, [" INFO outer shown=shown"]);
 }
+
+/// Shown under a field name of the user's choosing.
+#[context_var(trace = display, field = "tenant.id")]
+static TENANT_ID: &'static str;
+
+#[test]
+fn a_field_name_given_in_the_declaration_is_the_one_shown() {
+    let events = captured(async {
+        TENANT_ID.sync_scope("acme", || log("named"));
+    });
+    assert_eq!(events, [seen("named", &["tenant.id=acme"])]);
+    let output = Output::default();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_writer(output.clone())
+        .without_time()
+        .with_target(false)
+        .map_event_format(ContextFields::json)
+        .finish();
+    let lines = lines_of(&output, subscriber, || {
+        TENANT_ID.sync_scope("acme", || log("named"));
+    });
+    assert_eq!(
+        lines,
+        [r#"{"level":"INFO","fields":{"tenant.id":"acme","message":"named"}}"#]
+    );
+}
