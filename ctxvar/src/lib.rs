@@ -318,6 +318,13 @@
 //! is expected, read it with `try_get`, `try_with` or `is_bound`, which compile in any
 //! work.
 //!
+//! A spawn helper called by a name of its own (`spawn(..)`, `thread::spawn(..)`) is
+//! taken for ctxvar's, and checked: if the name is another crate's (`use
+//! tokio::spawn`, `use std::thread`), a read in its work fails with "this function is
+//! not ctxvar's, so the work it starts does not see the function's context
+//! variables", under the name. Import ctxvar's helper instead, or make the work carry
+//! the context with `.in_current_context()`.
+//!
 //! A `ctxvar` helper and `.in_current_context()` capture the context where they are
 //! *called*, so the call itself must run inside the function: a `ctxvar::spawn(..)` or
 //! `async { .. }.in_current_context()` written inside a `tokio::spawn`ed block, inside

@@ -1,7 +1,8 @@
 //! Work that carries the context reads the function's variables: an `async` block
 //! followed by `.in_current_context()` inside an annotated function gets evidence of
 //! its own, and sees the bindings of the place where `.in_current_context()` was
-//! called, wherever it is spawned or polled later.
+//! called, wherever it is spawned or polled later. Every test runs on tokio's
+//! current-thread runtime and on its multi-thread runtime.
 
 // Tests declare helper fns next to their use.
 #![allow(clippy::items_after_statements)]
@@ -11,6 +12,9 @@ use std::future::Future;
 use ctxvar::{FutureExt, uses_context, with_context};
 use ctxvar_tests::nested::ITEM_ID;
 use ctxvar_tests::{REQUEST_ID, TENANT};
+
+mod support;
+use support::on_both_runtimes;
 
 #[with_context(ITEM_ID = id)]
 async fn on_a_join_set(id: u64) -> Vec<u64> {
@@ -29,12 +33,14 @@ async fn on_a_join_set(id: u64) -> Vec<u64> {
     seen
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn join_set_tasks_see_the_value_of_the_call_that_spawned_them() {
-    let handles: Vec<_> = (0..50).map(|id| tokio::spawn(on_a_join_set(id))).collect();
-    for (id, handle) in (0..).zip(handles) {
-        assert_eq!(handle.await.unwrap(), [id * 10, id * 10 + 1, id * 10 + 2]);
-    }
+#[test]
+fn join_set_tasks_see_the_value_of_the_call_that_spawned_them() {
+    on_both_runtimes(|| async {
+        let handles: Vec<_> = (0..50).map(|id| tokio::spawn(on_a_join_set(id))).collect();
+        for (id, handle) in (0..).zip(handles) {
+            assert_eq!(handle.await.unwrap(), [id * 10, id * 10 + 1, id * 10 + 2]);
+        }
+    });
 }
 
 #[with_context(ITEM_ID = id)]
@@ -49,9 +55,11 @@ async fn built_now_spawned_later(id: u64) -> (u64, u64) {
         .await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rebinding_after_the_capture_is_not_seen() {
-    assert_eq!(built_now_spawned_later(7).await, (7, 107));
+#[test]
+fn a_rebinding_after_the_capture_is_not_seen() {
+    on_both_runtimes(|| async {
+        assert_eq!(built_now_spawned_later(7).await, (7, 107));
+    });
 }
 
 #[uses_context(TENANT)]
@@ -63,12 +71,14 @@ async fn through_a_runtime_handle() -> &'static str {
         .unwrap()
 }
 
-#[tokio::test]
-async fn a_block_spawned_through_a_runtime_handle_sees_the_callers_binding() {
-    assert_eq!(
-        TENANT.scope("acme", through_a_runtime_handle()).await,
-        "acme"
-    );
+#[test]
+fn a_block_spawned_through_a_runtime_handle_sees_the_callers_binding() {
+    on_both_runtimes(|| async {
+        assert_eq!(
+            TENANT.scope("acme", through_a_runtime_handle()).await,
+            "acme"
+        );
+    });
 }
 
 #[with_context(REQUEST_ID = format!("req-{n}"))]
@@ -80,9 +90,11 @@ async fn by_path(n: u32) -> String {
     .unwrap()
 }
 
-#[tokio::test]
-async fn the_fully_qualified_call_carries_the_context_too() {
-    assert_eq!(by_path(4).await, "req-4");
+#[test]
+fn the_fully_qualified_call_carries_the_context_too() {
+    on_both_runtimes(|| async {
+        assert_eq!(by_path(4).await, "req-4");
+    });
 }
 
 #[with_context(ITEM_ID = id)]
@@ -90,18 +102,21 @@ fn returned(id: u64) -> impl Future<Output = u64> + Send + 'static {
     async move { ITEM_ID.get() }.in_current_context()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_returned_future_keeps_the_binding_it_was_built_in() {
-    // Built by a plain fn whose binding has ended by the time it is polled, then
-    // polled on another task, and inside another binding.
-    let future = returned(7);
-    assert!(!ITEM_ID.is_bound());
-    assert_eq!(tokio::spawn(future).await.unwrap(), 7);
-    assert_eq!(ITEM_ID.scope(99, returned(8)).await, 8);
+#[test]
+fn a_returned_future_keeps_the_binding_it_was_built_in() {
+    on_both_runtimes(|| async {
+        // Built by a plain fn whose binding has ended by the time it is polled, then
+        // polled on another task, and inside another binding.
+        let future = returned(7);
+        assert!(!ITEM_ID.is_bound());
+        assert_eq!(tokio::spawn(future).await.unwrap(), 7);
+        assert_eq!(ITEM_ID.scope(99, returned(8)).await, 8);
+    });
 }
 
 /// The spawn helpers called by the names they were imported under.
 mod imported_helpers {
+    use super::on_both_runtimes;
     use ctxvar::{spawn, spawn_blocking, spawn_local, thread, uses_context, with_context};
     use ctxvar_tests::TENANT;
     use ctxvar_tests::nested::ITEM_ID;
@@ -121,21 +136,14 @@ mod imported_helpers {
         ]
     }
 
-    async fn concurrent_calls_see_their_own_values() {
-        let handles: Vec<_> = (0..40).map(|id| tokio::spawn(each_helper(id))).collect();
-        for (id, handle) in (0..).zip(handles) {
-            assert_eq!(handle.await.unwrap(), [id, id + 1, id + 2]);
-        }
-    }
-
-    #[tokio::test(flavor = "current_thread")]
-    async fn on_the_current_thread_runtime() {
-        concurrent_calls_see_their_own_values().await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn on_the_multi_thread_runtime() {
-        concurrent_calls_see_their_own_values().await;
+    #[test]
+    fn concurrent_calls_see_their_own_values() {
+        on_both_runtimes(|| async {
+            let handles: Vec<_> = (0..40).map(|id| tokio::spawn(each_helper(id))).collect();
+            for (id, handle) in (0..).zip(handles) {
+                assert_eq!(handle.await.unwrap(), [id, id + 1, id + 2]);
+            }
+        });
     }
 
     #[with_context(ITEM_ID = id)]
@@ -143,10 +151,12 @@ mod imported_helpers {
         spawn_local(async move { ITEM_ID.get() }).await.unwrap()
     }
 
-    #[tokio::test]
-    async fn spawn_local_by_its_name() {
-        let local = tokio::task::LocalSet::new();
-        assert_eq!(local.run_until(on_a_local_set(5)).await, 5);
+    #[test]
+    fn spawn_local_by_its_name() {
+        on_both_runtimes(|| async {
+            let local = tokio::task::LocalSet::new();
+            assert_eq!(local.run_until(on_a_local_set(5)).await, 5);
+        });
     }
 
     // Both attributes rewrite the call; the second sees the first's check.
@@ -158,8 +168,10 @@ mod imported_helpers {
             .unwrap()
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn under_both_attributes() {
-        assert_eq!(TENANT.scope("acme", stacked(3)).await, (3, "acme"));
+    #[test]
+    fn under_both_attributes() {
+        on_both_runtimes(|| async {
+            assert_eq!(TENANT.scope("acme", stacked(3)).await, (3, "acme"));
+        });
     }
 }

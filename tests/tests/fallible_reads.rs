@@ -7,6 +7,9 @@ use ctxvar::{AccessError, FutureExt, uses_context, with_context};
 use ctxvar_tests::nested::ITEM_ID;
 use ctxvar_tests::{REQUEST_ID, TENANT};
 
+mod support;
+use support::on_both_runtimes;
+
 #[with_context(ITEM_ID = id)]
 async fn in_plain_work(id: u64) -> (Result<u64, AccessError>, bool, String, bool) {
     let task = tokio::spawn(async move { ITEM_ID.try_get() });
@@ -21,13 +24,15 @@ async fn in_plain_work(id: u64) -> (Result<u64, AccessError>, bool, String, bool
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn plain_tasks_and_threads_see_nothing() {
-    let (task, thread, formatted, blocking) = in_plain_work(7).await;
-    assert_eq!(task.unwrap_err().name(), "ITEM_ID");
-    assert!(!thread);
-    assert!(formatted.starts_with("Err("), "{formatted}");
-    assert!(!blocking);
+#[test]
+fn plain_tasks_and_threads_see_nothing() {
+    on_both_runtimes(|| async {
+        let (task, thread, formatted, blocking) = in_plain_work(7).await;
+        assert_eq!(task.unwrap_err().name(), "ITEM_ID");
+        assert!(!thread);
+        assert!(formatted.starts_with("Err("), "{formatted}");
+        assert!(!blocking);
+    });
 }
 
 #[uses_context(REQUEST_ID)]
@@ -47,10 +52,12 @@ async fn in_carried_work() -> (
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn carried_work_sees_the_value() {
-    let seen = REQUEST_ID.scope("req-1".into(), in_carried_work()).await;
-    assert_eq!(seen, (Ok("req-1".to_string()), Ok(5), true));
+#[test]
+fn carried_work_sees_the_value() {
+    on_both_runtimes(|| async {
+        let seen = REQUEST_ID.scope("req-1".into(), in_carried_work()).await;
+        assert_eq!(seen, (Ok("req-1".to_string()), Ok(5), true));
+    });
 }
 
 #[with_context(TENANT = tenant)]

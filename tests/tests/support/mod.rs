@@ -46,3 +46,19 @@ pub fn panic_message(f: impl FnOnce() + std::panic::UnwindSafe) -> String {
         panic!("panic payload is not a string")
     }
 }
+
+/// Runs the future `make` returns on tokio's current-thread runtime, then on its
+/// multi-thread runtime (4 workers): behaviour that must hold on both.
+pub fn on_both_runtimes<F: Future<Output = ()>>(make: impl Fn() -> F) {
+    let current = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    current.block_on(make());
+    let multi = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap();
+    multi.block_on(make());
+}
