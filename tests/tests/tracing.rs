@@ -555,3 +555,53 @@ fn a_field_name_given_in_the_declaration_is_the_one_shown() {
         [r#"{"level":"INFO","fields":{"tenant.id":"acme","message":"named"}}"#]
     );
 }
+
+#[test]
+fn a_scope_moved_between_polls_shows_its_values_at_each_place() {
+    use std::task::Poll;
+    /// Logs on each poll; ready on the second.
+    struct LogsOnPoll(u32);
+    impl Future for LogsOnPoll {
+        type Output = ();
+        fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<()> {
+            self.0 += 1;
+            tracing::info!("poll {}", self.0);
+            if self.0 == 2 {
+                Poll::Ready(())
+            } else {
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+        }
+    }
+    impl Drop for LogsOnPoll {
+        fn drop(&mut self) {
+            tracing::info!("dropped");
+        }
+    }
+    let events = captured(async {
+        // `Unpin`, so it can be polled, moved out of its box, and polled again.
+        let boxed = Box::new(CORRELATION_ID.scope("req".to_owned(), LogsOnPoll(0)));
+        let mut boxed = boxed;
+        assert!(futures::poll!(&mut *boxed).is_pending());
+        let mut moved = *boxed;
+        ATTEMPT
+            .scope(3, async { assert!(futures::poll!(&mut moved).is_ready()) })
+            .await;
+        let swapped = std::mem::replace(
+            &mut moved,
+            CORRELATION_ID.scope("other".to_owned(), LogsOnPoll(1)),
+        );
+        drop(swapped);
+        drop(moved);
+    });
+    assert_eq!(
+        events,
+        [
+            seen("poll 1", &["correlation_id=req"]),
+            seen("poll 2", &["attempt=3", "correlation_id=req"]),
+            seen("dropped", &["correlation_id=req"]),
+            seen("dropped", &["correlation_id=other"]),
+        ]
+    );
+}
