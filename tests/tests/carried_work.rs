@@ -115,6 +115,7 @@ fn a_returned_future_keeps_the_binding_it_was_built_in() {
 }
 
 /// The spawn helpers called by the names they were imported under.
+#[cfg(feature = "tokio")]
 mod imported_helpers {
     use super::on_both_runtimes;
     use ctxvar::{spawn, spawn_blocking, spawn_local, thread, uses_context, with_context};
@@ -174,4 +175,25 @@ mod imported_helpers {
             assert_eq!(TENANT.scope("acme", stacked(3)).await, (3, "acme"));
         });
     }
+}
+
+#[with_context(ITEM_ID = id)]
+async fn on_a_task_tracker(id: u64) -> u64 {
+    let tracker = tokio_util::task::TaskTracker::new();
+    let task = tracker.spawn(async move { ITEM_ID.get() }.in_current_context());
+    tracker.close();
+    tracker.wait().await;
+    task.await.unwrap()
+}
+
+#[test]
+fn task_tracker_tasks_see_the_value_of_the_call_that_spawned_them() {
+    on_both_runtimes(|| async {
+        let handles: Vec<_> = (0..20)
+            .map(|id| tokio::spawn(on_a_task_tracker(id)))
+            .collect();
+        for (id, handle) in (0..).zip(handles) {
+            assert_eq!(handle.await.unwrap(), id);
+        }
+    });
 }
