@@ -376,7 +376,7 @@ pub fn context_var(args: TokenStream, item: TokenStream) -> TokenStream {
 /// ctxvar's). Functions with `#[uses_context]` follow the same rule.
 ///
 /// ```
-/// use ctxvar::{context_var, with_context, FutureExt};
+/// use ctxvar::{context_var, with_context, ContextFutureExt};
 ///
 /// #[context_var]
 /// static SHARD: u32;

@@ -47,7 +47,7 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::{Arc, Mutex, Once, PoisonError};
 use std::task::Poll;
 
-use ctxvar::{Context, ContextVar, FutureExt as _, context_var};
+use ctxvar::{Context, ContextFutureExt as _, ContextVar, context_var};
 use futures::{FutureExt as _, StreamExt as _};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
