@@ -536,7 +536,7 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
 // Output (see the "Equivalent code" section of `context_var`'s docs):
 //
 //     #[doc(hidden)] pub fn NAME() -> Variable<dyn NAME> { .. }   // the value namespace
-//     /// Docs.
+//     /// Docs (their first paragraph, what the variable is, then the rest).
 //     pub trait NAME { fn get(&self) -> Type where Self: NAME_is_bound_here ..; .. }
 //     impl<F: Fn() -> Variable<dyn NAME>> NAME for F {}            // so `NAME.get()` works
 //     unsafe impl ContextKey for dyn NAME { type Value = Type; fn __meta() -> .. { static .. } .. }
@@ -635,8 +635,6 @@ fn expand_variable(variable: &Variable) -> TokenStream {
 
 /// What depends on whether the variable has a default.
 struct Kind {
-    /// A sentence for the variable's docs.
-    doc: String,
     /// The hidden `NAME_is_bound_here` trait (required variables only).
     unbound_item: TokenStream,
     /// `+ NAME_is_bound_here` on `get` and `with` (required variables only).
@@ -654,7 +652,6 @@ fn kind(variable: &Variable, cfgs: &[&Attribute]) -> Kind {
         ..
     } = variable;
     let name_str = name.unraw().to_string();
-    let ty_str = quote!(#ty).to_string().replace(' ', "");
     match default {
         None => {
             // Public like the variable (a bound of its public trait) and hidden. rustc
@@ -696,21 +693,12 @@ fn kind(variable: &Variable, cfgs: &[&Attribute]) -> Kind {
 
             };
             Kind {
-                doc: format!(
-                    "*Context variable* of type `{ty_str}`, required: reads compile only in \
-                     functions annotated with `#[with_context({name_str} = ...)]` or \
-                     `#[uses_context({name_str})]`."
-                ),
                 unbound_item: item,
                 unbound_bound: quote!(+ #unbound),
                 default_value: quote!(::core::option::Option::None),
             }
         }
         Some(default) => Kind {
-            doc: format!(
-                "*Context variable* of type `{ty_str}`, with a default: reads compile anywhere, \
-                 and find the default where the variable is not bound."
-            ),
             unbound_item: TokenStream::new(),
             unbound_bound: TokenStream::new(),
             // A typed `let`, so a default of the wrong type is reported at the default,
@@ -763,23 +751,25 @@ fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
         vis,
         name,
         ty,
-        inherit,
         ..
     } = variable;
     let name_str = name.unraw().to_string();
     let unbound_bound = &kind.unbound_bound;
-    let inherit_doc = if *inherit {
-        "Captured by `ctxvar::Context::current()`, so `ctxvar::spawn` carries it into new tasks."
-    } else {
-        "Declared `inherit = false`: never captured by `ctxvar::Context::current()`, so \
-         tasks spawned with `ctxvar::spawn` do not see it."
-    };
-    let see_also = "See the [`ctxvar`](https://docs.rs/ctxvar) crate for how to bind and read it.";
-    let extra_docs = [kind.doc.as_str(), inherit_doc, see_also];
+    // The author's summary stays first (it is the line item lists show), and what the
+    // variable is comes right after it, before the rest of the author's docs.
+    let summary_end = attrs
+        .iter()
+        .position(|attr| doc_text(attr).is_some_and(|text| text.trim().is_empty()))
+        .filter(|&blank| attrs[..blank].iter().any(|attr| doc_text(attr).is_some()))
+        .unwrap_or(attrs.len());
+    let (summary, rest) = attrs.split_at(summary_end);
+    let facts = variable_docs(variable);
     quote! {
-        #(#attrs)*
+        #(#summary)*
         #[doc = ""]
-        #(#[doc = #extra_docs])*
+        #(#[doc = #facts])*
+        #[doc = ""]
+        #(#rest)*
         #[allow(non_camel_case_types, dead_code)]
         #vis trait #name {
             /// A clone of the innermost value (or the default).
@@ -787,7 +777,7 @@ fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
             #[must_use]
             fn get(&self) -> #ty
             where
-                Self: ::core::marker::Sized + #private::CloneValue<#ty> #unbound_bound,
+                Self: #private::CloneValue<#ty> #unbound_bound,
             {
                 #private::get::<Self, dyn #name>()
             }
@@ -809,7 +799,7 @@ fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
             /// `ctxvar::AccessError` when the variable is not bound and has no default.
             fn try_get(&self) -> ::core::result::Result<#ty, ::ctxvar::AccessError>
             where
-                Self: ::core::marker::Sized + #private::CloneValue<#ty>,
+                Self: #private::CloneValue<#ty>,
             {
                 #private::try_get::<Self, dyn #name>()
             }
@@ -883,6 +873,169 @@ fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
             }
         }
     }
+}
+
+/// The text of a `#[doc = "..."]` attribute (a `///` line), if it is one.
+fn doc_text(attr: &Attribute) -> Option<String> {
+    match &attr.meta {
+        syn::Meta::NameValue(doc) if doc.path.is_ident("doc") => match &doc.value {
+            Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(text),
+                ..
+            }) => Some(text.value()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// What a reader of the variable's page needs first, one line each: its type and
+/// default, its settings, and how to bind and read it, linking ctxvar's docs. The
+/// links are intra-doc links through `ctxvar`, which the expansion names anyway, so
+/// they lead to the docs of the version in use. Each target exists whatever ctxvar's
+/// features (`ctxvar::spawn` needs `tokio`, so it is not a link).
+fn variable_docs(variable: &Variable) -> Vec<String> {
+    let Variable {
+        name,
+        ty,
+        default,
+        inherit,
+        trace,
+        ..
+    } = variable;
+    let name = name.unraw().to_string();
+    let ty = tokens_text(quote!(#ty));
+    let default_line = match default {
+        None => format!(
+            "- **Default**: none, so it is *required*: `{name}.get()` compiles only where it is \
+             bound."
+        ),
+        Some(default) => {
+            let default = tokens_text(quote!(#default));
+            // A long expression would crowd the page, and closures and blocks are not
+            // spaced well by `tokens_text`: the declaration shows those.
+            if default.len() <= 60 && !default.contains(['`', '|', '{']) {
+                format!("- **Default**: `{default}`, read wherever the variable is not bound.")
+            } else {
+                "- **Default**: yes (see the declaration), read wherever the variable is not \
+                 bound."
+                    .to_owned()
+            }
+        }
+    };
+    let inherit_line = if *inherit {
+        "- **Inherited**: yes: [`Context::current()`](ctxvar::Context::current) captures it, \
+         so `ctxvar::spawn` and the [other helpers](ctxvar#starting-work) carry it into the \
+         tasks and threads they start."
+    } else {
+        "- **Inherited**: no (`inherit = false`): [`Context::current()`](ctxvar::Context::current) \
+         leaves it out, so tasks and threads started with `ctxvar::spawn` or the [other \
+         helpers](ctxvar#starting-work) see it unbound."
+    };
+    let trace_line = match trace {
+        None => "- **Traced**: no.".to_owned(),
+        Some(trace) => {
+            let how = match trace.how {
+                TraceHow::Debug => "`Debug`",
+                TraceHow::Display => "`Display`",
+            };
+            format!(
+                "- **Traced**: as the field `{}` ({how}) on every `tracing` event logged \
+                 while it is bound ([`ctxvar::trace`](ctxvar#logging-with-tracing)).",
+                name.to_lowercase()
+            )
+        }
+    };
+    let read_line = if default.is_some() {
+        format!("- **Read**: `{name}.get()` or `{name}.with(|value| ..)`, anywhere.")
+    } else {
+        format!(
+            "- **Read**: `{name}.get()` or `{name}.with(|value| ..)` in a function that binds \
+             it or is annotated [`#[uses_context({name})]`](ctxvar::uses_context); \
+             `{name}.try_get()` anywhere."
+        )
+    };
+    vec![
+        format!(
+            "*Context variable* of type `{ty}`, declared with \
+             [`#[context_var]`](ctxvar::context_var)."
+        ),
+        String::new(),
+        default_line,
+        inherit_line.to_owned(),
+        trace_line,
+        format!(
+            "- **Bind**: [`#[with_context({name} = value)]`](ctxvar::with_context) on a \
+             function, or `{name}.scope(value, future)`."
+        ),
+        read_line,
+    ]
+}
+
+/// Tokens as a person would write them, for the docs: `Vec<&'static str>` where
+/// `to_string` gives `Vec < & 'static str >`. Only the spacing may differ from the
+/// source, never the tokens.
+fn tokens_text(tokens: TokenStream) -> String {
+    use proc_macro2::{Delimiter, Spacing, TokenTree};
+    fn push(out: &mut String, tokens: TokenStream) {
+        // Whether a space may go before the next token.
+        let mut space = false;
+        // Whether the previous token is a lifetime's name.
+        let mut lifetime = false;
+        let mut quote = false;
+        for token in tokens {
+            let after_lifetime = lifetime;
+            lifetime = quote && matches!(token, TokenTree::Ident(_));
+            quote = matches!(&token, TokenTree::Punct(punct) if punct.as_char() == '\'');
+            let (text, space_before, space_after) = match &token {
+                TokenTree::Group(group) => {
+                    let (open, close) = match group.delimiter() {
+                        Delimiter::Parenthesis => ("(", ")"),
+                        Delimiter::Bracket => ("[", "]"),
+                        Delimiter::Brace => ("{ ", " }"),
+                        Delimiter::None => ("", ""),
+                    };
+                    let mut inner = String::new();
+                    push(&mut inner, group.stream());
+                    // `f(..)`, `m![..]`, but `&'a (..)`.
+                    let call = group.delimiter() != Delimiter::Brace && !after_lifetime;
+                    (format!("{open}{inner}{close}"), !call, true)
+                }
+                TokenTree::Punct(punct) => {
+                    let c = punct.as_char();
+                    let joint = punct.spacing() == Spacing::Joint;
+                    match c {
+                        // `a, b`; `->`, `=>`; the end of generics: `Vec<u8>`,
+                        // `for<'a> fn(..)`.
+                        ',' | ';' | '>' => (c.to_string(), false, true),
+                        // A prefix operator: `-1`, `*x`.
+                        '-' | '*' if out.is_empty() || out.ends_with([',', '=', '(']) => {
+                            (c.to_string(), true, false)
+                        }
+                        // `&T`, `'a`, `#[..]`: a space before, none after.
+                        '&' | '\'' | '#' => (c.to_string(), true, false),
+                        '.' | ':' | '<' | '!' | '?' => {
+                            // `::`, `<..>`, `x.y`, `m!(..)`: no spaces, except after a
+                            // lone `:` (`a: b`).
+                            let after = c == ':' && !joint && !out.ends_with(':');
+                            (c.to_string(), false, after)
+                        }
+                        _ => (c.to_string(), true, !joint),
+                    }
+                }
+                TokenTree::Ident(ident) => (ident.to_string(), true, true),
+                TokenTree::Literal(literal) => (literal.to_string(), true, true),
+            };
+            if space && (space_before || out.ends_with([',', ';'])) {
+                out.push(' ');
+            }
+            out.push_str(&text);
+            space = space_after;
+        }
+    }
+    let mut out = String::new();
+    push(&mut out, tokens);
+    out
 }
 
 #[cfg(test)]
@@ -971,6 +1124,49 @@ mod tests {
         let output = expand("", "fn item_id() -> u64 { 7 }");
         assert_eq!(output.matches("compile_error ! {").count(), 1, "{output}");
         assert!(output.ends_with("fn item_id () -> u64 { 7 }"), "{output}");
+    }
+
+    /// Types and defaults on the variable's page read as written.
+    #[test]
+    fn tokens_read_as_written() {
+        let cases = [
+            "u64",
+            "&'static str",
+            "Vec<(i64, &'static str)>",
+            "for<'a> fn(&'a str) -> &'a str",
+            "&'static (dyn Fn(&str) + Sync)",
+            "std::collections::HashMap<String, Vec<u8>>",
+            "String::from(\"x\")",
+            "vec![(-1, \"a\"), (2, \"b\")]",
+            "Duration::from_secs(30).as_millis()",
+        ];
+        for case in cases {
+            assert_eq!(
+                super::tokens_text(TokenStream::from_str(case).unwrap()),
+                case
+            );
+        }
+    }
+
+    /// The author's summary line stays first; what the variable is follows it, before
+    /// the rest of the author's docs.
+    #[test]
+    fn docs_lead_with_the_summary_then_the_variable() {
+        let output = expand(
+            "trace = display",
+            "/// The id.\n///\n/// More.\nstatic ITEM_ID: u64;",
+        );
+        let summary = output.find("\" The id.\"").unwrap();
+        let facts = output.find("*Context variable* of type `u64`").unwrap();
+        let traced = output.find("as the field `item_id` (`Display`)").unwrap();
+        let more = output.find("\" More.\"").unwrap();
+        assert!(
+            summary < facts && facts < traced && traced < more,
+            "{output}"
+        );
+        let output = expand("", "static ITEM_ID: &str = \"none\";");
+        assert!(output.contains("of type `&'static str`"), "{output}");
+        assert!(output.contains(r#"**Default**: `\"none\"`"#), "{output}");
     }
 
     /// `static NAME;` is rustc's own error: nothing is added to it.

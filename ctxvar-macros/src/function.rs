@@ -697,7 +697,7 @@ impl WorkKind {
 /// - `async { .. }.in_current_context()` and `async move { .. }.in_current_context()`:
 ///   an `async` block written as the receiver of the method (recognised by its name;
 ///   the expansion checks that it returns `ctxvar`'s `ContextScope`), and
-///   `ctxvar::FutureExt::in_current_context(work)` (also through `ctxvar::prelude`).
+///   `ctxvar::ContextFutureExt::in_current_context(work)` (also through `ctxvar::prelude`).
 ///
 /// - `spawn(work)`, `spawn_local(work)`, `spawn_blocking(work)`, `thread::spawn(work)`:
 ///   a helper called by the name it was imported under, checked to be `ctxvar`'s (see
@@ -730,7 +730,7 @@ fn capture_point(expr: &mut Expr) -> Option<CapturePoint<'_>> {
 }
 
 /// A call of a capture point by its path: a `ctxvar::` spawn helper,
-/// `ctxvar::FutureExt::in_current_context(work)`, or a helper called by the name it
+/// `ctxvar::ContextFutureExt::in_current_context(work)`, or a helper called by the name it
 /// was imported under (`spawn(work)`, `thread::spawn(work)`), which is `ctxvar`'s only
 /// if the check [`CapturePoint::import`] asks for passes.
 fn helper_call(call: &mut syn::ExprCall) -> Option<CapturePoint<'_>> {
@@ -765,8 +765,13 @@ fn helper_call(call: &mut syn::ExprCall) -> Option<CapturePoint<'_>> {
     let (work_kind, ctxvar_helper) = match names.as_slice() {
         ["ctxvar", "spawn" | "spawn_local" | "spawn_blocking"] => (WorkKind::Task, None),
         ["ctxvar", "thread", "spawn"] => (WorkKind::Thread, None),
-        ["ctxvar", "FutureExt", "in_current_context"]
-        | ["ctxvar", "prelude", "FutureExt", "in_current_context"] => (WorkKind::Future, None),
+        ["ctxvar", "ContextFutureExt", "in_current_context"]
+        | [
+            "ctxvar",
+            "prelude",
+            "ContextFutureExt",
+            "in_current_context",
+        ] => (WorkKind::Future, None),
         ["spawn" | "spawn_local" | "spawn_blocking"] if path.leading_colon.is_none() => (
             WorkKind::Task,
             Some(quote_spanned!(span=> ::ctxvar::#first_name)),

@@ -196,17 +196,29 @@ use proc_macro::TokenStream;
 /// }
 ///
 /// /// The item the current task is working on.
+/// ///
+/// /// *Context variable* of type `u64`, declared with [`#[context_var]`](ctxvar::context_var).
+/// ///
+/// /// - **Default**: none, so it is *required*: `ITEM_ID.get()` compiles only where it is bound.
+/// /// - **Inherited**: yes: [`Context::current()`](ctxvar::Context::current) captures it, ..
+/// /// - **Traced**: no.
+/// /// - **Bind**: [`#[with_context(ITEM_ID = value)]`](ctxvar::with_context) on a function, ..
+/// /// - **Read**: `ITEM_ID.get()` or `ITEM_ID.with(|value| ..)` in a function that binds it ..
+/// ///
+/// /// (The rest of the docs written on the declaration, after their first paragraph.)
 /// #[allow(non_camel_case_types, dead_code)]
 /// pub trait ITEM_ID {
+///     // `CloneValue` implies `Sized`: like the `Self: Sized` of the other methods, it
+///     // keeps the method out of the vtable, so that `dyn ITEM_ID` is a type.
 ///     fn get(&self) -> u64
 ///     where
-///         Self: Sized + private::CloneValue<u64> + ITEM_ID_is_bound_here,
+///         Self: private::CloneValue<u64> + ITEM_ID_is_bound_here,
 ///     {
 ///         private::get::<Self, dyn ITEM_ID>()
 ///     }
 ///     fn try_get(&self) -> Result<u64, ctxvar::AccessError>
 ///     where
-///         Self: Sized + private::CloneValue<u64>,
+///         Self: private::CloneValue<u64>,
 ///     {
 ///         private::try_get::<Self, dyn ITEM_ID>()
 ///     }
@@ -368,7 +380,7 @@ pub fn context_var(args: TokenStream, item: TokenStream) -> TokenStream {
 /// ctxvar's). Functions with `#[uses_context]` follow the same rule.
 ///
 /// ```
-/// use ctxvar::{context_var, with_context, FutureExt};
+/// use ctxvar::{context_var, with_context, ContextFutureExt};
 ///
 /// #[context_var]
 /// static SHARD: u32;

@@ -1,5 +1,5 @@
 //! Captured contexts: [`Context`], the [`ContextScope`] future, and
-//! [`FutureExt::in_current_context`].
+//! [`ContextFutureExt::in_current_context`].
 
 use core::fmt;
 use core::future::{Future, IntoFuture};
@@ -159,7 +159,7 @@ impl Context {
 
 pin_project! {
     /// A future running inside a [`Context`]: returned by [`Context::scope`] and
-    /// [`FutureExt::in_current_context`].
+    /// [`ContextFutureExt::in_current_context`].
     ///
     /// ```
     /// use ctxvar::{Context, ContextScope};
@@ -245,10 +245,12 @@ impl<F> Drop for ContextClosure<F> {
 
 /// Runs futures in a captured context: `future.in_current_context()`.
 ///
-/// Implemented for every future; in scope with `use ctxvar::prelude::*`.
+/// Implemented for every future; in scope with `use ctxvar::prelude::*`. Its name
+/// differs from `futures::FutureExt` and `opentelemetry::trace::FutureExt`, so all
+/// three can be imported together.
 ///
 /// ```
-/// use ctxvar::{context_var, FutureExt};
+/// use ctxvar::{context_var, ContextFutureExt};
 ///
 /// #[context_var]
 /// static TENANT: &str;
@@ -260,7 +262,7 @@ impl<F> Drop for ContextClosure<F> {
 /// assert_eq!(tokio::spawn(task).await.unwrap(), Ok("acme"));
 /// # }
 /// ```
-pub trait FutureExt: Future + Sized {
+pub trait ContextFutureExt: Future + Sized {
     /// Captures the current context now ([`Context::current`]) and runs this future in
     /// it, wherever it is polled.
     fn in_current_context(self) -> ContextScope<Self> {
@@ -270,7 +272,7 @@ pub trait FutureExt: Future + Sized {
     /// Runs this future in `context`, wherever it is polled.
     ///
     /// ```
-    /// use ctxvar::{Context, FutureExt};
+    /// use ctxvar::{Context, ContextFutureExt};
     ///
     /// let _fut = async {}.in_context(Context::empty());
     /// ```
@@ -279,4 +281,4 @@ pub trait FutureExt: Future + Sized {
     }
 }
 
-impl<F: Future> FutureExt for F {}
+impl<F: Future> ContextFutureExt for F {}

@@ -14,7 +14,7 @@
 //! `#[context_var(inherit = false)]`, as bound in whatever scope the library's own
 //! future (the connection, for hyper's server) was being polled in. It does for the
 //! tasks a library spawns what [`ctxvar::spawn`] and
-//! [`.in_current_context()`](crate::FutureExt::in_current_context) do for the tasks
+//! [`.in_current_context()`](crate::ContextFutureExt::in_current_context) do for the tasks
 //! you spawn yourself. Cost per spawned task: one capture (at most one allocation,
 //! none for a single binding; values are shared, never cloned) and, per poll,
 //! entering one frame.
@@ -66,7 +66,7 @@
 //! `tokio::spawn`, so the worker sees nothing; `Buffer::pair` returns the worker, a
 //! future, for you to spawn, so spawn it with [`ctxvar::spawn`] (or
 //! `tokio::spawn(worker.in_current_context())`, or any executor after
-//! [`.in_current_context()`](crate::FutureExt::in_current_context)):
+//! [`.in_current_context()`](crate::ContextFutureExt::in_current_context)):
 //! `let (buffer, worker) = Buffer::pair(service, 32); ctxvar::spawn(worker);`. No
 //! adapter is needed there, and none would help more: one worker serves every caller
 //! for its whole life, so what it carries is the context where it was spawned (the
@@ -228,7 +228,7 @@ where
 /// (feature `hyper`).
 ///
 /// Each future is wrapped with
-/// [`.in_current_context()`](crate::FutureExt::in_current_context) at the call to
+/// [`.in_current_context()`](crate::ContextFutureExt::in_current_context) at the call to
 /// `execute`, so the wrapped executor must accept [`ContextScope<F>`] wherever it
 /// accepts `F`; hyper-util's `TokioExecutor` and any executor generic over the futures
 /// it spawns do.

@@ -154,7 +154,7 @@
 //! | work started with | sees | to carry the context |
 //! |---|---|---|
 //! | `.await`, `join!`, `select!`, `FuturesUnordered`: polled in place | the bindings of whoever polls it, plus its own | nothing to do |
-//! | `tokio::spawn(fut)`, `JoinSet::spawn`, `Handle::spawn`, `TaskTracker::spawn` | nothing | [`ctxvar::spawn(fut)`][`spawn`], or spawn [`fut.in_current_context()`](FutureExt::in_current_context) |
+//! | `tokio::spawn(fut)`, `JoinSet::spawn`, `Handle::spawn`, `TaskTracker::spawn` | nothing | [`ctxvar::spawn(fut)`][`spawn`], or spawn [`fut.in_current_context()`](ContextFutureExt::in_current_context) |
 //! | `tokio::task::spawn_local(fut)` | nothing | [`ctxvar::spawn_local(fut)`][`spawn_local`] |
 //! | `tokio::task::spawn_blocking(f)` | nothing | [`ctxvar::spawn_blocking(f)`][`spawn_blocking`] |
 //! | `std::thread::spawn(f)` | nothing | [`ctxvar::thread::spawn(f)`](thread::spawn) |
@@ -175,7 +175,7 @@
 //!
 //! ```
 //! # #![allow(dead_code, unused_imports)] // without the `tokio` feature, only the declaration remains
-//! use ctxvar::{Context, FutureExt, context_var, with_context};
+//! use ctxvar::{Context, ContextFutureExt, context_var, with_context};
 //!
 //! #[context_var]
 //! static REQUEST_ID: u64;
@@ -264,7 +264,7 @@
 //! that the name is ctxvar's, and if it is another crate's (`use tokio::spawn`, `use
 //! std::thread`), a read in its work is a compile error that says so.
 //! `.in_current_context()` is recognised when its receiver is the `async` block
-//! itself (or in `ctxvar::FutureExt::in_current_context(async { .. })`); a block
+//! itself (or in `ctxvar::ContextFutureExt::in_current_context(async { .. })`); a block
 //! stored in a variable first and passed on later keeps the function's evidence. The future
 //! `.in_current_context()` returns is `'static`, so it can go anywhere: a
 //! [`JoinSet`](https://docs.rs/tokio/latest/tokio/task/struct.JoinSet.html), a
@@ -273,7 +273,7 @@
 //! compile and report what that work sees, which is nothing (`Err`, `false`).
 //!
 //! ```
-//! use ctxvar::{context_var, with_context, FutureExt};
+//! use ctxvar::{context_var, with_context, ContextFutureExt};
 //!
 //! #[context_var]
 //! static REQUEST_ID: u64;
@@ -340,7 +340,7 @@
 //! - `tokio` (default): [`spawn`], [`spawn_blocking`], [`spawn_local`], which call
 //!   tokio's functions of the same names and so need a tokio runtime; it adds a
 //!   dependency on `tokio` with only its `rt` feature. Everything else, including
-//!   [`thread::spawn`], [`Context`] and [`FutureExt::in_current_context`], works with
+//!   [`thread::spawn`], [`Context`] and [`ContextFutureExt::in_current_context`], works with
 //!   any executor without it (`default-features = false`).
 //! - `stream`: per-stream scopes, [`Bindings::scope_stream`] and
 //!   [`Context::scope_stream`] (depends on `futures-core`).
@@ -523,7 +523,7 @@
 //!   expected. `get` and `with` of a variable with a default compile anywhere.
 //! - **Spawned work can inherit.** `tokio::spawn` still starts with nothing bound, as
 //!   before; [`spawn`], [`spawn_blocking`], [`spawn_local`], [`thread::spawn`] and
-//!   [`FutureExt::in_current_context`] carry a snapshot of every variable not declared
+//!   [`ContextFutureExt::in_current_context`] carry a snapshot of every variable not declared
 //!   `#[context_var(inherit = false)]`, taken at the call. Re-scoping by hand at each
 //!   spawn site is no longer needed. Inside an annotated function,
 //!   `tokio::spawn(async move { ID.get() })` is a compile error (the escape error
@@ -602,7 +602,7 @@ mod var;
 
 pub use access::AccessError;
 pub use bindings::{Binding, BindingList, Bindings};
-pub use context::{Context, ContextScope, FutureExt};
+pub use context::{Context, ContextFutureExt, ContextScope};
 pub use key::{ContextKey, ContextValue, Inherited};
 pub use scope::Scope;
 pub use scoped::{Anchor, Scoped};

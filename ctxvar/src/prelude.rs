@@ -22,5 +22,5 @@
 //! Import the variable, or read it inside a `#[with_context]`/`#[uses_context]`
 //! function.
 
+pub use crate::ContextFutureExt as _;
 pub use crate::ContextVar as _;
-pub use crate::FutureExt as _;

@@ -13,7 +13,7 @@ use core::future::Future;
 
 use tokio::task::JoinHandle;
 
-use crate::context::{ContextClosure, FutureExt};
+use crate::context::{ContextClosure, ContextFutureExt};
 
 /// [`tokio::spawn`], running the task in the current context.
 ///

@@ -9,7 +9,7 @@
 
 use std::future::Future;
 
-use ctxvar::{FutureExt, uses_context, with_context};
+use ctxvar::{ContextFutureExt, uses_context, with_context};
 use ctxvar_tests::nested::ITEM_ID;
 use ctxvar_tests::{REQUEST_ID, TENANT};
 
@@ -83,7 +83,7 @@ fn a_block_spawned_through_a_runtime_handle_sees_the_callers_binding() {
 
 #[with_context(REQUEST_ID = format!("req-{n}"))]
 async fn by_path(n: u32) -> String {
-    tokio::spawn(ctxvar::FutureExt::in_current_context(async move {
+    tokio::spawn(ctxvar::ContextFutureExt::in_current_context(async move {
         REQUEST_ID.get()
     }))
     .await

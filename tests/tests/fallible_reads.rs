@@ -3,7 +3,7 @@
 //! `tokio::spawn`ed task or `std::thread::spawn`ed thread, the value in work that
 //! carries the context.
 
-use ctxvar::{AccessError, FutureExt, uses_context, with_context};
+use ctxvar::{AccessError, ContextFutureExt, uses_context, with_context};
 use ctxvar_tests::nested::ITEM_ID;
 use ctxvar_tests::{REQUEST_ID, TENANT};
 

@@ -15,7 +15,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context as TaskContext, Poll};
 
-use ctxvar::{Binding, Bindings, Context, FutureExt, context_var};
+use ctxvar::{Binding, Bindings, Context, ContextFutureExt, context_var};
 use tracing_subscriber::layer::SubscriberExt;
 
 mod support;

@@ -12,7 +12,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use ctxvar::{Context, FutureExt, context_var, with_context};
+use ctxvar::{Context, ContextFutureExt, context_var, with_context};
 use ctxvar_tests::nested::ITEM_ID;
 use ctxvar_tests::{REQUEST_ID, TENANT};
 use futures::StreamExt;

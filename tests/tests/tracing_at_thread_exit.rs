@@ -16,7 +16,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::mpsc;
 
-use ctxvar::{Context, FutureExt, context_var};
+use ctxvar::{Context, ContextFutureExt, context_var};
 
 mod support;
 use support::poll_once;

@@ -3,7 +3,7 @@
 // on a JoinSet, through a runtime handle, built now and spawned later, or returned.
 use std::future::Future;
 
-use ctxvar::{context_var, uses_context, with_context, FutureExt};
+use ctxvar::{context_var, uses_context, with_context, ContextFutureExt};
 
 #[context_var]
 static ID: u64;
@@ -36,7 +36,7 @@ async fn through_a_handle() -> u64 {
 
 #[with_context(ID = id)]
 async fn by_path(id: u64) -> u64 {
-    tokio::spawn(ctxvar::FutureExt::in_current_context(async move { ID.get() + 3 })).await.unwrap()
+    tokio::spawn(ctxvar::ContextFutureExt::in_current_context(async move { ID.get() + 3 })).await.unwrap()
 }
 
 #[with_context(ID = id)]

@@ -1,6 +1,6 @@
 // A task spawned through a runtime `Handle` starts with nothing bound. Next to it, the
 // same task carrying the context, which compiles.
-use ctxvar::{FutureExt, context_var, with_context};
+use ctxvar::{ContextFutureExt, context_var, with_context};
 
 #[context_var]
 static REQUEST_ID: u64;

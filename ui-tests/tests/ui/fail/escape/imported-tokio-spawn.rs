@@ -1,7 +1,7 @@
 // `spawn` imported from tokio, not from ctxvar: the task starts with nothing bound, so
 // reading the function's variables there is an error that says whose `spawn` it is.
 // Next to it, the two ways that compile.
-use ctxvar::{FutureExt, context_var, with_context};
+use ctxvar::{ContextFutureExt, context_var, with_context};
 use tokio::spawn;
 
 #[context_var]

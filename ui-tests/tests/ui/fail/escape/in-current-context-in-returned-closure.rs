@@ -1,6 +1,6 @@
 // A 'static closure returned by the function may be called anywhere, so an
 // `.in_current_context()` inside it captures whatever its caller has bound.
-use ctxvar::{context_var, uses_context, FutureExt};
+use ctxvar::{context_var, uses_context, ContextFutureExt};
 
 #[context_var]
 static ITEM_ID: u64;

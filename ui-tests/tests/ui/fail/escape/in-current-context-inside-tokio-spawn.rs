@@ -1,6 +1,6 @@
 // `.in_current_context()` captures the context where it is called: inside a
 // tokio::spawn'ed block, that is the 'static task, which has nothing bound.
-use ctxvar::{context_var, with_context, FutureExt};
+use ctxvar::{context_var, with_context, ContextFutureExt};
 
 #[context_var]
 static ITEM_ID: u64;

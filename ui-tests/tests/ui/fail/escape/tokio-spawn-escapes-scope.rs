@@ -1,6 +1,6 @@
 // A read moved into a 'static task escapes the function's binding. Next to it, the two
 // ways that compile: ctxvar's `spawn`, and work that carries the context.
-use ctxvar::{FutureExt, context_var, with_context};
+use ctxvar::{ContextFutureExt, context_var, with_context};
 
 #[context_var]
 static REQUEST_ID: u64;

@@ -1,6 +1,6 @@
 // The future made by `.in_current_context()` has the bindings, but a tokio::spawn'ed
 // block inside it does not.
-use ctxvar::{context_var, with_context, FutureExt};
+use ctxvar::{context_var, with_context, ContextFutureExt};
 
 #[context_var]
 static ITEM_ID: u64;
