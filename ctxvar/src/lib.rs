@@ -356,6 +356,11 @@
 //!   request, computed from the request (a header, an extension); it works with any
 //!   tower-based server, axum and hyper included (depends on `tower-layer`,
 //!   `tower-service` and `http`). See [In a tower or axum server](#in-a-tower-or-axum-server).
+//! - `baggage`: [`baggage::Baggage`], a list of variables that travel between
+//!   services in the W3C `baggage` header: written into an outgoing request's
+//!   headers, read back by a tower layer in the service it calls (depends on
+//!   `tower-layer`, `tower-service`, `http`, `tracing`, and `opentelemetry` without its
+//!   default features, to merge with the current OpenTelemetry context's baggage).
 //!
 //! # Logging with `tracing`
 //!
@@ -574,11 +579,19 @@
     doc = "",
     doc = "[`tower::BindLayer`]: https://docs.rs/ctxvar/latest/ctxvar/tower/struct.BindLayer.html"
 )]
+#![cfg_attr(
+    not(feature = "baggage"),
+    doc = "",
+    doc = "[`baggage::Baggage`]: https://docs.rs/ctxvar/latest/ctxvar/baggage/struct.Baggage.html"
+)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 
 mod access;
+#[cfg(feature = "baggage")]
+#[cfg_attr(docsrs, doc(cfg(feature = "baggage")))]
+pub mod baggage;
 mod bindings;
 mod context;
 pub mod executor;
