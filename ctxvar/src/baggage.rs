@@ -152,7 +152,8 @@
 //! where it is called, then the members already in the header map, then the baggage
 //! of the current OpenTelemetry context ([`opentelemetry::Context::current()`]); on
 //! the same key the first of those wins. Members that would take the header over the
-//! W3C limits are dropped whole, with a warning, the OpenTelemetry ones first. Other
+//! W3C limits are dropped whole, with a warning, the OpenTelemetry ones first (a
+//! dropped member still hides those after it with the same key). Other
 //! headers, `traceparent` and `tracestate` included, are left as they are, so inject
 //! before or after an OpenTelemetry propagator: both orders give the same header.
 //!
@@ -228,11 +229,8 @@ pub const MAX_BYTES: usize = 8192;
 /// ```
 pub const MAX_MEMBERS: usize = 180;
 
-/// The header's name, built where it is used: a `HeaderName` constant would be an
-/// interior-mutable `const` (it holds `Bytes`).
-fn header_name() -> HeaderName {
-    HeaderName::from_static("baggage")
-}
+/// The header's name; `http` has no constant for it.
+const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
 
 /// What a variable's value type needs to travel as baggage: written with
 /// [`Display`](fmt::Display), read back with [`FromStr`]. Implemented for every type
@@ -452,7 +450,7 @@ impl Baggage {
                 out.push(&entry.key, &member);
             }
         }
-        for value in headers.get_all(header_name()) {
+        for value in headers.get_all(BAGGAGE) {
             for raw in value.as_bytes().split(|&byte| byte == b',') {
                 // Members already in the map are passed on as they are, if they are
                 // well-formed text a header can carry again.
@@ -494,6 +492,7 @@ impl Baggage {
             text,
             keys,
             dropped,
+            ..
         } = out;
         drop(keys);
         if dropped > 0 {
@@ -503,12 +502,12 @@ impl Baggage {
                  {MAX_MEMBERS} members and {MAX_BYTES} bytes"
             );
         }
-        headers.remove(header_name());
+        headers.remove(BAGGAGE);
         if !text.is_empty() {
             // Every member was checked to be header text, so this cannot fail; if it
             // did, sending no baggage is the safe outcome.
             if let Ok(value) = HeaderValue::from_str(&text) {
-                headers.insert(header_name(), value);
+                headers.insert(BAGGAGE, value);
             }
         }
     }
@@ -615,9 +614,8 @@ impl Baggage {
         headers: &'h HeaderMap,
         found: &mut [Found<'h>],
     ) -> Result<(), &'static str> {
-        let name = header_name();
         let mut size = 0usize;
-        for (n, value) in headers.get_all(&name).iter().enumerate() {
+        for (n, value) in headers.get_all(BAGGAGE).iter().enumerate() {
             // The headers form one list, as if joined with commas.
             size = size.saturating_add(value.len() + usize::from(n > 0));
             if size > MAX_BYTES {
@@ -625,7 +623,7 @@ impl Baggage {
             }
         }
         let mut members = 0usize;
-        for value in headers.get_all(&name) {
+        for value in headers.get_all(BAGGAGE) {
             for raw in value.as_bytes().split(|&byte| byte == b',') {
                 let member = trim(raw);
                 if member.is_empty() {
@@ -699,20 +697,24 @@ fn bind_nested(values: &[(&Entry, Cow<'_, str>)], out: &mut Option<Context>) {
 #[derive(Default)]
 struct Members<'k> {
     text: String,
+    written: usize,
+    /// The keys seen, written or dropped.
     keys: Vec<&'k str>,
     dropped: usize,
 }
 
 impl<'k> Members<'k> {
-    /// Appends `member` unless its key is already there (the first wins) or it would
-    /// exceed a limit (it is then dropped whole: W3C forbids sending part of one).
+    /// Appends `member` unless its key was seen already (the first wins) or it would
+    /// exceed a limit. It is then dropped whole (W3C forbids sending part of one), and
+    /// its key still counts as seen: a member of lower priority with the same key
+    /// (a stale value) must not go out in its place.
     fn push(&mut self, key: &'k str, member: &str) {
         if self.keys.contains(&key) {
             return;
         }
+        self.keys.push(key);
         let separator = usize::from(!self.text.is_empty());
-        if self.keys.len() == MAX_MEMBERS || self.text.len() + separator + member.len() > MAX_BYTES
-        {
+        if self.written == MAX_MEMBERS || self.text.len() + separator + member.len() > MAX_BYTES {
             self.dropped += 1;
             return;
         }
@@ -720,7 +722,7 @@ impl<'k> Members<'k> {
             self.text.push(',');
         }
         self.text.push_str(member);
-        self.keys.push(key);
+        self.written += 1;
     }
 }
 
