@@ -436,7 +436,9 @@
 //! requests logging their own correlation id through `tracing`), `--example item_loop`
 //! (an async loop over items, one after another and concurrently) and
 //! `--example loop_pitfall` (where to bind a value that futures created in a loop
-//! should see).
+//! should see). `--example two_services` (features `baggage` and `tracing`) starts two
+//! axum services on loopback: a tenant and a request id bound in the first are bound
+//! in the second, carried by the `baggage` header (see [`baggage::Baggage`]).
 //!
 //! # Migrating from `tokio::task_local!`
 //!
