@@ -154,8 +154,9 @@
 //! the same key the first of those wins. Members that would take the header over the
 //! W3C limits are dropped whole, with a warning, the OpenTelemetry ones first (a
 //! dropped member still hides those after it with the same key). Other
-//! headers, `traceparent` and `tracestate` included, are left as they are, so inject
-//! before or after an OpenTelemetry propagator: both orders give the same header.
+//! headers, `traceparent` and `tracestate` included, are left as they are. With an
+//! OpenTelemetry propagator, call `inject` after the propagator's: a propagator
+//! replaces the `baggage` header it writes, while `inject` keeps what it finds.
 //!
 //! ```
 //! use ctxvar::baggage::Baggage;
