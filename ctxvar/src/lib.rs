@@ -412,6 +412,16 @@
 //! request id for every handler behind it, from a header the client may omit or
 //! garble, with a fallback that `parse` chooses.
 //!
+//! # Across services
+//!
+//! A variable bound in one service can be bound in the service it calls:
+//! [`baggage::Baggage`] (feature `baggage`) lists the variables that travel, each
+//! under a key of the W3C `baggage` header. Its `inject` writes those bound where the
+//! outgoing request is built; its `layer()` binds them in the receiving service, as
+//! `BindLayer` does from other headers. The header comes from the caller: do not let a
+//! variable bound from it decide what a request is allowed to do unless the caller is
+//! a trusted peer (the module documentation shows how to restrict it).
+//!
 //! # Cost
 //!
 //! Each binding call (one `#[with_context]`, however many variables it binds) is one
