@@ -420,7 +420,8 @@ impl Baggage {
     ///
     /// Call it where the outgoing request is built, in the scope whose values should
     /// travel. A listed variable that is not bound here is not written (a member
-    /// with its key already in the header is then kept).
+    /// with its key already in the header is then kept); one declared with a default
+    /// is written with its default, as `try_get` reads it.
     ///
     /// ```
     /// use ctxvar::baggage::Baggage;
