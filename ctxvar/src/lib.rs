@@ -356,6 +356,11 @@
 //!   request, computed from the request (a header, an extension); it works with any
 //!   tower-based server, axum and hyper included (depends on `tower-layer`,
 //!   `tower-service` and `http`). See [In a tower or axum server](#in-a-tower-or-axum-server).
+//! - `baggage`: [`baggage::Baggage`], a list of variables that travel between
+//!   services in the W3C `baggage` header: written into an outgoing request's
+//!   headers, read back by a tower layer in the service it calls (depends on
+//!   `tower-layer`, `tower-service`, `http`, `tracing`, and `opentelemetry` without its
+//!   default features, to merge with the current OpenTelemetry context's baggage).
 //!
 //! # Logging with `tracing`
 //!
@@ -407,6 +412,16 @@
 //! request id for every handler behind it, from a header the client may omit or
 //! garble, with a fallback that `parse` chooses.
 //!
+//! # Across services
+//!
+//! A variable bound in one service can be bound in the service it calls:
+//! [`baggage::Baggage`] (feature `baggage`) lists the variables that travel, each
+//! under a key of the W3C `baggage` header. Its `inject` writes those bound where the
+//! outgoing request is built; its `layer()` binds them in the receiving service, as
+//! `BindLayer` does from other headers. The header comes from the caller: do not let a
+//! variable bound from it decide what a request is allowed to do unless the caller is
+//! a trusted peer (the module documentation shows how to restrict it).
+//!
 //! # Cost
 //!
 //! Each binding call (one `#[with_context]`, however many variables it binds) is one
@@ -431,7 +446,9 @@
 //! requests logging their own correlation id through `tracing`), `--example item_loop`
 //! (an async loop over items, one after another and concurrently) and
 //! `--example loop_pitfall` (where to bind a value that futures created in a loop
-//! should see).
+//! should see). `--example two_services` (features `baggage` and `tracing`) starts two
+//! axum services on loopback: a tenant and a request id bound in the first are bound
+//! in the second, carried by the `baggage` header (see [`baggage::Baggage`]).
 //!
 //! # Migrating from `tokio::task_local!`
 //!
@@ -574,11 +591,19 @@
     doc = "",
     doc = "[`tower::BindLayer`]: https://docs.rs/ctxvar/latest/ctxvar/tower/struct.BindLayer.html"
 )]
+#![cfg_attr(
+    not(feature = "baggage"),
+    doc = "",
+    doc = "[`baggage::Baggage`]: https://docs.rs/ctxvar/latest/ctxvar/baggage/struct.Baggage.html"
+)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 
 mod access;
+#[cfg(feature = "baggage")]
+#[cfg_attr(docsrs, doc(cfg(feature = "baggage")))]
+pub mod baggage;
 mod bindings;
 mod context;
 pub mod executor;

@@ -1,0 +1,630 @@
+//! `ctxvar::baggage`: the parser of incoming `baggage` headers (malformed, hostile and
+//! oversized input, through the public API), `inject`'s merge with headers already
+//! there and with the OpenTelemetry context, a round trip, and two axum services over
+//! loopback: A binds a tenant and a request id from its own request's headers and
+//! calls B with a real HTTP client; B, behind the baggage layer, sees A's values, in
+//! its handler and in its log lines, for 300 concurrent requests.
+
+use std::convert::Infallible;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::routing::get;
+use ctxvar::baggage::{Baggage, MAX_BYTES, MAX_MEMBERS};
+use ctxvar::context_var;
+use ctxvar::tower::BindLayer;
+use http::{HeaderMap, HeaderName, HeaderValue, Request};
+use http_body_util::{BodyExt, Empty};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use opentelemetry::KeyValue;
+use opentelemetry::baggage::BaggageExt;
+use tracing_subscriber::layer::SubscriberExt;
+
+/// The tenant of the request; shown as `tenant=..` on log lines.
+#[context_var(trace = display)]
+static TENANT: String;
+
+/// The request's id; shown as `request_id=..` on log lines.
+#[context_var(trace)]
+static REQUEST_ID: u64;
+
+/// Never listed: must never travel.
+#[context_var]
+static SECRET: String;
+
+/// The list both services share.
+static BAGGAGE: LazyLock<Baggage> = LazyLock::new(|| {
+    Baggage::new()
+        .var("tenant", TENANT)
+        .var("request.id", REQUEST_ID)
+});
+
+/// What B would see for `values` sent as its `baggage` headers, one header each.
+fn seen(values: &[&[u8]]) -> (Option<String>, Option<u64>) {
+    let mut headers = HeaderMap::new();
+    for value in values {
+        headers.append("baggage", HeaderValue::from_bytes(value).unwrap());
+    }
+    BAGGAGE
+        .extract(&headers)
+        .run(|| (TENANT.try_get().ok(), REQUEST_ID.try_get().ok()))
+}
+
+fn tenant(values: &[&[u8]]) -> Option<String> {
+    seen(values).0
+}
+
+fn request_id(values: &[&[u8]]) -> Option<u64> {
+    seen(values).1
+}
+
+// ---------------------------------------------------------------------------------
+// Parsing incoming headers.
+
+#[test]
+fn well_formed_members_bind_with_whitespace_and_properties_read_past() {
+    assert_eq!(
+        seen(&[b"tenant=acme,request.id=7"]),
+        (Some("acme".to_owned()), Some(7))
+    );
+    assert_eq!(
+        seen(&[b" tenant = acme ;p=1; q ,\trequest.id\t=\t7;x"]),
+        (Some("acme".to_owned()), Some(7))
+    );
+    // Percent-decoded, including multi-byte UTF-8; `+` is not a space.
+    assert_eq!(
+        tenant(&[b"tenant=a%20b%2Cc%3Bd%C3%BC+"]).unwrap(),
+        "a b,c;dü+"
+    );
+    // Unlisted keys are ignored, and no header binds nothing.
+    assert_eq!(tenant(&[b"SECRET=x,other=1"]), None);
+    assert_eq!((tenant(&[]), request_id(&[])), (None, None));
+}
+
+#[test]
+fn malformed_members_are_skipped_and_the_rest_binds() {
+    for malformed in [
+        "=",
+        "a",
+        "=b",
+        "=7",
+        "tenant",
+        " = acme",
+        "ten ant=acme",
+        "ten(ant)=x",
+    ] {
+        let header = format!("{malformed},request.id=7");
+        assert_eq!(seen(&[header.as_bytes()]), (None, Some(7)), "{header}");
+    }
+    // `a=` is well-formed: an empty value, which a `String` parses and a `u64` does not.
+    assert_eq!(seen(&[b"tenant=,request.id="]), (Some(String::new()), None));
+}
+
+#[test]
+fn empty_members_from_stray_commas_are_ignored() {
+    assert_eq!(
+        seen(&[b",,tenant=acme,, ,\t,request.id=7,"]),
+        (Some("acme".to_owned()), Some(7))
+    );
+    assert_eq!(seen(&[b",", b""]).0, None);
+}
+
+#[test]
+fn an_invalid_value_leaves_its_variable_unbound_and_the_others_bind() {
+    for bad in [
+        &b"%zz"[..],
+        b"%4",
+        b"%",
+        b"a%g0",
+        b"%FF",         // decodes to bytes that are not UTF-8
+        b"a\"b",        // not allowed unescaped
+        b"a\\b",        // not allowed unescaped
+        b"caf\xc3\xa9", // raw UTF-8: must be percent-encoded
+        b"\xff\xfe",    // raw bytes that are not UTF-8
+    ] {
+        let mut header = b"tenant=".to_vec();
+        header.extend_from_slice(bad);
+        header.extend_from_slice(b",request.id=7");
+        assert_eq!(
+            seen(&[&header]),
+            (None, Some(7)),
+            "{}",
+            header.escape_ascii()
+        );
+    }
+}
+
+#[test]
+fn a_value_that_does_not_parse_as_the_type_is_dropped_and_the_others_bind() {
+    assert_eq!(
+        seen(&[b"request.id=seven,tenant=acme"]),
+        (Some("acme".to_owned()), None)
+    );
+    assert_eq!(request_id(&[b"request.id=-1"]), None);
+    assert_eq!(request_id(&[b"request.id=18446744073709551616"]), None);
+}
+
+#[test]
+fn a_duplicate_key_the_first_member_wins_even_if_invalid() {
+    assert_eq!(tenant(&[b"tenant=first,tenant=second"]).unwrap(), "first");
+    assert_eq!(tenant(&[b"tenant=%zz,tenant=second"]), None);
+    // Across headers too: the first header's member comes first.
+    assert_eq!(
+        tenant(&[b"tenant=first", b"tenant=second"]).unwrap(),
+        "first"
+    );
+}
+
+#[test]
+fn several_headers_are_one_list() {
+    assert_eq!(
+        seen(&[b"tenant=acme", b"request.id=7"]),
+        (Some("acme".to_owned()), Some(7))
+    );
+}
+
+/// A header of exactly `size` bytes that binds the tenant, padded with an unlisted
+/// member.
+fn header_of_size(size: usize) -> Vec<u8> {
+    let mut header = b"tenant=acme,pad=".to_vec();
+    header.resize(size, b'x');
+    header
+}
+
+#[test]
+fn the_size_limit_counts_every_header_and_over_it_nothing_binds() {
+    assert_eq!(tenant(&[&header_of_size(MAX_BYTES)]).unwrap(), "acme");
+    assert_eq!(tenant(&[&header_of_size(MAX_BYTES + 1)]), None);
+    // Two headers joined by a comma: 8191 + 1 is at the limit, 8192 + 1 over it.
+    assert_eq!(
+        tenant(&[&header_of_size(MAX_BYTES - 1), b""]).unwrap(),
+        "acme"
+    );
+    assert_eq!(tenant(&[&header_of_size(MAX_BYTES), b""]), None);
+    let half = header_of_size(MAX_BYTES / 2);
+    assert_eq!(tenant(&[&half, &half]), None);
+    // A huge header: rejected without reading it all, and without panicking.
+    assert_eq!(tenant(&[&header_of_size(1 << 20)]), None);
+    // Many small headers add up.
+    let many = vec![&b"k=v"[..]; 3000];
+    let mut with_tenant = vec![&b"tenant=acme"[..]];
+    with_tenant.extend(many);
+    assert_eq!(tenant(&with_tenant), None);
+}
+
+/// `tenant=acme` followed by `others` unlisted members.
+fn members(others: usize) -> String {
+    let mut header = "tenant=acme".to_owned();
+    for n in 0..others {
+        write!(header, ",k{n}=v").unwrap();
+    }
+    header
+}
+
+#[test]
+fn the_member_limit_counts_every_non_empty_member_and_over_it_nothing_binds() {
+    assert_eq!(
+        tenant(&[members(MAX_MEMBERS - 1).as_bytes()]).unwrap(),
+        "acme"
+    );
+    assert_eq!(tenant(&[members(MAX_MEMBERS).as_bytes()]), None);
+    // 1000 members fit in 8192 bytes (`k=v` and commas): the member limit applies.
+    let header = format!("tenant=acme{}", ",k=v".repeat(999));
+    assert!(header.len() <= MAX_BYTES);
+    assert_eq!(tenant(&[header.as_bytes()]), None);
+    // Malformed members count; empty ones do not.
+    let malformed = format!("tenant=acme{}", ",x".repeat(MAX_MEMBERS));
+    assert_eq!(tenant(&[malformed.as_bytes()]), None);
+    let empty = format!("tenant=acme{}", ",".repeat(1000));
+    assert_eq!(tenant(&[empty.as_bytes()]).unwrap(), "acme");
+}
+
+/// The warnings logged on this thread while `work` runs: `(message, fields)`.
+fn warnings(work: impl FnOnce()) -> Vec<String> {
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::registry().with(capture.clone());
+    tracing::subscriber::with_default(subscriber, work);
+    let events = capture.0.lock().unwrap().clone();
+    events.into_iter().map(|event| event.message).collect()
+}
+
+#[test]
+fn warnings_name_the_key_never_the_value() {
+    let logged = warnings(|| {
+        let _ = seen(&[b"tenant=%zzsecret-looking,request.id=seventy"]);
+    });
+    assert_eq!(logged.len(), 2, "{logged:?}");
+    assert!(
+        logged[0].contains("`tenant`") && logged[0].contains("TENANT"),
+        "{logged:?}"
+    );
+    assert!(
+        logged[1].contains("`request.id`") && logged[1].contains("REQUEST_ID"),
+        "{logged:?}"
+    );
+    for line in &logged {
+        assert!(
+            !line.contains("secret-looking") && !line.contains("seventy"),
+            "{line}"
+        );
+    }
+    let logged = warnings(|| {
+        let _ = seen(&[&header_of_size(MAX_BYTES + 1)]);
+        let _ = seen(&[members(MAX_MEMBERS).as_bytes()]);
+    });
+    assert_eq!(logged.len(), 2, "{logged:?}");
+    assert!(logged[0].contains("8192 bytes"), "{logged:?}");
+    assert!(logged[1].contains("180 members"), "{logged:?}");
+    // Well-formed headers, and malformed members of unlisted keys, log nothing.
+    assert!(warnings(|| drop(seen(&[b"tenant=acme,=,a,b=%zz"]))).is_empty());
+}
+
+#[test]
+fn the_extracted_context_keeps_the_callers_inherited_bindings() {
+    let mut headers = HeaderMap::new();
+    headers.insert("baggage", HeaderValue::from_static("tenant=acme"));
+    let ctx = SECRET.sync_scope("kept".to_owned(), || {
+        TENANT.sync_scope("shadowed".to_owned(), || BAGGAGE.extract(&headers))
+    });
+    assert_eq!(
+        ctx.run(|| (SECRET.try_get(), TENANT.try_get())),
+        (Ok("kept".to_owned()), Ok("acme".to_owned()))
+    );
+}
+
+#[test]
+#[should_panic(
+    expected = "baggage key `ten ant` is not valid: a key is one or more token characters"
+)]
+fn an_invalid_key_panics_naming_it_and_the_rule() {
+    let _ = Baggage::new().var("ten ant", TENANT);
+}
+
+#[test]
+#[should_panic(expected = "baggage key `tenant` is listed twice (for `TENANT` and `SECRET`)")]
+fn a_key_listed_twice_panics() {
+    let _ = Baggage::new().var("tenant", TENANT).var("tenant", SECRET);
+}
+
+// ---------------------------------------------------------------------------------
+// Writing outgoing headers.
+
+const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
+fn injected(headers: &mut HeaderMap) {
+    TENANT.sync_scope("acme".to_owned(), || {
+        REQUEST_ID.sync_scope(7, || {
+            SECRET.sync_scope("s3cr3t".to_owned(), || BAGGAGE.inject(headers));
+        });
+    });
+}
+
+#[test]
+fn inject_merges_with_the_existing_header_and_keeps_trace_context() {
+    let mut headers = HeaderMap::new();
+    headers.insert("traceparent", HeaderValue::from_static(TRACEPARENT));
+    headers.insert("tracestate", HeaderValue::from_static("vendor=1"));
+    headers.append(
+        "baggage",
+        HeaderValue::from_static("tenant=stale, region=eu;src=edge"),
+    );
+    headers.append("baggage", HeaderValue::from_static("request.id=1,=,zone=3"));
+    injected(&mut headers);
+    // Ours first and winning; the others kept with their properties; malformed dropped.
+    assert_eq!(
+        headers.get_all("baggage").iter().collect::<Vec<_>>(),
+        ["tenant=acme,request.id=7,region=eu;src=edge,zone=3"]
+    );
+    assert_eq!(headers["traceparent"], TRACEPARENT);
+    assert_eq!(headers["tracestate"], "vendor=1");
+    assert_eq!(headers.len(), 3);
+}
+
+#[test]
+fn inject_merges_the_opentelemetry_contexts_baggage_and_ours_win() {
+    let otel = opentelemetry::Context::current_with_baggage([
+        KeyValue::new("tenant", "from-otel"),
+        KeyValue::new("user.tier", "gold plus"),
+    ]);
+    let _attached = otel.attach();
+    let mut headers = HeaderMap::new();
+    headers.insert("baggage", HeaderValue::from_static("region=eu"));
+    injected(&mut headers);
+    assert_eq!(
+        headers["baggage"],
+        "tenant=acme,request.id=7,region=eu,user.tier=gold%20plus"
+    );
+}
+
+#[test]
+fn inject_writes_only_bound_listed_variables() {
+    let mut headers = HeaderMap::new();
+    BAGGAGE.inject(&mut headers);
+    assert!(headers.is_empty());
+    SECRET.sync_scope("s3cr3t".to_owned(), || {
+        REQUEST_ID.sync_scope(9, || BAGGAGE.inject(&mut headers));
+    });
+    assert_eq!(headers["baggage"], "request.id=9");
+}
+
+#[test]
+fn inject_then_extract_round_trips_any_text() {
+    for text in [
+        "",
+        "plain",
+        "a b,c;d=e%f\"g\\h",
+        "ü€😀",
+        "%41",
+        " lead and trail ",
+        "\t\r\n",
+    ] {
+        let mut headers = HeaderMap::new();
+        TENANT.sync_scope(text.to_owned(), || {
+            REQUEST_ID.sync_scope(u64::MAX, || BAGGAGE.inject(&mut headers));
+        });
+        let value = headers["baggage"].to_str().unwrap();
+        assert!(!value.contains(' '), "{value}");
+        assert_eq!(
+            BAGGAGE
+                .extract(&headers)
+                .run(|| (TENANT.try_get(), REQUEST_ID.try_get())),
+            (Ok(text.to_owned()), Ok(u64::MAX)),
+            "{value}"
+        );
+    }
+}
+
+#[test]
+fn inject_drops_whole_members_that_would_exceed_the_limits() {
+    let long = "x".repeat(MAX_BYTES);
+    let mut headers = HeaderMap::new();
+    headers.insert("baggage", HeaderValue::from_str(&members(300)).unwrap());
+    TENANT.sync_scope(long, || {
+        REQUEST_ID.sync_scope(7, || BAGGAGE.inject(&mut headers));
+    });
+    let value = headers["baggage"].to_str().unwrap();
+    // The tenant alone is over the size limit: dropped whole, never cut, and the
+    // stale tenant already in the header does not go out in its place.
+    assert!(value.starts_with("request.id=7,k0=v,"), "{value}");
+    assert!(!value.contains("tenant="), "{value}");
+    assert_eq!(value.split(',').count(), MAX_MEMBERS);
+    assert!(value.len() <= MAX_BYTES);
+}
+
+// ---------------------------------------------------------------------------------
+// End to end: two axum services over loopback.
+
+/// Records every event's message and the traced variables bound where it was logged.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<Logged>>>);
+
+#[derive(Clone, Debug)]
+struct Logged {
+    message: String,
+    fields: Vec<String>,
+}
+
+/// Takes an event's `message` field.
+struct Message(String);
+
+impl tracing::field::Visit for Message {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            self.0 = format!("{value:?}");
+        }
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        let mut message = Message(String::new());
+        event.record(&mut message);
+        let mut fields = Vec::new();
+        ctxvar::trace::for_each_field(|name, value| fields.push(format!("{name}={value}")));
+        self.0.lock().unwrap().push(Logged {
+            message: message.0,
+            fields,
+        });
+    }
+}
+
+/// The process-wide capture: the services log on the runtime's worker threads.
+fn global_capture() -> &'static Capture {
+    static CAPTURE: OnceLock<Capture> = OnceLock::new();
+    CAPTURE.get_or_init(|| {
+        let capture = Capture::default();
+        tracing::subscriber::set_global_default(
+            tracing_subscriber::registry().with(capture.clone()),
+        )
+        .unwrap();
+        capture
+    })
+}
+
+type HttpClient = Client<HttpConnector, Empty<Bytes>>;
+
+fn client() -> HttpClient {
+    Client::builder(TokioExecutor::new()).build_http()
+}
+
+async fn get_text(client: &HttpClient, request: Request<Empty<Bytes>>) -> String {
+    let response = client.request(request).await.unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8(body.to_vec()).unwrap()
+}
+
+/// B's handler: what it sees, and a log line that carries it.
+async fn b_handler() -> String {
+    tokio::task::yield_now().await; // another request's poll may come in between
+    tracing::info!("b handled the request");
+    format!(
+        "tenant={} request.id={}",
+        TENANT.try_get().unwrap_or_else(|_| "none".to_owned()),
+        REQUEST_ID
+            .try_get()
+            .map_or_else(|_| "none".to_owned(), |id| id.to_string()),
+    )
+}
+
+/// A's state: the client, B's address, and whether A injects its baggage.
+#[derive(Clone)]
+struct A {
+    client: HttpClient,
+    b: SocketAddr,
+    inject: bool,
+}
+
+/// A's handler: checks that it sees its own values, then calls B.
+async fn a_handler(State(a): State<A>) -> String {
+    let mine = (TENANT.try_get().unwrap(), REQUEST_ID.try_get().unwrap());
+    let mut request = Request::get(format!("http://{}/", a.b))
+        .body(Empty::new())
+        .unwrap();
+    if a.inject {
+        BAGGAGE.inject(request.headers_mut());
+    }
+    tokio::task::yield_now().await;
+    let answer = get_text(&a.client, request).await;
+    assert_eq!(
+        mine,
+        (TENANT.try_get().unwrap(), REQUEST_ID.try_get().unwrap())
+    );
+    answer
+}
+
+async fn serve(app: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    address
+}
+
+/// Starts B and A, sends `count` concurrent requests into A, each with its own tenant
+/// and request id, and returns `(sent, what B answered)` for each.
+async fn two_services(count: u64, inject: bool) -> Vec<(String, String)> {
+    let b = serve(
+        Router::new()
+            .route("/", get(b_handler))
+            .layer(BAGGAGE.layer()),
+    )
+    .await;
+    let a = Router::new()
+        .route("/", get(a_handler))
+        .with_state(A {
+            client: client(),
+            b,
+            inject,
+        })
+        .layer(BindLayer::from_header(
+            TENANT,
+            HeaderName::from_static("x-tenant"),
+            |header| header.unwrap_or("none").to_owned(),
+        ))
+        .layer(BindLayer::from_header(
+            REQUEST_ID,
+            HeaderName::from_static("x-request-id"),
+            |header| header.and_then(|id| id.parse().ok()).unwrap_or(0),
+        ));
+    let a = serve(a).await;
+    let client = client();
+    let requests: Vec<_> = (1..=count)
+        .map(|n| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                let request = Request::get(format!("http://{a}/"))
+                    .header("x-tenant", format!("tenant-{n}"))
+                    .header("x-request-id", n.to_string())
+                    .body(Empty::new())
+                    .unwrap();
+                let answer = get_text(&client, request).await;
+                (format!("tenant=tenant-{n} request.id={n}"), answer)
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for request in requests {
+        results.push(request.await.unwrap());
+    }
+    results
+}
+
+/// B's log lines with the tenant and request id fields each carried.
+fn b_log_lines() -> Vec<Vec<String>> {
+    global_capture()
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|logged| logged.message == "b handled the request")
+        .map(|logged| logged.fields.clone())
+        .collect()
+}
+
+/// Whether every answer is what its request sent: the end-to-end check.
+fn every_answer_is_its_own(results: &[(String, String)]) -> Result<(), String> {
+    let wrong: Vec<_> = results.iter().filter(|(sent, seen)| sent != seen).collect();
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} of {} answers wrong, first: {:?}",
+            wrong.len(),
+            results.len(),
+            wrong[0]
+        ))
+    }
+}
+
+/// One test drives both runs, so that the log lines of the two are not interleaved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_services_over_loopback_b_sees_each_of_a_s_requests_values_and_no_other() {
+    let capture = global_capture();
+    capture.0.lock().unwrap().clear();
+
+    let results = two_services(300, true).await;
+    assert_eq!(every_answer_is_its_own(&results), Ok(()));
+
+    // B logged once per request, each line with its own request's fields.
+    let mut lines = b_log_lines();
+    lines.sort();
+    let mut expected: Vec<_> = (1..=300u64)
+        .map(|n| vec![format!("tenant=tenant-{n}"), format!("request_id={n}")])
+        .collect();
+    expected.sort();
+    assert_eq!(lines, expected);
+
+    // Negative control: the same services, but A does not inject. B sees nothing,
+    // and the check above fails.
+    capture.0.lock().unwrap().clear();
+    let results = two_services(20, false).await;
+    let verdict = every_answer_is_its_own(&results);
+    assert!(
+        verdict.is_err(),
+        "the check passed without baggage: {results:?}"
+    );
+    assert!(
+        results
+            .iter()
+            .all(|(_, seen)| seen == "tenant=none request.id=none"),
+        "{results:?}"
+    );
+    assert!(b_log_lines().iter().all(Vec::is_empty));
+}
+
+#[test]
+fn the_layers_future_is_a_nameable_context_scope() {
+    // A compile-time check: the service's future can be named in a wrapping service.
+    fn future_type<S: tower::Service<Request<Body>, Future = ctxvar::ContextScope<F>>, F>(_: &S) {}
+    let service = tower::Layer::layer(
+        &BAGGAGE.layer(),
+        tower::service_fn(|_: Request<Body>| async { Ok::<_, Infallible>(()) }),
+    );
+    future_type(&service);
+}
