@@ -5,6 +5,11 @@
 //! it calls. A [`Baggage`] lists the variables that may cross the wire, each under a
 //! baggage key; nothing else ever does, so the list is the opt-in:
 //!
+//! The opt-in is a list rather than an option on the declaration because reading a
+//! header needs to know which variables to look for, and ctxvar keeps no registry of
+//! the variables a program declares; one list then serves both directions, and which
+//! variables a service accepts from its callers is written in one place.
+//!
 //! - **Outgoing**, [`Baggage::inject`] writes each listed variable that is bound where
 //!   it is called into a request's `baggage` header, as `key=value` with the value
 //!   written by [`Display`](core::fmt::Display) and percent-encoded.
