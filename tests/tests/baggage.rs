@@ -8,7 +8,7 @@
 use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::sync::{Arc, LazyLock, Mutex, OnceLock};
+use std::sync::{LazyLock, OnceLock};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -25,6 +25,9 @@ use hyper_util::rt::TokioExecutor;
 use opentelemetry::KeyValue;
 use opentelemetry::baggage::BaggageExt;
 use tracing_subscriber::layer::SubscriberExt;
+
+mod support;
+use support::Capture;
 
 /// The tenant of the request; shown as `tenant=..` on log lines.
 #[context_var(trace = display)]
@@ -230,8 +233,11 @@ fn warnings(work: impl FnOnce()) -> Vec<String> {
     let capture = Capture::default();
     let subscriber = tracing_subscriber::registry().with(capture.clone());
     tracing::subscriber::with_default(subscriber, work);
-    let events = capture.0.lock().unwrap().clone();
-    events.into_iter().map(|event| event.message).collect()
+    capture
+        .events()
+        .into_iter()
+        .map(|event| event.message)
+        .collect()
 }
 
 #[test]
@@ -400,40 +406,6 @@ fn inject_drops_whole_members_that_would_exceed_the_limits() {
 // ---------------------------------------------------------------------------------
 // End to end: two axum services over loopback.
 
-/// Records every event's message and the traced variables bound where it was logged.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<Logged>>>);
-
-#[derive(Clone, Debug)]
-struct Logged {
-    message: String,
-    fields: Vec<String>,
-}
-
-/// Takes an event's `message` field.
-struct Message(String);
-
-impl tracing::field::Visit for Message {
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "message" {
-            self.0 = format!("{value:?}");
-        }
-    }
-}
-
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
-    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
-        let mut message = Message(String::new());
-        event.record(&mut message);
-        let mut fields = Vec::new();
-        ctxvar::trace::for_each_field(|name, value| fields.push(format!("{name}={value}")));
-        self.0.lock().unwrap().push(Logged {
-            message: message.0,
-            fields,
-        });
-    }
-}
-
 /// The process-wide capture: the services log on the runtime's worker threads.
 fn global_capture() -> &'static Capture {
     static CAPTURE: OnceLock<Capture> = OnceLock::new();
@@ -558,12 +530,10 @@ async fn two_services(count: u64, inject: bool) -> Vec<(String, String)> {
 /// B's log lines with the tenant and request id fields each carried.
 fn b_log_lines() -> Vec<Vec<String>> {
     global_capture()
-        .0
-        .lock()
-        .unwrap()
-        .iter()
+        .events()
+        .into_iter()
         .filter(|logged| logged.message == "b handled the request")
-        .map(|logged| logged.fields.clone())
+        .map(|logged| logged.fields)
         .collect()
 }
 
@@ -586,7 +556,7 @@ fn every_answer_is_its_own(results: &[(String, String)]) -> Result<(), String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_services_over_loopback_b_sees_each_of_a_s_requests_values_and_no_other() {
     let capture = global_capture();
-    capture.0.lock().unwrap().clear();
+    capture.clear();
 
     let results = two_services(300, true).await;
     assert_eq!(every_answer_is_its_own(&results), Ok(()));
@@ -602,7 +572,7 @@ async fn two_services_over_loopback_b_sees_each_of_a_s_requests_values_and_no_ot
 
     // Negative control: the same services, but A does not inject. B sees nothing,
     // and the check above fails.
-    capture.0.lock().unwrap().clear();
+    capture.clear();
     let results = two_services(20, false).await;
     let verdict = every_answer_is_its_own(&results);
     assert!(

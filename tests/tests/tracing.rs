@@ -17,6 +17,9 @@ use ctxvar::{context_var, with_context};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 
+mod support;
+use support::{Capture, Logged};
+
 /// The id of the request being handled, logged as `correlation_id=...`.
 #[context_var(trace = display)]
 static CORRELATION_ID: String;
@@ -44,49 +47,7 @@ fn log(message: &str) {
 // -------------------------------------------------------------------------------
 
 /// One event: its message and the `name=value` of each traced variable.
-type Seen = (String, Vec<String>);
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<Seen>>>);
-
-impl Capture {
-    fn events(&self) -> Vec<Seen> {
-        self.0.lock().unwrap().clone()
-    }
-}
-
-/// Takes an event's `message` field.
-struct Message(String);
-
-impl tracing::field::Visit for Message {
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "message" {
-            self.0 = format!("{value:?}");
-        }
-    }
-}
-
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
-    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
-        let mut message = Message(String::new());
-        event.record(&mut message);
-        let mut fields = Vec::new();
-        ctxvar::trace::for_each_field(|name, value| fields.push(format!("{name}={value}")));
-        self.0.lock().unwrap().push((message.0, fields));
-    }
-
-    fn on_new_span(
-        &self,
-        _: &tracing::span::Attributes<'_>,
-        _: &tracing::span::Id,
-        _: tracing_subscriber::layer::Context<'_, S>,
-    ) {
-        self.0
-            .lock()
-            .unwrap()
-            .push(("a span was created".to_owned(), Vec::new()));
-    }
-}
+type Seen = Logged;
 
 /// Runs `work` on a current-thread runtime with a capturing subscriber as the
 /// default, and returns what it saw.
@@ -102,12 +63,12 @@ fn captured(work: impl Future<Output = ()>) -> Vec<Seen> {
     capture.events()
 }
 
-/// `(message, fields)` as the tests write them.
+/// An event as the tests write it.
 fn seen(message: &str, fields: &[&str]) -> Seen {
-    (
-        message.to_owned(),
-        fields.iter().map(|field| (*field).to_owned()).collect(),
-    )
+    Logged {
+        message: message.to_owned(),
+        fields: fields.iter().map(|field| (*field).to_owned()).collect(),
+    }
 }
 
 #[with_context(CORRELATION_ID = format!("req-{n}"), SECRET = 42)]

@@ -62,3 +62,65 @@ pub fn on_both_runtimes<F: Future<Output = ()>>(make: impl Fn() -> F) {
         .unwrap();
     multi.block_on(make());
 }
+
+/// A `tracing` layer that records each event's message with the traced context
+/// variables bound where it was emitted (`ctxvar::trace::for_each_field`), and each
+/// span created (as a `Logged` with the message `"a span was created"`).
+#[derive(Clone, Default)]
+pub struct Capture(std::sync::Arc<std::sync::Mutex<Vec<Logged>>>);
+
+/// One recorded event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Logged {
+    pub message: String,
+    /// `name=value` of each traced variable, outermost binding first.
+    pub fields: Vec<String>,
+}
+
+impl Capture {
+    /// What was recorded so far.
+    pub fn events(&self) -> Vec<Logged> {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// Forgets what was recorded so far.
+    pub fn clear(&self) {
+        self.0.lock().unwrap().clear();
+    }
+}
+
+/// Takes an event's `message` field.
+struct Message(String);
+
+impl tracing::field::Visit for Message {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            self.0 = format!("{value:?}");
+        }
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        let mut message = Message(String::new());
+        event.record(&mut message);
+        let mut fields = Vec::new();
+        ctxvar::trace::for_each_field(|name, value| fields.push(format!("{name}={value}")));
+        self.0.lock().unwrap().push(Logged {
+            message: message.0,
+            fields,
+        });
+    }
+
+    fn on_new_span(
+        &self,
+        _: &tracing::span::Attributes<'_>,
+        _: &tracing::span::Id,
+        _: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        self.0.lock().unwrap().push(Logged {
+            message: "a span was created".to_owned(),
+            fields: Vec::new(),
+        });
+    }
+}
