@@ -756,32 +756,30 @@ fn helper_call(call: &mut syn::ExprCall) -> Option<CapturePoint<'_>> {
         return None;
     }
     let path = &callee.path;
-    let names: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
-    let names: Vec<&str> = names.iter().map(String::as_str).collect();
     // Spanned at the name as written: if it is another crate's `spawn`, the error is
     // reported there.
     let span = callee.span();
     let first_name = &path.segments[0].ident;
-    let (work_kind, ctxvar_helper) = match names.as_slice() {
-        ["ctxvar", "spawn" | "spawn_local" | "spawn_blocking"] => (WorkKind::Task, None),
-        ["ctxvar", "thread", "spawn"] => (WorkKind::Thread, None),
+    let (work_kind, ctxvar_helper) = with_segment_names(path, |names| match names {
+        ["ctxvar", "spawn" | "spawn_local" | "spawn_blocking"] => Some((WorkKind::Task, None)),
+        ["ctxvar", "thread", "spawn"] => Some((WorkKind::Thread, None)),
         ["ctxvar", "ContextFutureExt", "in_current_context"]
         | [
             "ctxvar",
             "prelude",
             "ContextFutureExt",
             "in_current_context",
-        ] => (WorkKind::Future, None),
-        ["spawn" | "spawn_local" | "spawn_blocking"] if path.leading_colon.is_none() => (
+        ] => Some((WorkKind::Future, None)),
+        ["spawn" | "spawn_local" | "spawn_blocking"] if path.leading_colon.is_none() => Some((
             WorkKind::Task,
             Some(quote_spanned!(span=> ::ctxvar::#first_name)),
-        ),
-        ["thread", "spawn"] if path.leading_colon.is_none() => (
+        )),
+        ["thread", "spawn"] if path.leading_colon.is_none() => Some((
             WorkKind::Thread,
             Some(quote_spanned!(span=> ::ctxvar::thread::spawn)),
-        ),
-        _ => return None,
-    };
+        )),
+        _ => None,
+    })?;
     let segments = &path.segments;
     let first = path
         .leading_colon
@@ -808,16 +806,14 @@ fn checked_import(call: &syn::ExprCall) -> Option<WorkKind> {
     if !is_check || call.args.len() != 2 {
         return None;
     }
-    let mut kind = None;
-    path_is(&call.args[1], |names| {
-        kind = match names {
-            ["ctxvar", "thread", "spawn"] => Some(WorkKind::Thread),
-            ["ctxvar", _] => Some(WorkKind::Task),
-            _ => None,
-        };
-        true
-    });
-    kind
+    let Expr::Path(helper) = &call.args[1] else {
+        return None;
+    };
+    with_segment_names(&helper.path, |names| match names {
+        ["ctxvar", "thread", "spawn"] => Some(WorkKind::Thread),
+        ["ctxvar", _] => Some(WorkKind::Task),
+        _ => None,
+    })
 }
 
 /// The names the function binds with patterns of its own: parameters, `let`s,
@@ -844,17 +840,17 @@ fn names_bound_by_patterns(function: &ItemFn) -> Vec<syn::Ident> {
 /// Whether `callee` is a plain path whose segment names (`Box::pin` → `["Box", "pin"]`)
 /// satisfy `test`.
 fn path_is(callee: &Expr, test: impl FnOnce(&[&str]) -> bool) -> bool {
-    let Expr::Path(path) = callee else {
-        return false;
-    };
-    let names: Vec<String> = path
-        .path
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
+    match callee {
+        Expr::Path(path) => with_segment_names(&path.path, test),
+        _ => false,
+    }
+}
+
+/// `f` of the segment names of `path` (`Box::pin` → `["Box", "pin"]`), to match on.
+fn with_segment_names<R>(path: &Path, f: impl FnOnce(&[&str]) -> R) -> R {
+    let names: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    test(&names)
+    f(&names)
 }
 
 /// Whether `ident` appears anywhere in `expr`'s tokens, other than as the receiver of

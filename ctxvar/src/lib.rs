@@ -646,5 +646,8 @@ pub use ctxvar_macros::{context_var, uses_context, with_context};
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+// Also at the root, hidden: rustc prints a trait by its shortest visible path, and
+// through `__private` alone the error for another crate's `spawn` would name
+// `ctxvar::__private::IsCtxvarHelper` instead of `IsCtxvarHelper`.
 #[doc(hidden)]
 pub use __private::IsCtxvarHelper;
