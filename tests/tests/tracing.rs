@@ -306,6 +306,23 @@ impl<'a> MakeWriter<'a> for Output {
     }
 }
 
+/// `fmt()` writing to `output`, without time, target or ANSI colours: what the tests
+/// configure further and wrap in `ContextFields`.
+fn fmt_to(
+    output: &Output,
+) -> tracing_subscriber::fmt::SubscriberBuilder<
+    tracing_subscriber::fmt::format::DefaultFields,
+    tracing_subscriber::fmt::format::Format<tracing_subscriber::fmt::format::Full, ()>,
+    tracing_subscriber::filter::LevelFilter,
+    Output,
+> {
+    tracing_subscriber::fmt()
+        .with_writer(output.clone())
+        .with_ansi(false)
+        .without_time()
+        .with_target(false)
+}
+
 /// The lines `subscriber` writes to `output` while `work` runs.
 fn lines_of<S>(output: &Output, subscriber: S, work: impl FnOnce()) -> Vec<String>
 where
@@ -330,11 +347,7 @@ fn three_events() {
 #[test]
 fn text_lines_end_with_the_values_bound_where_they_were_logged() {
     let output = Output::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(output.clone())
-        .with_ansi(false)
-        .without_time()
-        .with_target(false)
+    let subscriber = fmt_to(&output)
         .map_event_format(ContextFields::text)
         .finish();
     assert_eq!(
@@ -350,12 +363,8 @@ fn text_lines_end_with_the_values_bound_where_they_were_logged() {
 #[test]
 fn compact_lines_show_the_values_too() {
     let output = Output::default();
-    let subscriber = tracing_subscriber::fmt()
+    let subscriber = fmt_to(&output)
         .compact()
-        .with_writer(output.clone())
-        .with_ansi(false)
-        .without_time()
-        .with_target(false)
         .map_event_format(ContextFields::text)
         .finish();
     assert_eq!(
@@ -371,11 +380,8 @@ fn compact_lines_show_the_values_too() {
 #[test]
 fn with_ansi_colours_the_names_as_the_events_own_fields_are() {
     let output = Output::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(output.clone())
+    let subscriber = fmt_to(&output)
         .with_ansi(true)
-        .without_time()
-        .with_target(false)
         .map_event_format(ContextFields::text)
         .finish();
     let lines = lines_of(&output, subscriber, || {
@@ -395,11 +401,8 @@ fn with_ansi_colours_the_names_as_the_events_own_fields_are() {
 #[test]
 fn json_objects_hold_the_values_among_the_events_fields() {
     let output = Output::default();
-    let subscriber = tracing_subscriber::fmt()
+    let subscriber = fmt_to(&output)
         .json()
-        .with_writer(output.clone())
-        .without_time()
-        .with_target(false)
         .map_event_format(ContextFields::json)
         .finish();
     assert_eq!(
@@ -415,12 +418,9 @@ fn json_objects_hold_the_values_among_the_events_fields() {
 #[test]
 fn flattened_json_objects_hold_the_values_at_the_top_level() {
     let output = Output::default();
-    let subscriber = tracing_subscriber::fmt()
+    let subscriber = fmt_to(&output)
         .json()
         .flatten_event(true)
-        .with_writer(output.clone())
-        .without_time()
-        .with_target(false)
         .map_event_format(ContextFields::json)
         .finish();
     assert_eq!(
@@ -438,11 +438,8 @@ static NOTE: &'static str;
 #[test]
 fn json_escapes_the_values() {
     let output = Output::default();
-    let subscriber = tracing_subscriber::fmt()
+    let subscriber = fmt_to(&output)
         .json()
-        .with_writer(output.clone())
-        .without_time()
-        .with_target(false)
         .map_event_format(ContextFields::json)
         .finish();
     let lines = lines_of(&output, subscriber, || {
@@ -475,11 +472,7 @@ static SHOWN: LogsWhenShown;
 #[test]
 fn a_value_that_logs_while_it_is_shown_is_fine() {
     let output = Output::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(output.clone())
-        .with_ansi(false)
-        .without_time()
-        .with_target(false)
+    let subscriber = fmt_to(&output)
         .map_event_format(ContextFields::text)
         .finish();
     let lines = lines_of(&output, subscriber, || {
@@ -501,11 +494,8 @@ fn a_field_name_given_in_the_declaration_is_the_one_shown() {
     });
     assert_eq!(events, [seen("named", &["tenant.id=acme"])]);
     let output = Output::default();
-    let subscriber = tracing_subscriber::fmt()
+    let subscriber = fmt_to(&output)
         .json()
-        .with_writer(output.clone())
-        .without_time()
-        .with_target(false)
         .map_event_format(ContextFields::json)
         .finish();
     let lines = lines_of(&output, subscriber, || {
