@@ -257,6 +257,9 @@ where
     ) -> fmt::Result {
         let ansi = writer.has_ansi_escapes();
         let format = if ansi { &self.ansi } else { &self.plain };
+        // A first walk of the chain (a few pointer loads) decides whether the line
+        // needs the buffer at all; the second, in `add_to_*`, writes the fields
+        // straight into it, so no value is formatted into a `String` of its own.
         let mut any = false;
         for_each_field(|_, _| any = true);
         if !any {
