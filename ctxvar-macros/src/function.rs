@@ -358,7 +358,7 @@ fn mentions_impl_trait(ty: &syn::Type) -> bool {
 //              ctxvar::spawn(async move {
 //                  let A_is_bound_only_inside_this_task = Anchor::new();
 //                  let () = <dyn A as Inherited>::CHECK;  // not `inherit = false`
-//                  let A = Scoped::<dyn A>::assume_bound(&A_is_bound_only_inside_this_task);
+//                  let A = Provided::<dyn A>::assume_bound(&A_is_bound_only_inside_this_task);
 //                  A.get()
 //              })
 //          }
@@ -613,7 +613,7 @@ impl Rewrite<'_> {
                 #[allow(clippy::let_unit_value)]
                 let () = #check;
                 #[allow(non_snake_case, unused_variables)]
-                let #local = #scoped::Scoped::<#key>::assume_bound(#reference);
+                let #local = #scoped::Provided::<#key>::assume_bound(#reference);
             });
         }
         match point.work {
@@ -878,7 +878,7 @@ pub(crate) enum Evidence<'a> {
 
 /// The evidence statements for some variables: per variable `VAR`, an anchor local
 /// named `VAR_is_bound_only_inside_this_function`, then
-/// `let VAR = Scoped::<dyn path::VAR>::..(&anchor);`, named by the user's own token
+/// `let VAR = Provided::<dyn path::VAR>::..(&anchor);`, named by the user's own token
 /// (the last segment of the path) so that the body's `VAR.get()` resolves to it.
 ///
 /// They belong in the function's own body, not inside the `async` block or closure
@@ -911,10 +911,10 @@ pub(crate) fn evidence(vars: &[&Path], evidence: &Evidence<'_>) -> TokenStream {
         let key = key_type(var);
         let make = match evidence {
             Evidence::Bound => quote_spanned! {var.span()=>
-                #private::Scoped::<#key>::assume_bound(#reference)
+                #private::Provided::<#key>::assume_bound(#reference)
             },
             Evidence::Required { function } => quote_spanned! {var.span()=>
-                #private::Scoped::<#key>::require(#reference, #function)
+                #private::Provided::<#key>::require(#reference, #function)
             },
         };
         statements.extend(quote_spanned! {var.span()=>

@@ -452,7 +452,7 @@ pub fn context_var(args: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 /// # use ctxvar::context_var;
 /// # #[context_var] static ITEM_ID: u64;
-/// use ctxvar::{Anchor, Scoped};
+/// use ctxvar::{Anchor, Provided};
 ///
 /// // #[with_context(ITEM_ID = id)] async fn process(id: u64) -> u64 { ITEM_ID.get() }
 /// async fn process(id: u64) -> u64 {
@@ -460,7 +460,7 @@ pub fn context_var(args: TokenStream, item: TokenStream) -> TokenStream {
 ///     #[allow(non_snake_case)]
 ///     let ITEM_ID_is_bound_only_inside_this_function = Anchor::new();
 ///     #[allow(non_snake_case)]
-///     let ITEM_ID = Scoped::<dyn ITEM_ID>::assume_bound(&ITEM_ID_is_bound_only_inside_this_function);
+///     let ITEM_ID = Provided::<dyn ITEM_ID>::assume_bound(&ITEM_ID_is_bound_only_inside_this_function);
 ///     bindings.scope(async move { ITEM_ID.get() }).await
 /// }
 ///
@@ -470,7 +470,7 @@ pub fn context_var(args: TokenStream, item: TokenStream) -> TokenStream {
 ///     #[allow(non_snake_case)]
 ///     let ITEM_ID_is_bound_only_inside_this_function = Anchor::new();
 ///     #[allow(non_snake_case)]
-///     let ITEM_ID = Scoped::<dyn ITEM_ID>::assume_bound(&ITEM_ID_is_bound_only_inside_this_function);
+///     let ITEM_ID = Provided::<dyn ITEM_ID>::assume_bound(&ITEM_ID_is_bound_only_inside_this_function);
 ///     bindings.sync_scope(move || -> u64 { ITEM_ID.get() })
 /// }
 /// # #[tokio::main(flavor = "current_thread")]
@@ -570,14 +570,14 @@ pub fn with_context(args: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 /// # use ctxvar::context_var;
 /// # #[context_var] static TENANT: String;
-/// use ctxvar::{Anchor, Scoped};
+/// use ctxvar::{Anchor, Provided};
 ///
 /// // #[uses_context(TENANT)] fn table_name() -> String { .. }
 /// fn table_name() -> String {
 ///     #[allow(non_snake_case)]
 ///     let TENANT_is_bound_only_inside_this_function = Anchor::new();
 ///     #[allow(non_snake_case)]
-///     let TENANT = Scoped::<dyn TENANT>::require(&TENANT_is_bound_only_inside_this_function, "table_name");
+///     let TENANT = Provided::<dyn TENANT>::require(&TENANT_is_bound_only_inside_this_function, "table_name");
 ///     format!("{}_orders", TENANT.get())
 /// }
 /// assert_eq!(TENANT.sync_scope("acme".into(), table_name), "acme_orders");

@@ -24,7 +24,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
 //
 //     async fn f(x: X) -> R {
 //         let A_is_bound_only_inside_this_function = Anchor::new();
-//         let A = Scoped::<dyn A>::require(&A_is_bound_only_inside_this_function, "f");
+//         let A = Provided::<dyn A>::require(&A_is_bound_only_inside_this_function, "f");
 //         (the same for B)
 //         body
 //     }

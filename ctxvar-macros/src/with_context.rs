@@ -28,7 +28,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
 //     async fn f(x: X) -> R {
 //         let __ctxvar_bindings = Bindings::<Binding<dyn A>>::new(a).and(/* m::B = b */);
 //         let A_is_bound_only_inside_this_function = Anchor::new();
-//         let A = Scoped::<dyn A>::assume_bound(&A_is_bound_only_inside_this_function);
+//         let A = Provided::<dyn A>::assume_bound(&A_is_bound_only_inside_this_function);
 //         (the same for B)
 //         __ctxvar_bindings.scope(async move {
 //             if false { return <value of type R>; }   // the "fake return", see below

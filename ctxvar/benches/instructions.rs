@@ -13,7 +13,7 @@
 use std::hint::black_box;
 use std::pin::pin;
 
-use ctxvar::{Anchor, Scoped};
+use ctxvar::{Anchor, Provided};
 
 mod common;
 use common::{
@@ -77,7 +77,7 @@ fn run(case: &str, n: u64) {
 fn get_ctxvar(n: u64) {
     C0.sync_scope(7, || {
         let anchor = Anchor::new();
-        let c0 = Scoped::<dyn C0>::assume_bound(&anchor);
+        let c0 = Provided::<dyn C0>::assume_bound(&anchor);
         (0..n).for_each(|_| {
             black_box(c0.get());
         });
@@ -97,7 +97,7 @@ fn get_tokio(n: u64) {
 fn with_ctxvar(n: u64) {
     C0.sync_scope(7, || {
         let anchor = Anchor::new();
-        let c0 = Scoped::<dyn C0>::assume_bound(&anchor);
+        let c0 = Provided::<dyn C0>::assume_bound(&anchor);
         (0..n).for_each(|_| {
             c0.with(|v| black_box(*v));
         });
@@ -120,8 +120,8 @@ fn read2_ctxvar(n: u64) {
     C0.bind(7).and(C1.bind(8)).sync_scope(|| {
         let anchor = Anchor::new();
         let (c0, c1) = (
-            Scoped::<dyn C0>::assume_bound(&anchor),
-            Scoped::<dyn C1>::assume_bound(&anchor),
+            Provided::<dyn C0>::assume_bound(&anchor),
+            Provided::<dyn C1>::assume_bound(&anchor),
         );
         (0..n).for_each(|_| {
             black_box((black_box(c0.get()), black_box(c1.get())));
@@ -179,7 +179,7 @@ fn pollread_ctxvar(n: u64) {
         1,
         ReadLeaf(|| {
             let anchor = Anchor::new();
-            Scoped::<dyn C0>::assume_bound(&anchor).get()
+            Provided::<dyn C0>::assume_bound(&anchor).get()
         })
     ));
     (0..n).for_each(|_| {

@@ -23,7 +23,7 @@ use std::hint::black_box;
 use std::pin::pin;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use ctxvar::{Anchor, Context, Scoped, context_var};
+use ctxvar::{Anchor, Context, Provided, context_var};
 
 mod common;
 use common::{
@@ -62,7 +62,7 @@ fn reads(c: &mut Criterion) {
     let mut group = c.benchmark_group("read innermost get");
     C0.sync_scope(7, || {
         let anchor = Anchor::new();
-        let c0 = Scoped::<dyn C0>::assume_bound(&anchor);
+        let c0 = Provided::<dyn C0>::assume_bound(&anchor);
         group.bench_function("ctxvar", |b| b.iter(|| black_box(c0.get())));
     });
     T0.sync_scope(7, || {
@@ -73,7 +73,7 @@ fn reads(c: &mut Criterion) {
     let mut group = c.benchmark_group("read innermost with");
     C0.sync_scope(7, || {
         let anchor = Anchor::new();
-        let c0 = Scoped::<dyn C0>::assume_bound(&anchor);
+        let c0 = Provided::<dyn C0>::assume_bound(&anchor);
         group.bench_function("ctxvar", |b| b.iter(|| c0.with(|v| black_box(*v))));
     });
     T0.sync_scope(7, || {
@@ -86,8 +86,8 @@ fn reads(c: &mut Criterion) {
     C0.bind(7).and(C1.bind(8)).sync_scope(|| {
         let anchor = Anchor::new();
         let (c0, c1) = (
-            Scoped::<dyn C0>::assume_bound(&anchor),
-            Scoped::<dyn C1>::assume_bound(&anchor),
+            Provided::<dyn C0>::assume_bound(&anchor),
+            Provided::<dyn C1>::assume_bound(&anchor),
         );
         group.bench_function("ctxvar", |b| {
             b.iter(|| (black_box(c0.get()), black_box(c1.get())))
@@ -134,7 +134,8 @@ fn reads(c: &mut Criterion) {
 /// Reads `C0` and `C1`, which the caller has bound.
 fn read_c0_c1() -> u64 {
     let anchor = Anchor::new();
-    Scoped::<dyn C0>::assume_bound(&anchor).get() + Scoped::<dyn C1>::assume_bound(&anchor).get()
+    Provided::<dyn C0>::assume_bound(&anchor).get()
+        + Provided::<dyn C1>::assume_bound(&anchor).get()
 }
 
 /// Runs `f` inside `levels` more binding calls (of `C2`).

@@ -41,20 +41,22 @@
 //! - **Scope**: a dynamic extent in which some variables are bound. `#[with_context]`
 //!   makes a function's body a scope; by hand, `NAME.scope(value, future)` and
 //!   `NAME.sync_scope(value, closure)` do, and [`Bindings`] binds several variables
-//!   at once. Scopes nest: an inner binding shadows an outer one until it ends.
+//!   at once. Scopes nest: an inner binding shadows an outer one until it ends. The
+//!   future that `NAME.scope(..)` returns is a [`Scope`].
 //! - **Context**: the bindings in effect at a point of execution, from every enclosing
 //!   scope. [`Context::current()`] takes an immutable snapshot of them, which other
 //!   work (a spawned task, a thread, a callback) can run in later; that is how
-//!   bindings are carried across tasks (see below).
+//!   bindings are carried across tasks (see below). The future that runs in a
+//!   captured context is a [`ContextScope`].
 //! - **Names**: import a variable (`use crate::vars::ITEM_ID;`) and all its methods
 //!   come with it. To call methods by path without importing it
 //!   (`vars::ITEM_ID.try_get()`), add the one crate-wide import
 //!   `use ctxvar::prelude::*;`. Reads by path that must be checked (`get`, `with`)
 //!   need the import of the variable itself.
 //! - **Evidence**: inside a function annotated with `#[with_context]` or
-//!   `#[uses_context]`, the variable's name is a local [`Scoped`] value whose reads
-//!   compile. Everywhere else, the name is the variable itself, whose infallible reads
-//!   do not compile unless it has a default.
+//!   `#[uses_context]`, the variable's name is a local [`Provided`] value (the function
+//!   provides the variable) whose reads compile. Everywhere else, the name is the
+//!   variable itself, whose infallible reads do not compile unless it has a default.
 //!
 //! # What is checked when
 //!
@@ -610,8 +612,8 @@ pub mod executor;
 mod frame;
 mod key;
 pub mod prelude;
+mod provided;
 mod scope;
-mod scoped;
 #[cfg(feature = "tokio")]
 mod spawn;
 #[cfg(feature = "stream")]
@@ -629,8 +631,8 @@ pub use access::AccessError;
 pub use bindings::{Binding, BindingList, Bindings};
 pub use context::{Context, ContextFutureExt, ContextScope};
 pub use key::{ContextKey, ContextValue, Inherited};
+pub use provided::{Anchor, Provided};
 pub use scope::Scope;
-pub use scoped::{Anchor, Scoped};
 #[cfg(feature = "tokio")]
 pub use spawn::{spawn, spawn_blocking, spawn_local};
 #[cfg(feature = "stream")]

@@ -9,7 +9,7 @@ use crate::key::ContextKey;
 
 pub use crate::frame::ReadCache;
 pub use crate::key::VarMeta;
-pub use crate::scoped::{Anchor, Scoped};
+pub use crate::provided::{Anchor, Provided};
 pub use std::thread::LocalKey;
 pub use std::thread_local;
 

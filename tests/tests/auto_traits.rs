@@ -12,7 +12,7 @@
 //! | `Binding<K>` | yes | yes | iff `K::Value: Unpin` |
 //! | `Bindings<L>` | yes | yes | iff the values are `Unpin` |
 //! | `Variable<K>` | yes | yes | yes |
-//! | `Scoped<'a, K>` | yes | yes | yes |
+//! | `Provided<'a, K>` | yes | yes | yes |
 //! | `Anchor` | yes | yes | yes |
 //! | `AccessError` | yes | yes | yes |
 //! | `JoinHandle<T>` of `spawn`, `spawn_blocking`, `spawn_local` (tokio's) | iff `T: Send` | iff `T: Send` | yes |
@@ -44,7 +44,7 @@ use std::task::{Context as TaskContext, Poll};
 
 use ctxvar::{
     AccessError, Anchor, Binding, BindingList, Bindings, Context, ContextKey, ContextScope,
-    ContextStream, Scope, ScopeStream, Scoped, Variable, context_var, uses_context, with_context,
+    ContextStream, Provided, Scope, ScopeStream, Variable, context_var, uses_context, with_context,
 };
 
 fn is_send<T: ?Sized + Send>() {}
@@ -156,18 +156,18 @@ auto_traits!(Context: Send, Sync, Unpin);
 auto_traits!(AccessError: Send, Sync, Unpin);
 auto_traits!(Anchor: Send, Sync, Unpin);
 auto_traits!(Variable<dyn ITEM_ID>: Send, Sync, Unpin);
-auto_traits!(Scoped<'static, dyn ITEM_ID>: Send, Sync, Unpin);
+auto_traits!(Provided<'static, dyn ITEM_ID>: Send, Sync, Unpin);
 
-/// `Variable<K>` and `Scoped<'a, K>` hold no `K`: their traits hold for every key,
+/// `Variable<K>` and `Provided<'a, K>` hold no `K`: their traits hold for every key,
 /// even one that is none of them, and for every lifetime.
 #[allow(clippy::extra_unused_lifetimes)] // `'a` is the point: any lifetime
 fn variable_and_scoped<'a, K: ?Sized>() {
     is_send::<Variable<K>>();
     is_sync::<Variable<K>>();
     is_unpin::<Variable<K>>();
-    is_send::<Scoped<'a, K>>();
-    is_sync::<Scoped<'a, K>>();
-    is_unpin::<Scoped<'a, K>>();
+    is_send::<Provided<'a, K>>();
+    is_sync::<Provided<'a, K>>();
+    is_unpin::<Provided<'a, K>>();
 }
 
 // ---------------------------------------------------------------------------------

@@ -61,7 +61,7 @@ fn no_snapshot_names_the_expansions_internals() {
         "__ctxvar",
         "Uninhabited",
         "Anchor",
-        "Scoped",
+        "Provided",
         "Fallible",
     ];
     for (path, text) in snapshots() {

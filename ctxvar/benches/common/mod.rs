@@ -8,7 +8,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll, Waker};
 
-use ctxvar::{Anchor, Scoped, context_var, with_context};
+use ctxvar::{Anchor, Provided, context_var, with_context};
 
 /// A future that is never ready; its poll is a real call that the optimiser must
 /// assume reads and writes memory (as real futures do). Without the `black_box`,
@@ -84,7 +84,7 @@ pub async fn written_by_hand(value: u64) -> u64 {
     let bindings = C0.bind(value);
     let anchor = Anchor::new();
     #[allow(non_snake_case)]
-    let C0 = Scoped::<dyn C0>::assume_bound(&anchor);
+    let C0 = Provided::<dyn C0>::assume_bound(&anchor);
     bindings.scope(async move { C0.get() }).await
 }
 

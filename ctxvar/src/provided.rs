@@ -1,9 +1,9 @@
-//! Compile-time evidence that a variable is bound: [`Scoped`] and its [`Anchor`].
+//! Compile-time evidence that a variable is bound: [`Provided`] and its [`Anchor`].
 //!
 //! Outside any scope, the name of a variable (`ITEM_ID`) is a function item whose
 //! infallible reads (`get`, `with`) carry a bound that is never met, so they do not
 //! compile. `#[with_context]` and `#[uses_context]` shadow that name, inside the
-//! function, with a local `Scoped` value whose reads have no such bound. The local
+//! function, with a local `Provided` value whose reads have no such bound. The local
 //! borrows an [`Anchor`] that lives in the function body, so work that captures it
 //! cannot outlive the function (it cannot be moved into a `'static` task or thread).
 
@@ -17,17 +17,17 @@ use crate::key::ContextKey;
 use crate::scope::Scope;
 
 /// A local that `#[with_context]` and `#[uses_context]` create in the function body;
-/// every [`Scoped`] of the function borrows it.
+/// every [`Provided`] of the function borrows it.
 ///
 /// ```
-/// use ctxvar::{context_var, Anchor, Scoped};
+/// use ctxvar::{context_var, Anchor, Provided};
 ///
 /// #[context_var]
 /// static ITEM_ID: u64;
 ///
 /// ITEM_ID.sync_scope(7, || {
 ///     let anchor = Anchor::new();
-///     let item_id = Scoped::<dyn ITEM_ID>::assume_bound(&anchor);
+///     let item_id = Provided::<dyn ITEM_ID>::assume_bound(&anchor);
 ///     assert_eq!(item_id.get(), 7);
 /// });
 /// ```
@@ -52,7 +52,7 @@ impl Anchor {
 /// A variable known, at compile time, to be bound in the current function.
 ///
 /// Inside a `#[with_context(ITEM_ID = ..)]` or `#[uses_context(ITEM_ID)]` function the
-/// name `ITEM_ID` is a `Scoped<'_, dyn ITEM_ID>`: `ITEM_ID.get()` and `ITEM_ID.with(..)`
+/// name `ITEM_ID` is a `Provided<'_, dyn ITEM_ID>`: `ITEM_ID.get()` and `ITEM_ID.with(..)`
 /// compile there, and cannot fail unless work created in the function is run outside
 /// it (the panic then says so). It borrows the function's [`Anchor`], so closures and
 /// async blocks that capture it cannot be sent to a `'static` task or thread.
@@ -72,25 +72,25 @@ impl Anchor {
 /// }
 /// assert_eq!(inside(), 14);
 /// ```
-pub struct Scoped<'a, K: ?Sized> {
+pub struct Provided<'a, K: ?Sized> {
     anchor: PhantomData<&'a Anchor>,
     key: PhantomData<fn(&K)>,
 }
 
-impl<K: ?Sized> Clone for Scoped<'_, K> {
+impl<K: ?Sized> Clone for Provided<'_, K> {
     fn clone(&self) -> Self {
         *self
     }
 }
-impl<K: ?Sized> Copy for Scoped<'_, K> {}
+impl<K: ?Sized> Copy for Provided<'_, K> {}
 
-impl<K: ContextKey + ?Sized> fmt::Debug for Scoped<'_, K> {
+impl<K: ContextKey + ?Sized> fmt::Debug for Provided<'_, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Scoped").field(&K::name()).finish()
+        f.debug_tuple("Provided").field(&K::name()).finish()
     }
 }
 
-impl<'a, K: ContextKey + ?Sized> Scoped<'a, K> {
+impl<'a, K: ContextKey + ?Sized> Provided<'a, K> {
     /// Evidence for a variable that the caller knows is bound, because it has just
     /// bound it; this is what `#[with_context]` uses.
     ///
@@ -98,14 +98,14 @@ impl<'a, K: ContextKey + ?Sized> Scoped<'a, K> {
     /// still look the variable up, and panic with the variable's name if it is missing.
     ///
     /// ```
-    /// use ctxvar::{context_var, Anchor, Scoped};
+    /// use ctxvar::{context_var, Anchor, Provided};
     ///
     /// #[context_var]
     /// static ITEM_ID: u64;
     ///
     /// let id = ITEM_ID.sync_scope(7, || {
     ///     let anchor = Anchor::new();
-    ///     Scoped::<dyn ITEM_ID>::assume_bound(&anchor).get()
+    ///     Provided::<dyn ITEM_ID>::assume_bound(&anchor).get()
     /// });
     /// assert_eq!(id, 7);
     /// ```
@@ -113,7 +113,7 @@ impl<'a, K: ContextKey + ?Sized> Scoped<'a, K> {
     #[must_use]
     pub const fn assume_bound(anchor: &'a Anchor) -> Self {
         let _ = anchor;
-        Scoped {
+        Provided {
             anchor: PhantomData,
             key: PhantomData,
         }
@@ -128,14 +128,14 @@ impl<'a, K: ContextKey + ?Sized> Scoped<'a, K> {
     /// `function`, the variable and the fix, at the caller's location.
     ///
     /// ```
-    /// use ctxvar::{context_var, Anchor, Scoped};
+    /// use ctxvar::{context_var, Anchor, Provided};
     ///
     /// #[context_var]
     /// static ITEM_ID: u64;
     ///
     /// fn by_hand() -> u64 {
     ///     let anchor = Anchor::new();
-    ///     let item_id = Scoped::<dyn ITEM_ID>::require(&anchor, "by_hand");
+    ///     let item_id = Provided::<dyn ITEM_ID>::require(&anchor, "by_hand");
     ///     item_id.get()
     /// }
     /// assert_eq!(ITEM_ID.sync_scope(7, by_hand), 7);
@@ -153,7 +153,7 @@ impl<'a, K: ContextKey + ?Sized> Scoped<'a, K> {
     ///
     /// # Panics
     ///
-    /// Only if work created in the scope runs outside it; see [`Scoped`].
+    /// Only if work created in the scope runs outside it; see [`Provided`].
     ///
     /// ```
     /// use ctxvar::{context_var, with_context};
@@ -184,7 +184,7 @@ impl<'a, K: ContextKey + ?Sized> Scoped<'a, K> {
     ///
     /// # Panics
     ///
-    /// Only if work created in the scope runs outside it; see [`Scoped`].
+    /// Only if work created in the scope runs outside it; see [`Provided`].
     ///
     /// ```
     /// use ctxvar::{context_var, with_context};
