@@ -83,6 +83,7 @@ fn enter<L: BindingList, R>(frame: &mut OwnedFrame<L, L::Entries>, f: impl FnOnc
 }
 
 impl<L: BindingList + Send + Sync, F> Scope<L, F> {
+    #[inline]
     pub(crate) fn new(list: L, future: F) -> Self {
         Scope {
             frame: frame_of(list),

@@ -61,6 +61,11 @@ fn poll_once<F: std::future::Future>(fut: std::pin::Pin<&mut F>) -> Poll<F::Outp
 
 #[test]
 fn one_allocation_per_bind_and_none_per_poll() {
+    // On a thread of its own, whose list of freed blocks is empty.
+    std::thread::spawn(first_bind_on_a_thread).join().unwrap();
+}
+
+fn first_bind_on_a_thread() {
     let inner = async {
         for _ in 0..100 {
             tokio::task::yield_now().await;
@@ -99,6 +104,31 @@ fn at_most_one_allocation_per_capture_whatever_the_values_sizes() {
         clone.run(|| assert!(SMALL.is_bound()));
     });
     assert_eq!(entering, 0);
+}
+
+#[test]
+fn a_bind_reuses_the_memory_of_one_that_ended_on_the_same_thread() {
+    std::thread::spawn(|| {
+        let (first, ()) = allocations(|| SMALL.sync_scope(1, || ()));
+        assert_eq!(first, 1, "a thread's first bind allocates");
+        let (next, read) = allocations(|| SMALL.sync_scope(2, || SMALL.try_get()));
+        assert_eq!((next, read), (0, Ok(2)), "the next one reuses that memory");
+        // Two at once: the inner one needs memory of its own.
+        let (nested, ()) = allocations(|| SMALL.sync_scope(3, || SMALL.sync_scope(4, || ())));
+        assert_eq!(nested, 1);
+        // Values bigger than the recycled sizes are allocated every time.
+        let (big, ()) = allocations(|| NAME.sync_scope("x".repeat(8), || ()));
+        let (big_values, ()) = allocations(|| {
+            BIG.bind(vec![1])
+                .and(NAME.bind(String::new()))
+                .and(SMALL.bind(5))
+                .sync_scope(|| ())
+        });
+        assert_eq!(big, 1, "the string's own allocation; the bind reuses a block");
+        assert_eq!(big_values, 2, "the vector's own allocation and a block");
+    })
+    .join()
+    .unwrap();
 }
 
 #[test]

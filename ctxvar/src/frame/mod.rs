@@ -2,7 +2,8 @@
 //!
 //! The rest of the crate makes and enters frames through safe APIs ([`OwnedFrame`],
 //! [`Captured`], [`capture`], [`lookup_with`]); this module imports nothing from the
-//! crate. The one other unsafe step of a read, taking a found value as its variable's
+//! crate. Its submodule `owner` holds the reference-counted blocks that keep bound
+//! values alive and recycles their memory. The one other unsafe step of a read, taking a found value as its variable's
 //! type, is `key::read`, which rests on the contract of the `unsafe` trait
 //! `ContextKey` (each key has its own metadata and read cache).
 //!
@@ -41,11 +42,11 @@
 //!   linked below it.
 //! - `Entry::key`: a variable's `static` metadata.
 //! - `Entry::value` and `FrameHead::owner` of a binding call's frame: into the one
-//!   `Arc` allocation the scope made for it, which it holds, unmoved and unreplaced,
+//!   [`Shared`] block the scope made for it, which it holds, unmoved and unreplaced,
 //!   for the frame's life.
 //! - `FrameHead::first` of a context's root frame: into the `Context` being entered,
 //!   borrowed for that entry; the head is made anew for each entry.
-//! - `CapturedEntry::entry.value` and `owner`: into the `Arc`s whose strong counts the
+//! - `CapturedEntry::entry.value` and `owner`: into the blocks whose strong counts the
 //!   capture holds.
 //! - `ReadCache::value`: a binding found in the chain, valid while the thread's chain
 //!   version is the cache's stamp; every link takes a new version, and every unlink
@@ -60,6 +61,11 @@ use core::mem::MaybeUninit;
 use core::ptr;
 use std::sync::Arc;
 use std::thread::LocalKey;
+
+mod owner;
+
+pub(crate) use owner::RawOwner;
+use owner::Shared;
 
 /// The part of a variable's metadata that does not depend on its type: its identity
 /// in the chain.
@@ -139,74 +145,9 @@ unsafe impl<A: EntryList, B: EntryList> EntryList for EntryPair<A, B> {
     };
 }
 
-/// Who keeps a frame's values alive: the strong count of one `Arc`, type-erased.
-///
-/// Borrowed (no count of its own) while the frame is entered; [`CapturedEntry`] holds
-/// the owned form a capture takes, so a [`Context`](crate::Context) can keep values
-/// alive after the frame that bound them is gone, without cloning them.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct RawOwner {
-    data: *const (),
-    vtable: &'static OwnerVTable,
-}
-
-#[derive(Debug)]
-struct OwnerVTable {
-    retain: unsafe fn(*const ()),
-    release: unsafe fn(*const ()),
-}
-
-trait ArcVTable {
-    const VTABLE: &'static OwnerVTable;
-}
-
-impl<T> ArcVTable for T {
-    const VTABLE: &'static OwnerVTable = &OwnerVTable {
-        retain: retain_arc::<T>,
-        release: release_arc::<T>,
-    };
-}
-
-/// # Safety
-///
-/// `data` comes from `Arc::<T>::as_ptr` of an `Arc` that is still alive.
-unsafe fn retain_arc<T>(data: *const ()) {
-    // SAFETY: per the contract, `data` points into a live `Arc<T>`.
-    unsafe { Arc::increment_strong_count(data.cast::<T>()) }
-}
-
-/// # Safety
-///
-/// `data` comes from `Arc::<T>::as_ptr`, and the caller gives up one strong count that
-/// it owns.
-unsafe fn release_arc<T>(data: *const ()) {
-    // SAFETY: per the contract, this consumes one owned strong count.
-    drop(unsafe { Arc::from_raw(data.cast::<T>()) });
-}
-
-impl RawOwner {
-    /// The owner of values stored in `arc`, borrowed: valid while `arc` is.
-    pub(crate) fn of_arc<T: Send + Sync>(arc: &Arc<T>) -> Self {
-        RawOwner {
-            data: Arc::as_ptr(arc).cast(),
-            vtable: T::VTABLE,
-        }
-    }
-
-    /// Takes one more strong count of the `Arc`.
-    ///
-    /// # Safety
-    ///
-    /// The `Arc` this was made from is alive.
-    unsafe fn retain(self) {
-        // SAFETY: per the contract.
-        unsafe { (self.vtable.retain)(self.data) };
-    }
-}
-
-/// One binding captured by a [`Context`](crate::Context): the entry, the `Arc` its
+/// One binding captured by a [`Context`](crate::Context): the entry, the block its
 /// value lives in, and whether this entry holds the context's one strong count of
-/// that `Arc` (entries captured from the same frame share one count).
+/// that block (entries captured from the same frame share one count).
 ///
 /// `repr(C)` with the entry first, so a frame can point at a slice of these as its
 /// entries.
@@ -223,7 +164,7 @@ impl CapturedEntry {
     ///
     /// # Safety
     ///
-    /// The `Arc` `owner` describes is alive.
+    /// The block `owner` describes is alive.
     unsafe fn holding(entry: Entry, owner: RawOwner) -> Self {
         // SAFETY: per the contract.
         unsafe { owner.retain() };
@@ -241,14 +182,14 @@ impl Drop for CapturedEntry {
             // SAFETY: this entry owns one strong count (taken in `capture`), given up
             // here; the other entries of the same owner are dropped with it, as the
             // whole slice goes at once.
-            unsafe { (self.owner.vtable.release)(self.owner.data) }
+            unsafe { self.owner.release() }
         }
     }
 }
 
 // SAFETY: an owner is only ever taken (in `capture`) from a frame's owner, made by
-// `RawOwner::of_arc` from an `Arc<T>` with `T: Send + Sync`; releasing it on any thread is what `Arc<L>`
-// allows. The entry's value points into that `Arc`, to a `Send + Sync` value, and its
+// `Shared::owner` of a `Shared<T>` with `T: Send + Sync`; releasing it on any thread is what
+// `Shared<T>` allows. The entry's value points into that block, to a `Send + Sync` value, and its
 // key to a `static`.
 unsafe impl Send for CapturedEntry {}
 // SAFETY: as above; a shared `CapturedEntry` gives only shared access to the value.
@@ -266,7 +207,7 @@ pub(crate) struct FrameHead {
     /// entries follow its head.)
     first: *const Entry,
     len: usize,
-    /// `Some`: every entry's value lives in this one `Arc`. `None`: each entry is the
+    /// `Some`: every entry's value lives in this one block. `None`: each entry is the
     /// start of a `CapturedEntry` carrying its own owner.
     owner: Option<RawOwner>,
 }
@@ -280,7 +221,7 @@ pub(crate) struct Frame<E> {
 }
 
 impl<E: EntryList> Frame<E> {
-    /// A frame whose entries point into the `Arc` that `owner` describes.
+    /// A frame whose entries point into the block that `owner` describes.
     pub(crate) fn new(entries: E, owner: RawOwner) -> Self {
         Frame {
             head: FrameHead {
@@ -299,7 +240,7 @@ impl<E: EntryList> Frame<E> {
     /// # Safety
     ///
     /// Every `Entry::value` of this frame must point to a live value of the type its
-    /// key was declared with, and the `Arc` its owner describes must be alive, for the
+    /// key was declared with, and the block its owner describes must be alive, for the
     /// whole call.
     #[inline]
     pub(crate) unsafe fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
@@ -321,7 +262,7 @@ impl<E: EntryList> Frame<E> {
 #[derive(Debug)]
 pub(crate) struct OwnedFrame<T, E> {
     frame: Frame<E>,
-    owner: Arc<T>,
+    owner: Shared<T>,
 }
 
 impl<T: Send + Sync, E: EntryList> OwnedFrame<T, E> {
@@ -334,8 +275,8 @@ impl<T: Send + Sync, E: EntryList> OwnedFrame<T, E> {
     /// the type its key was declared with.
     #[inline]
     pub(crate) unsafe fn new(value: T, entries: impl FnOnce(&T) -> E) -> Self {
-        let owner = Arc::new(value);
-        let frame = Frame::new(entries(&owner), RawOwner::of_arc(&owner));
+        let owner = Shared::new(value);
+        let frame = Frame::new(entries(&owner), owner.owner());
         OwnedFrame { frame, owner }
     }
 }
@@ -355,7 +296,7 @@ impl<T, E: EntryList> OwnedFrame<T, E> {
 
 // SAFETY: the raw pointers in the frame (entries, owner, parent link) make the
 // compiler treat it as neither `Send` nor `Sync`. Those that point somewhere point into
-// `owner`, an `Arc<T>` with `T: Send + Sync`, which moves with the frame; the parent
+// `owner`, a `Shared<T>` with `T: Send + Sync`, which moves with the frame; the parent
 // link is written and read only while the frame is entered, on the entering thread,
 // and is stale (never read) between entries. So the frame may move to another thread
 // between two entries.
@@ -749,14 +690,14 @@ pub(crate) fn capture() -> Captured {
     let found = unsafe { initialised(&found, count) };
     match *found {
         [] => Captured::Nothing,
-        // SAFETY: the owner belongs to a linked frame, so its `Arc` is alive.
+        // SAFETY: the owner belongs to a linked frame, so its block is alive.
         [(entry, owner)] => Captured::One(unsafe { CapturedEntry::holding(entry, owner) }),
         _ => Captured::Many(share(found.iter().copied(), count)),
     }
 }
 
 /// What a [`Context`](crate::Context) holds: the captured bindings, each with a strong
-/// count of the `Arc` its value lives in.
+/// count of the block its value lives in.
 ///
 /// One binding (the usual capture: a request id) is held inline, so capturing it
 /// allocates nothing; more share one allocation.
@@ -794,7 +735,7 @@ impl Clone for Captured {
         match self {
             Captured::Nothing => Captured::Nothing,
             Captured::One(captured) => {
-                // SAFETY: `captured` holds a strong count of its owner, so the `Arc`
+                // SAFETY: `captured` holds a strong count of its owner, so the block
                 // is alive.
                 let copy = unsafe { CapturedEntry::holding(captured.entry, captured.owner) };
                 Captured::One(copy)
@@ -925,9 +866,9 @@ fn share(visible: impl Iterator<Item = (Entry, RawOwner)>, count: usize) -> Arc<
     for (entry, owner) in visible {
         // SAFETY: `slots[..written]` is initialised.
         let earlier = unsafe { initialised(slots, written) };
-        let holds_count = !earlier.iter().any(|e| ptr::eq(e.owner.data, owner.data));
+        let holds_count = !earlier.iter().any(|e| e.owner.same(owner));
         if holds_count {
-            // SAFETY: the owner belongs to a linked frame, so its `Arc` is alive.
+            // SAFETY: the owner belongs to a linked frame, so its block is alive.
             unsafe { owner.retain() };
         }
         slots[written].write(CapturedEntry {
@@ -984,8 +925,8 @@ mod tests {
 
     #[test]
     fn nested_frames_shadow_and_unlink_in_order() {
-        let values = Arc::new([1_u32, 2, 3]);
-        let owner = RawOwner::of_arc(&values);
+        let values = Shared::new([1_u32, 2, 3]);
+        let owner = Shared::owner(&values);
         let outer = Frame::new(
             EntryPair(entry(&KEY_A, &values[0]), entry(&KEY_B, &values[1])),
             owner,
@@ -1009,8 +950,8 @@ mod tests {
 
     #[test]
     fn a_frame_is_unlinked_when_its_callback_unwinds() {
-        let values = Arc::new(1_u32);
-        let frame = Frame::new(entry(&KEY_A, &values), RawOwner::of_arc(&values));
+        let values = Shared::new(1_u32);
+        let frame = Frame::new(entry(&KEY_A, &values), Shared::owner(&values));
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             // SAFETY: `values` outlives the call.
             unsafe { frame.enter(|| panic!("unwind through enter")) }
@@ -1021,8 +962,8 @@ mod tests {
 
     #[test]
     fn a_frame_can_be_entered_again_after_it_moved() {
-        let values = Arc::new(1_u32);
-        let frame = Frame::new(entry(&KEY_A, &values), RawOwner::of_arc(&values));
+        let values = Shared::new(1_u32);
+        let frame = Frame::new(entry(&KEY_A, &values), Shared::owner(&values));
         // SAFETY: `values` outlives both calls.
         unsafe { frame.enter(|| assert_eq!(read(&KEY_A), Some(1))) };
         let moved = Box::new(frame);
@@ -1034,10 +975,10 @@ mod tests {
     #[test]
     fn the_first_entry_of_one_frame_wins() {
         // Entries are stored newest first: the first one shadows the rest.
-        let values = Arc::new([1_u32, 2]);
+        let values = Shared::new([1_u32, 2]);
         let frame = Frame::new(
             EntryPair(entry(&KEY_A, &values[1]), entry(&KEY_A, &values[0])),
-            RawOwner::of_arc(&values),
+            Shared::owner(&values),
         );
         // SAFETY: `values` outlives the call.
         unsafe { frame.enter(|| assert_eq!(read(&KEY_A), Some(2))) };
@@ -1045,9 +986,9 @@ mod tests {
 
     #[test]
     fn a_capture_shares_visible_inheritable_values_and_outlives_the_frames() {
-        let values = Arc::new([1_u32, 2, 3]);
+        let values = Shared::new([1_u32, 2, 3]);
         let captured = {
-            let owner = RawOwner::of_arc(&values);
+            let owner = Shared::owner(&values);
             let outer = Frame::new(
                 EntryPair(entry(&KEY_A, &values[0]), entry(&KEY_B, &values[1])),
                 owner,
@@ -1058,16 +999,20 @@ mod tests {
         }; // the frames are gone; the capture still holds the values
         // Only A (B is not inherited), and only its innermost binding: held inline.
         assert!(matches!(captured, Captured::One(_)), "{captured:?}");
-        assert_eq!(Arc::strong_count(&values), 2, "the capture holds one count");
+        assert_eq!(
+            Shared::strong_count(&values),
+            2,
+            "the capture holds one count"
+        );
         let copy = captured.clone();
-        assert_eq!(Arc::strong_count(&values), 3, "and so does its clone");
+        assert_eq!(Shared::strong_count(&values), 3, "and so does its clone");
         drop(captured);
         let head = context_head(copy.entries());
         // SAFETY: `copy` holds its values alive for the call.
         let seen = unsafe { enter_head(&raw const head, true, || (read(&KEY_A), read(&KEY_B))) };
         assert_eq!(seen, (Some(3), None));
         drop(copy);
-        assert_eq!(Arc::strong_count(&values), 1, "and gives it back");
+        assert_eq!(Shared::strong_count(&values), 1, "and gives it back");
         assert!(is_empty());
     }
 
@@ -1080,26 +1025,23 @@ mod tests {
             #[cfg(feature = "tracing")]
             traced: None,
         };
-        let outer_values = Arc::new([1_u32, 2]);
-        let inner_values = Arc::new(3_u32);
+        let outer_values = Shared::new([1_u32, 2]);
+        let inner_values = Shared::new(3_u32);
         let captured = {
             let outer = Frame::new(
                 EntryPair(
                     entry(&KEY_A, &outer_values[0]),
                     entry(&KEY_C, &outer_values[1]),
                 ),
-                RawOwner::of_arc(&outer_values),
+                Shared::owner(&outer_values),
             );
-            let inner = Frame::new(
-                entry(&KEY_A, &inner_values),
-                RawOwner::of_arc(&inner_values),
-            );
+            let inner = Frame::new(entry(&KEY_A, &inner_values), Shared::owner(&inner_values));
             // SAFETY: the values outlive both calls.
             unsafe { outer.enter(|| inner.enter(capture)) }
         };
         assert!(matches!(&captured, Captured::Many(entries) if entries.len() == 2));
-        assert_eq!(Arc::strong_count(&outer_values), 2);
-        assert_eq!(Arc::strong_count(&inner_values), 2);
+        assert_eq!(Shared::strong_count(&outer_values), 2);
+        assert_eq!(Shared::strong_count(&inner_values), 2);
         let head = context_head(captured.entries());
         // SAFETY: `captured` holds its values alive for the call.
         let seen = unsafe { enter_head(&raw const head, true, || (read(&KEY_A), read(&KEY_C))) };
@@ -1107,14 +1049,14 @@ mod tests {
         let copy = captured.clone();
         drop(captured);
         drop(copy);
-        assert_eq!(Arc::strong_count(&outer_values), 1);
-        assert_eq!(Arc::strong_count(&inner_values), 1);
+        assert_eq!(Shared::strong_count(&outer_values), 1);
+        assert_eq!(Shared::strong_count(&inner_values), 1);
     }
 
     #[test]
     fn a_root_frame_hides_the_frames_below_it() {
-        let values = Arc::new(1_u32);
-        let frame = Frame::new(entry(&KEY_A, &values), RawOwner::of_arc(&values));
+        let values = Shared::new(1_u32);
+        let frame = Frame::new(entry(&KEY_A, &values), Shared::owner(&values));
         let empty = context_head(&[]);
         // SAFETY: `values` outlives the call; the root frame has no entries.
         let seen = unsafe {
@@ -1156,8 +1098,8 @@ mod tests {
 
     #[test]
     fn a_cached_read_is_forgotten_by_every_enter_and_exit() {
-        let values = Arc::new([1_u32, 2, 3]);
-        let owner = RawOwner::of_arc(&values);
+        let values = Shared::new([1_u32, 2, 3]);
+        let owner = Shared::owner(&values);
         let outer = Frame::new(entry(&KEY_A, &values[0]), owner);
         let inner = Frame::new(
             EntryPair(entry(&KEY_B, &values[2]), entry(&KEY_A, &values[1])),
@@ -1213,8 +1155,8 @@ mod tests {
 
     #[test]
     fn sibling_frames_never_share_a_version_and_an_outer_cache_survives_them() {
-        let values = Arc::new([1_u32, 2, 3]);
-        let owner = RawOwner::of_arc(&values);
+        let values = Shared::new([1_u32, 2, 3]);
+        let owner = Shared::owner(&values);
         let outer = Frame::new(entry(&KEY_A, &values[0]), owner);
         let first = Frame::new(entry(&KEY_A, &values[1]), owner);
         let second = Frame::new(entry(&KEY_A, &values[2]), owner);
@@ -1266,8 +1208,8 @@ mod tests {
 
     #[test]
     fn a_frame_re_entered_under_other_parents_sees_each_parent_and_no_stale_cache() {
-        let values = Arc::new([1_u32, 2, 3]);
-        let owner = RawOwner::of_arc(&values);
+        let values = Shared::new([1_u32, 2, 3]);
+        let owner = Shared::owner(&values);
         // A scope binding B, polled in turn by two pollers that bind A differently,
         // as a future moved between tasks is; A is read through the cache each time.
         let first_poller = Frame::new(entry(&KEY_A, &values[0]), owner);
@@ -1307,8 +1249,8 @@ mod tests {
     #[test]
     fn a_cached_default_gives_way_to_a_binding() {
         static DEFAULT: u32 = 9;
-        let values = Arc::new(1_u32);
-        let frame = Frame::new(entry(&KEY_B, &values), RawOwner::of_arc(&values));
+        let values = Shared::new(1_u32);
+        let frame = Frame::new(entry(&KEY_B, &values), Shared::owner(&values));
         let empty = context_head(&[]);
         // SAFETY: `values` outlives the calls; the root frame has no entries.
         let seen = unsafe {
@@ -1326,8 +1268,8 @@ mod tests {
 
     #[test]
     fn a_cache_is_per_thread() {
-        let values = Arc::new(1_u32);
-        let frame = Frame::new(entry(&KEY_A, &values), RawOwner::of_arc(&values));
+        let values = Shared::new(1_u32);
+        let frame = Frame::new(entry(&KEY_A, &values), Shared::owner(&values));
         // SAFETY: `values` outlives the call.
         let seen_elsewhere = unsafe {
             frame.enter(|| {
