@@ -749,33 +749,12 @@ fn traced_meta(variable: &Variable, trace: Trace, meta: &TokenStream) -> TokenSt
 /// default.
 fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
     let private = private(Span::call_site());
-    let Variable {
-        attrs,
-        vis,
-        name,
-        ty,
-        ..
-    } = variable;
+    let Variable { vis, name, ty, .. } = variable;
     let name_str = name.unraw().to_string();
     let unbound_bound = &kind.unbound_bound;
-    // The page opens with what the variable is, in the same paragraph as the author's
-    // summary, so that the line item lists show reads as a variable ("Context variable
-    // of type `u64`, required. The id of ..") rather than as a trait; the facts follow,
-    // then the rest of the author's docs.
-    let summary_end = attrs
-        .iter()
-        .position(|attr| doc_text(attr).is_some_and(|text| text.trim().is_empty()))
-        .filter(|&blank| attrs[..blank].iter().any(|attr| doc_text(attr).is_some()))
-        .unwrap_or(attrs.len());
-    let (summary, rest) = attrs.split_at(summary_end);
-    let VariableDocs { lead, facts } = variable_docs(variable);
+    let docs = trait_docs(variable);
     quote! {
-        #[doc = #lead]
-        #(#summary)*
-        #[doc = ""]
-        #(#[doc = #facts])*
-        #[doc = ""]
-        #(#rest)*
+        #docs
         #[allow(non_camel_case_types, dead_code)]
         #vis trait #name {
             /// A clone of the innermost value (or the default).
@@ -887,6 +866,32 @@ fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
                 #name_str
             }
         }
+    }
+}
+
+/// The attributes of the variable's trait: the author's, with what the variable is
+/// at the start of the page.
+///
+/// The page opens with what the variable is, in the same paragraph as the author's
+/// summary, so that the line item lists show reads as a variable ("Context variable of
+/// type `u64`, required. The id of ..") rather than as a trait; the facts follow, then
+/// the rest of the author's docs.
+fn trait_docs(variable: &Variable) -> TokenStream {
+    let attrs = &variable.attrs;
+    let summary_end = attrs
+        .iter()
+        .position(|attr| doc_text(attr).is_some_and(|text| text.trim().is_empty()))
+        .filter(|&blank| attrs[..blank].iter().any(|attr| doc_text(attr).is_some()))
+        .unwrap_or(attrs.len());
+    let (summary, rest) = attrs.split_at(summary_end);
+    let VariableDocs { lead, facts } = variable_docs(variable);
+    quote! {
+        #[doc = #lead]
+        #(#summary)*
+        #[doc = ""]
+        #(#[doc = #facts])*
+        #[doc = ""]
+        #(#rest)*
     }
 }
 

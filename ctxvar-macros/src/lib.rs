@@ -158,14 +158,16 @@ use proc_macro::TokenStream;
 /// # In rustdoc
 ///
 /// rustdoc has no kind of item for a variable: it lists one under *Traits*, as "Trait
-/// ITEM_ID", because the variable's name is also a trait (so that `dyn ITEM_ID` names
+/// `ITEM_ID`", because the variable's name is also a trait (so that `dyn ITEM_ID` names
 /// its key type). The generated docs say what it is first, so that the one-line
 /// summary in the module's list reads "*Context variable* of type `u64`, required.",
 /// followed by the summary written on the declaration. The page then gives the
 /// default, whether the variable is inherited and traced, how to bind and read it, and
 /// links here for its methods, which the page does not list (they are hidden, like
 /// the blanket impl they come from, as their signatures name hidden bounds); then the
-/// rest of the doc comment.
+/// rest of the doc comment. The docs of ctxvar show such pages in
+/// [`ctxvar::example`](https://docs.rs/ctxvar/latest/ctxvar/example/index.html), a module
+/// that exists only there.
 ///
 /// # Compile errors
 ///
