@@ -536,9 +536,9 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
 // Output (see the "Equivalent code" section of `context_var`'s docs):
 //
 //     #[doc(hidden)] pub fn NAME() -> Variable<dyn NAME> { .. }   // the value namespace
-//     /// Docs (their first paragraph, what the variable is, then the rest).
-//     pub trait NAME { fn get(&self) -> Type where Self: NAME_is_bound_here ..; .. }
-//     impl<F: Fn() -> Variable<dyn NAME>> NAME for F {}            // so `NAME.get()` works
+//     /// Docs (what the variable is, their first paragraph, the facts, then the rest).
+//     pub trait NAME { #[doc(hidden)] fn get(&self) -> Type where Self: NAME_is_bound_here ..; .. }
+//     #[doc(hidden)] impl<F: Fn() -> Variable<dyn NAME>> NAME for F {} // so `NAME.get()` works
 //     unsafe impl ContextKey for dyn NAME { type Value = Type; fn __meta() -> .. { static .. } .. }
 //     #[diagnostic::on_unimplemented(..)] pub trait NAME_is_bound_here {}
 //
@@ -597,7 +597,10 @@ fn expand_variable(variable: &Variable) -> TokenStream {
 
         #variable_trait
 
+        // Hidden, as the methods are: the page's "Implementors" would otherwise show a
+        // blanket impl over `Fn() -> Variable<..>`, which says nothing to a reader.
         #(#cfgs)*
+        #[doc(hidden)]
         impl<F: ::core::ops::Fn() -> ::ctxvar::Variable<dyn #name>> #name for F {}
 
         // For every object lifetime, not just `'static`: rustc erases all lifetimes in
@@ -746,33 +749,16 @@ fn traced_meta(variable: &Variable, trace: Trace, meta: &TokenStream) -> TokenSt
 /// default.
 fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
     let private = private(Span::call_site());
-    let Variable {
-        attrs,
-        vis,
-        name,
-        ty,
-        ..
-    } = variable;
+    let Variable { vis, name, ty, .. } = variable;
     let name_str = name.unraw().to_string();
     let unbound_bound = &kind.unbound_bound;
-    // The author's summary stays first (it is the line item lists show), and what the
-    // variable is comes right after it, before the rest of the author's docs.
-    let summary_end = attrs
-        .iter()
-        .position(|attr| doc_text(attr).is_some_and(|text| text.trim().is_empty()))
-        .filter(|&blank| attrs[..blank].iter().any(|attr| doc_text(attr).is_some()))
-        .unwrap_or(attrs.len());
-    let (summary, rest) = attrs.split_at(summary_end);
-    let facts = variable_docs(variable);
+    let docs = trait_docs(variable);
     quote! {
-        #(#summary)*
-        #[doc = ""]
-        #(#[doc = #facts])*
-        #[doc = ""]
-        #(#rest)*
+        #docs
         #[allow(non_camel_case_types, dead_code)]
         #vis trait #name {
             /// A clone of the innermost value (or the default).
+            #[doc(hidden)]
             #[track_caller]
             #[must_use]
             fn get(&self) -> #ty
@@ -783,6 +769,7 @@ fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
             }
 
             /// Runs `f` on a reference to the innermost value (or the default).
+            #[doc(hidden)]
             #[track_caller]
             fn with<R>(&self, f: impl ::core::ops::FnOnce(&#ty) -> R) -> R
             where
@@ -797,6 +784,7 @@ fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
             /// # Errors
             ///
             /// `ctxvar::AccessError` when the variable is not bound and has no default.
+            #[doc(hidden)]
             fn try_get(&self) -> ::core::result::Result<#ty, ::ctxvar::AccessError>
             where
                 Self: #private::CloneValue<#ty>,
@@ -810,6 +798,7 @@ fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
             /// # Errors
             ///
             /// `ctxvar::AccessError` when the variable is not bound and has no default.
+            #[doc(hidden)]
             fn try_with<R>(
                 &self,
                 f: impl ::core::ops::FnOnce(&#ty) -> R,
@@ -821,6 +810,7 @@ fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
             }
 
             /// Whether a read would find a value (a binding or a default).
+            #[doc(hidden)]
             #[must_use]
             fn is_bound(&self) -> bool
             where
@@ -831,6 +821,7 @@ fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
 
             /// A value for this variable, to bind with `scope` or `sync_scope`,
             /// possibly together with others (`ctxvar::Bindings`).
+            #[doc(hidden)]
             fn bind(&self, value: #ty) -> ::ctxvar::Bindings<::ctxvar::Binding<dyn #name>>
             where
                 Self: ::core::marker::Sized,
@@ -844,6 +835,7 @@ fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
             // declaration (`ContextKey::Value: ContextValue`), not one per method.
 
             /// Runs `future` with this variable bound to `value` on every poll.
+            #[doc(hidden)]
             fn scope<F: ::core::future::IntoFuture>(
                 &self,
                 value: #ty,
@@ -856,6 +848,7 @@ fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
             }
 
             /// Runs `f` with this variable bound to `value`.
+            #[doc(hidden)]
             fn sync_scope<R>(&self, value: #ty, f: impl ::core::ops::FnOnce() -> R) -> R
             where
                 Self: ::ctxvar::ContextVar<Key = dyn #name, Value = #ty>,
@@ -864,6 +857,7 @@ fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
             }
 
             /// The variable's declared name.
+            #[doc(hidden)]
             #[must_use]
             fn name(&self) -> &'static str
             where
@@ -872,6 +866,32 @@ fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
                 #name_str
             }
         }
+    }
+}
+
+/// The attributes of the variable's trait: the author's, with what the variable is
+/// at the start of the page.
+///
+/// The page opens with what the variable is, in the same paragraph as the author's
+/// summary, so that the line item lists show reads as a variable ("Context variable of
+/// type `u64`, required. The id of ..") rather than as a trait; the facts follow, then
+/// the rest of the author's docs.
+fn trait_docs(variable: &Variable) -> TokenStream {
+    let attrs = &variable.attrs;
+    let summary_end = attrs
+        .iter()
+        .position(|attr| doc_text(attr).is_some_and(|text| text.trim().is_empty()))
+        .filter(|&blank| attrs[..blank].iter().any(|attr| doc_text(attr).is_some()))
+        .unwrap_or(attrs.len());
+    let (summary, rest) = attrs.split_at(summary_end);
+    let VariableDocs { lead, facts } = variable_docs(variable);
+    quote! {
+        #[doc = #lead]
+        #(#summary)*
+        #[doc = ""]
+        #(#[doc = #facts])*
+        #[doc = ""]
+        #(#rest)*
     }
 }
 
@@ -889,12 +909,21 @@ fn doc_text(attr: &Attribute) -> Option<String> {
     }
 }
 
-/// What a reader of the variable's page needs first, one line each: its type and
-/// default, its settings, and how to bind and read it, linking ctxvar's docs. The
+/// What a variable's page says before the author's docs.
+struct VariableDocs {
+    /// The first words of the summary: the type, and whether there is a default.
+    lead: String,
+    /// Lines of Markdown after the summary: the settings, how to bind and read the
+    /// variable, and where its methods are documented.
+    facts: Vec<String>,
+}
+
+/// What a reader of the variable's page needs first: its type and default, then its
+/// settings and how to bind and read it, one line each, linking ctxvar's docs. The
 /// links are intra-doc links through `ctxvar`, which the expansion names anyway, so
 /// they lead to the docs of the version in use. Each target exists whatever ctxvar's
 /// features (`ctxvar::spawn` needs `tokio`, so it is not a link).
-fn variable_docs(variable: &Variable) -> Vec<String> {
+fn variable_docs(variable: &Variable) -> VariableDocs {
     let Variable {
         name,
         ty,
@@ -905,23 +934,30 @@ fn variable_docs(variable: &Variable) -> Vec<String> {
     } = variable;
     let name = name.unraw().to_string();
     let ty = tokens_text(quote!(#ty));
-    let default_line = match default {
-        None => format!(
-            "- **Default**: none, so it is *required*: `{name}.get()` compiles only where it is \
-             bound."
+    // A long expression would crowd the page, and closures and blocks are not spaced
+    // well by `tokens_text`: the declaration shows those.
+    let default = default.as_ref().map(|default| {
+        let default = tokens_text(quote!(#default));
+        (default.len() <= 60 && !default.contains(['`', '|', '{'])).then_some(default)
+    });
+    let (lead, default_line) = match &default {
+        None => (
+            format!("*Context variable* of type `{ty}`, required."),
+            format!(
+                "- **Default**: none, so it is *required*: `{name}.get()` compiles only where \
+                 it is bound."
+            ),
         ),
-        Some(default) => {
-            let default = tokens_text(quote!(#default));
-            // A long expression would crowd the page, and closures and blocks are not
-            // spaced well by `tokens_text`: the declaration shows those.
-            if default.len() <= 60 && !default.contains(['`', '|', '{']) {
-                format!("- **Default**: `{default}`, read wherever the variable is not bound.")
-            } else {
-                "- **Default**: yes (see the declaration), read wherever the variable is not \
-                 bound."
-                    .to_owned()
-            }
-        }
+        Some(Some(default)) => (
+            format!("*Context variable* of type `{ty}`, default `{default}`."),
+            format!("- **Default**: `{default}`, read wherever the variable is not bound."),
+        ),
+        Some(None) => (
+            format!("*Context variable* of type `{ty}`, with a default."),
+            "- **Default**: yes (see the declaration), read wherever the variable is not \
+             bound."
+                .to_owned(),
+        ),
     };
     let inherit_line = if *inherit {
         "- **Inherited**: yes: [`Context::current()`](ctxvar::Context::current) captures it, \
@@ -942,7 +978,7 @@ fn variable_docs(variable: &Variable) -> Vec<String> {
             format!(
                 "- **Traced**: as the field `{}` ({how}) on every `tracing` event logged \
                  while it is bound ([`ctxvar::trace`](ctxvar#logging-with-tracing)).",
-                name.to_lowercase()
+                variable.field
             )
         }
     };
@@ -955,10 +991,12 @@ fn variable_docs(variable: &Variable) -> Vec<String> {
              `{name}.try_get()` anywhere."
         )
     };
-    vec![
+    let facts = vec![
+        // rustdoc has no section for variables: say why the page is a trait's.
         format!(
-            "*Context variable* of type `{ty}`, declared with \
-             [`#[context_var]`](ctxvar::context_var)."
+            "Declared with [`#[context_var]`](ctxvar::context_var). rustdoc lists it under \
+             *Traits*: a variable is also a trait of its name, and `dyn {name}` is its key \
+             type."
         ),
         String::new(),
         default_line,
@@ -969,7 +1007,13 @@ fn variable_docs(variable: &Variable) -> Vec<String> {
              function, or `{name}.scope(value, future)`."
         ),
         read_line,
-    ]
+        "- **Methods**: `get`, `with`, `try_get`, `try_with`, `is_bound`, `bind`, `scope`, \
+         `sync_scope` and `name`, the same for [every \
+         variable](ctxvar::context_var#using-the-variable); generic code takes a variable \
+         as a [`ContextVar`](ctxvar::ContextVar)."
+            .to_owned(),
+    ];
+    VariableDocs { lead, facts }
 }
 
 /// Tokens as a person would write them, for the docs: `Vec<&'static str>` where
@@ -1148,25 +1192,60 @@ mod tests {
         }
     }
 
-    /// The author's summary line stays first; what the variable is follows it, before
-    /// the rest of the author's docs.
+    /// The summary opens with what the variable is, in the author's first paragraph
+    /// (the line item lists show); the facts follow, before the rest of the author's
+    /// docs.
     #[test]
-    fn docs_lead_with_the_summary_then_the_variable() {
+    fn docs_lead_with_the_variable_then_the_summary() {
         let output = expand(
-            "trace = display",
+            "trace = display, field = \"item.id\"",
             "/// The id.\n///\n/// More.\nstatic ITEM_ID: u64;",
         );
+        let lead = output
+            .find("\"*Context variable* of type `u64`, required.\"")
+            .unwrap();
         let summary = output.find("\" The id.\"").unwrap();
-        let facts = output.find("*Context variable* of type `u64`").unwrap();
-        let traced = output.find("as the field `item_id` (`Display`)").unwrap();
+        let facts = output.find("**Default**: none").unwrap();
+        let traced = output.find("as the field `item.id` (`Display`)").unwrap();
         let more = output.find("\" More.\"").unwrap();
         assert!(
-            summary < facts && facts < traced && traced < more,
+            lead < summary && summary < facts && facts < traced && traced < more,
+            "{output}"
+        );
+        // No blank line between the lead and the summary: one paragraph.
+        assert!(
+            !output[lead..summary].contains("# [doc = \"\"]"),
             "{output}"
         );
         let output = expand("", "static ITEM_ID: &str = \"none\";");
-        assert!(output.contains("of type `&'static str`"), "{output}");
+        assert!(
+            output.contains(r#"of type `&'static str`, default `\"none\"`."#),
+            "{output}"
+        );
         assert!(output.contains(r#"**Default**: `\"none\"`"#), "{output}");
+    }
+
+    /// Only the docs are on the page: the methods (documented in `context_var`'s docs,
+    /// which the page links) and the blanket impl behind `NAME.get()` are hidden, so
+    /// the declaration reads `pub trait NAME { }` and names no hidden bound.
+    #[test]
+    fn methods_and_blanket_impl_are_hidden() {
+        let output = expand("", "pub static ITEM_ID: u64;");
+        let blanket_impl = "# [doc (hidden)] impl < F : :: core :: ops :: Fn ()";
+        let start = output.find("trait ITEM_ID {").unwrap();
+        let end = output.find(blanket_impl).unwrap();
+        let trait_body = &output[start..end];
+        let methods = trait_body.matches(" fn ").count();
+        assert_eq!(methods, 9, "{output}");
+        assert_eq!(
+            trait_body.matches("# [doc (hidden)] ").count(),
+            methods,
+            "{output}"
+        );
+        assert!(
+            output.contains("context_var#using-the-variable"),
+            "{output}"
+        );
     }
 
     /// `static NAME;` is rustc's own error: nothing is added to it.

@@ -155,6 +155,20 @@ use proc_macro::TokenStream;
 /// `Display`) is a compile error at the declaration; without the `tracing` feature,
 /// `trace` is a compile error that names the feature.
 ///
+/// # In rustdoc
+///
+/// rustdoc has no kind of item for a variable: it lists one under *Traits*, as "Trait
+/// `ITEM_ID`", because the variable's name is also a trait (so that `dyn ITEM_ID` names
+/// its key type). The generated docs say what it is first, so that the one-line
+/// summary in the module's list reads "*Context variable* of type `u64`, required.",
+/// followed by the summary written on the declaration. The page then gives the
+/// default, whether the variable is inherited and traced, how to bind and read it, and
+/// links here for its methods, which the page does not list (they are hidden, like
+/// the blanket impl they come from, as their signatures name hidden bounds); then the
+/// rest of the doc comment. The docs of ctxvar show such pages in
+/// [`ctxvar::example`](https://docs.rs/ctxvar/latest/ctxvar/example/index.html), a module
+/// that exists only there.
+///
 /// # Compile errors
 ///
 /// Each under the tokens at fault: an item that is not `static NAME: Type;` or
@@ -195,33 +209,41 @@ use proc_macro::TokenStream;
 ///     Variable::new()
 /// }
 ///
+/// /// *Context variable* of type `u64`, required.
 /// /// The item the current task is working on.
 /// ///
-/// /// *Context variable* of type `u64`, declared with [`#[context_var]`](ctxvar::context_var).
+/// /// Declared with [`#[context_var]`](ctxvar::context_var). rustdoc lists it under ..
 /// ///
 /// /// - **Default**: none, so it is *required*: `ITEM_ID.get()` compiles only where it is bound.
 /// /// - **Inherited**: yes: [`Context::current()`](ctxvar::Context::current) captures it, ..
 /// /// - **Traced**: no.
 /// /// - **Bind**: [`#[with_context(ITEM_ID = value)]`](ctxvar::with_context) on a function, ..
 /// /// - **Read**: `ITEM_ID.get()` or `ITEM_ID.with(|value| ..)` in a function that binds it ..
+/// /// - **Methods**: `get`, `with`, .. the same for [every variable](ctxvar::context_var#using-the-variable); ..
 /// ///
 /// /// (The rest of the docs written on the declaration, after their first paragraph.)
 /// #[allow(non_camel_case_types, dead_code)]
 /// pub trait ITEM_ID {
+///     // Each method is hidden (and so are their docs, kept for IDEs): the page lists
+///     // none, and reads `pub trait ITEM_ID { }`.
+///     //
 ///     // `CloneValue` implies `Sized`: like the `Self: Sized` of the other methods, it
 ///     // keeps the method out of the vtable, so that `dyn ITEM_ID` is a type.
+///     #[doc(hidden)]
 ///     fn get(&self) -> u64
 ///     where
 ///         Self: private::CloneValue<u64> + ITEM_ID_is_bound_here,
 ///     {
 ///         private::get::<Self, dyn ITEM_ID>()
 ///     }
+///     #[doc(hidden)]
 ///     fn try_get(&self) -> Result<u64, ctxvar::AccessError>
 ///     where
 ///         Self: private::CloneValue<u64>,
 ///     {
 ///         private::try_get::<Self, dyn ITEM_ID>()
 ///     }
+///     #[doc(hidden)]
 ///     fn sync_scope<R>(&self, value: u64, f: impl FnOnce() -> R) -> R
 ///     where
 ///         Self: ctxvar::ContextVar<Key = dyn ITEM_ID, Value = u64>,
@@ -231,6 +253,7 @@ use proc_macro::TokenStream;
 ///     // ... and `with`, `try_with`, `is_bound`, `bind`, `scope`, `name` alike.
 /// }
 ///
+/// #[doc(hidden)]
 /// impl<F: Fn() -> Variable<dyn ITEM_ID>> ITEM_ID for F {}
 ///
 /// // SAFETY: the `static` and the `thread_local!` are declared inside the functions

@@ -611,6 +611,12 @@ mod access;
 pub mod baggage;
 mod bindings;
 mod context;
+// Declared variables, for their pages: only where docs are built (and in this crate's
+// tests, which check that they compile). The expansion names `::ctxvar`.
+#[cfg(any(doc, test))]
+pub mod example;
+#[cfg(any(doc, test))]
+extern crate self as ctxvar;
 pub mod executor;
 mod frame;
 mod key;
