@@ -122,9 +122,12 @@ fn a_bind_reuses_the_memory_of_one_that_ended_on_the_same_thread() {
             BIG.bind(vec![1])
                 .and(NAME.bind(String::new()))
                 .and(SMALL.bind(5))
-                .sync_scope(|| ())
+                .sync_scope(|| ());
         });
-        assert_eq!(big, 1, "the string's own allocation; the bind reuses a block");
+        assert_eq!(
+            big, 1,
+            "the string's own allocation; the bind reuses a block"
+        );
         assert_eq!(big_values, 2, "the vector's own allocation and a block");
     })
     .join()

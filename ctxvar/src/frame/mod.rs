@@ -52,6 +52,7 @@
 //!   version is the cache's stamp; every link takes a new version, and every unlink
 //!   puts back the one of the chain it returns to.
 
+use core::alloc::Layout;
 use core::cell::Cell;
 #[cfg(feature = "tracing")]
 use core::fmt;
@@ -59,7 +60,8 @@ use core::fmt;
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
 use core::ptr;
-use std::sync::Arc;
+use core::sync::atomic::{AtomicUsize, Ordering, fence};
+use std::alloc;
 use std::thread::LocalKey;
 
 mod owner;
@@ -145,71 +147,31 @@ unsafe impl<A: EntryList, B: EntryList> EntryList for EntryPair<A, B> {
     };
 }
 
-/// One binding captured by a [`Context`](crate::Context): the entry, the block its
-/// value lives in, and whether this entry holds the context's one strong count of
-/// that block (entries captured from the same frame share one count).
-///
-/// `repr(C)` with the entry first, so a frame can point at a slice of these as its
-/// entries.
-#[derive(Debug)]
-#[repr(C)]
-pub(crate) struct CapturedEntry {
-    entry: Entry,
-    owner: RawOwner,
-    holds_count: bool,
-}
-
-impl CapturedEntry {
-    /// `entry`, holding a strong count of `owner` of its own.
-    ///
-    /// # Safety
-    ///
-    /// The block `owner` describes is alive.
-    unsafe fn holding(entry: Entry, owner: RawOwner) -> Self {
-        // SAFETY: per the contract.
-        unsafe { owner.retain() };
-        CapturedEntry {
-            entry,
-            owner,
-            holds_count: true,
-        }
-    }
-}
-
-impl Drop for CapturedEntry {
-    fn drop(&mut self) {
-        if self.holds_count {
-            // SAFETY: this entry owns one strong count (taken in `capture`), given up
-            // here; the other entries of the same owner are dropped with it, as the
-            // whole slice goes at once.
-            unsafe { self.owner.release() }
-        }
-    }
-}
-
-// SAFETY: an owner is only ever taken (in `capture`) from a frame's owner, made by
-// `Shared::owner` of a `Shared<T>` with `T: Send + Sync`; releasing it on any thread is what
-// `Shared<T>` allows. The entry's value points into that block, to a `Send + Sync` value, and its
-// key to a `static`.
-unsafe impl Send for CapturedEntry {}
-// SAFETY: as above; a shared `CapturedEntry` gives only shared access to the value.
-unsafe impl Sync for CapturedEntry {}
-
-/// The type-independent start of every frame.
+/// The type-independent start of every frame. Its `len` entries follow it in memory,
+/// and for a captured context's frame, each entry's owner follows the entries.
 #[derive(Debug)]
 #[repr(C)]
 pub(crate) struct FrameHead {
     /// The frame that was current when this one was entered, or null for a root frame
     /// (a captured context, which hides everything outside it). Only meaningful while
-    /// this frame is linked.
+    /// this frame is linked; never written for a root frame.
     parent: Cell<*const FrameHead>,
-    /// A context frame's first entry, in the context's allocation. (A binding call's
-    /// entries follow its head.)
-    first: *const Entry,
     len: usize,
-    /// `Some`: every entry's value lives in this one block. `None`: each entry is the
-    /// start of a `CapturedEntry` carrying its own owner.
+    /// `Some`: every entry's value lives in this one block (a binding call's frame, or
+    /// a context that captured one binding). `None`: a context's frame that captured
+    /// several, whose `[RawOwner; len]` follow its `[Entry; len]`.
     owner: Option<RawOwner>,
+}
+
+impl FrameHead {
+    /// The head of a root frame with no entries: entering it hides every binding.
+    fn empty_root() -> Self {
+        FrameHead {
+            parent: Cell::new(ptr::null()),
+            len: 0,
+            owner: None,
+        }
+    }
 }
 
 /// A frame of one binding call: a head followed by its entries.
@@ -226,7 +188,6 @@ impl<E: EntryList> Frame<E> {
         Frame {
             head: FrameHead {
                 parent: Cell::new(ptr::null()),
-                first: ptr::null(),
                 len: E::LEN,
                 owner: Some(owner),
             },
@@ -249,6 +210,18 @@ impl<E: EntryList> Frame<E> {
         let this: *const FrameHead = ptr::from_ref(self).cast();
         // SAFETY: forwarded from this function's contract.
         unsafe { enter_head(this, false, f) }
+    }
+
+    /// Runs `f` with this frame as a root frame, which hides every other binding.
+    ///
+    /// # Safety
+    ///
+    /// As for [`enter`](Self::enter).
+    #[inline]
+    unsafe fn enter_root<R>(&self, f: impl FnOnce() -> R) -> R {
+        let this: *const FrameHead = ptr::from_ref(self).cast();
+        // SAFETY: forwarded from this function's contract.
+        unsafe { enter_head(this, true, f) }
     }
 }
 
@@ -304,19 +277,6 @@ unsafe impl<T: Send + Sync, E> Send for OwnedFrame<T, E> {}
 // SAFETY: a shared reference gives access only to the value, which is `Sync`: entering
 // takes `&mut self`.
 unsafe impl<T: Send + Sync, E> Sync for OwnedFrame<T, E> {}
-
-/// A root frame over captured entries: entering it hides every other binding.
-///
-/// Made anew for each entry (it is a few words on the stack), so it can point at the
-/// entries of the context being entered, borrowed for that entry.
-pub(crate) fn context_head(captured: &[CapturedEntry]) -> FrameHead {
-    FrameHead {
-        parent: Cell::new(ptr::null()),
-        first: captured.as_ptr().cast(),
-        len: captured.len(),
-        owner: None,
-    }
-}
 
 /// Runs `f` with `head` as the innermost frame; a root frame keeps a null parent.
 ///
@@ -492,23 +452,25 @@ impl Iterator for ChainEntries {
             if self.index < head.len {
                 let index = self.index;
                 self.index += 1;
-                // See `walk` for the two layouts.
-                return Some(if let Some(owner) = head.owner {
-                    // SAFETY: a frame with an owner is a `Frame<E>` whose `len` entries
-                    // follow its head; `index < len`.
-                    let entries = unsafe { self.frame.add(1).cast::<Entry>() };
-                    // SAFETY: as above.
-                    let entry = unsafe { entries.add(index) };
-                    // SAFETY: as above.
-                    (unsafe { *entry }, owner)
+                // SAFETY: a frame's `len` entries follow its head (`repr(C)`), and
+                // `self.frame` carries the provenance of the whole frame.
+                let entries = unsafe { entries_of(self.frame) };
+                // SAFETY: as above; `index < len`.
+                let entry = unsafe { entries.add(index) };
+                // SAFETY: as above.
+                let entry = unsafe { *entry };
+                let owner = if let Some(owner) = head.owner {
+                    owner
                 } else {
-                    // SAFETY: a context's frame points at its `len` captured entries,
-                    // alive while it is linked; `index < len`.
-                    let captured = unsafe { head.first.cast::<CapturedEntry>().add(index) };
+                    // SAFETY: a frame without an owner is a context's `SharedFrame`,
+                    // whose `len` owners follow its entries.
+                    let owners = unsafe { owners_of(self.frame, head.len) };
+                    // SAFETY: as above; `index < len`.
+                    let owner = unsafe { owners.add(index) };
                     // SAFETY: as above.
-                    let captured = unsafe { &*captured };
-                    (captured.entry, captured.owner)
-                });
+                    unsafe { *owner }
+                };
+                return Some((entry, owner));
             }
             self.frame = head.parent.get();
             self.index = 0;
@@ -591,14 +553,13 @@ fn walk(frame: *const FrameHead, key: *const VarHeader) -> Option<*const ()> {
     // SAFETY: `frame` is reachable from `current`, so it is alive (module invariant),
     // and so are its `len` entries.
     let head = unsafe { &*frame };
-    let rest = if head.owner.is_some() {
-        // A binding call's frame: the entries follow the head, newest first, in the
-        // same cache line. The newest is checked on its own: it is the usual hit, and
-        // a binding call always binds at least one variable.
-        // SAFETY: a frame with an owner is a `Frame<E>` (`repr(C)`), whose `len >= 1`
-        // entries start right after the head; `frame` carries the provenance of the
-        // whole frame (see `Frame::enter`).
-        let newest = unsafe { frame.add(1).cast::<Entry>() };
+    // The newest entry is checked on its own: it is the usual hit, in the same cache
+    // line as the head. Every binding call binds at least one variable; only a
+    // context's frame may have none.
+    let rest = if head.len != 0 {
+        // SAFETY: a frame's `len >= 1` entries follow its head; `frame` carries the
+        // provenance of the whole frame (see `Frame::enter`).
+        let newest = unsafe { entries_of(frame) };
         // SAFETY: as above.
         let entry = unsafe { &*newest };
         if ptr::eq(entry.key, key) {
@@ -608,7 +569,7 @@ fn walk(frame: *const FrameHead, key: *const VarHeader) -> Option<*const ()> {
         let others = unsafe { newest.add(1) };
         walk_rest(others, head.len - 1, head.parent.get(), key)
     } else {
-        walk_rest(ptr::null(), 0, frame, key)
+        walk_rest(ptr::null(), 0, head.parent.get(), key)
     };
     (!rest.is_null()).then_some(rest)
 }
@@ -632,14 +593,8 @@ fn walk_rest(
         // SAFETY: `frame` is reachable from `current`, so it is alive (module
         // invariant), and so are its `len` entries.
         let head = unsafe { &*frame };
-        let found = if head.owner.is_some() {
-            // SAFETY: as in `walk`: a binding call's `len` entries follow its head.
-            find(unsafe { frame.add(1).cast::<Entry>() }, head.len, key)
-        } else {
-            // A context's frame: entries are the start of `CapturedEntry`s elsewhere.
-            find(head.first.cast::<CapturedEntry>(), head.len, key)
-        };
-        if let Some(value) = found {
+        // SAFETY: as in `walk`: a frame's `len` entries follow its head.
+        if let Some(value) = find(unsafe { entries_of(frame) }, head.len, key) {
             return value;
         }
         frame = head.parent.get();
@@ -650,20 +605,46 @@ fn walk_rest(
 /// The value of the first of `len` entries starting at `first` whose key is `key`.
 ///
 /// Entries are stored newest first, so the first match is the one that shadows the
-/// others. `T` is `Entry` or `CapturedEntry`, which starts with one (`repr(C)`); it only
-/// sets the stride.
+/// others.
 #[inline]
-fn find<T>(first: *const T, len: usize, key: *const VarHeader) -> Option<*const ()> {
+fn find(first: *const Entry, len: usize, key: *const VarHeader) -> Option<*const ()> {
     for index in 0..len {
-        // SAFETY: the caller's frame is alive and has `len` entries of type `T`.
+        // SAFETY: the caller's frame is alive and has `len` entries.
         let at = unsafe { first.add(index) };
-        // SAFETY: as above, and each starts with an `Entry`.
-        let entry = unsafe { &*at.cast::<Entry>() };
+        // SAFETY: as above.
+        let entry = unsafe { &*at };
         if ptr::eq(entry.key, key) {
             return Some(entry.value);
         }
     }
     None
+}
+
+/// The entries of the frame whose head is at `frame`: right after the head.
+///
+/// # Safety
+///
+/// `frame` points to a live frame and carries the provenance of the whole frame.
+#[inline(always)]
+#[allow(clippy::inline_always)]
+unsafe fn entries_of(frame: *const FrameHead) -> *const Entry {
+    // SAFETY: per the contract; the head is `repr(C)` and a multiple of `Entry`'s
+    // alignment, so the entries start right after it.
+    unsafe { frame.add(1).cast::<Entry>() }
+}
+
+/// The owners of a context's frame with `len` entries: right after the entries.
+///
+/// # Safety
+///
+/// `frame` points to a live `SharedFrame`'s head, with its provenance.
+#[inline]
+unsafe fn owners_of(frame: *const FrameHead, len: usize) -> *const RawOwner {
+    // SAFETY: per the contract, the frame's `len` entries and then its owners follow
+    // the head (`SharedFrame::layout`).
+    let entries = unsafe { entries_of(frame) };
+    // SAFETY: as above.
+    unsafe { entries.add(len).cast::<RawOwner>() }
 }
 
 /// Captures every visible binding of a variable that may be inherited, sharing the
@@ -691,8 +672,9 @@ pub(crate) fn capture() -> Captured {
     match *found {
         [] => Captured::Nothing,
         // SAFETY: the owner belongs to a linked frame, so its block is alive.
-        [(entry, owner)] => Captured::One(unsafe { CapturedEntry::holding(entry, owner) }),
-        _ => Captured::Many(share(found.iter().copied(), count)),
+        [(entry, owner)] => Captured::One(unsafe { HeldEntry::new(entry, owner) }),
+        // SAFETY: as above, for each owner.
+        _ => Captured::Many(unsafe { SharedFrame::new(found.iter().copied(), count) }),
     }
 }
 
@@ -700,13 +682,13 @@ pub(crate) fn capture() -> Captured {
 /// count of the block its value lives in.
 ///
 /// One binding (the usual capture: a request id) is held inline, so capturing it
-/// allocates nothing; more share one allocation.
+/// allocates nothing; more share one allocation, laid out as a frame.
 #[derive(Debug, Default)]
 pub(crate) enum Captured {
     #[default]
     Nothing,
-    One(CapturedEntry),
-    Many(Arc<[CapturedEntry]>),
+    One(HeldEntry),
+    Many(SharedFrame),
 }
 
 impl Captured {
@@ -714,18 +696,35 @@ impl Captured {
     /// other binding.
     #[inline]
     pub(crate) fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
-        let head = context_head(self.entries());
-        // SAFETY: the head and the entries it points to (borrowed from `self`, whose
-        // strong counts keep their values alive) outlive the call.
-        unsafe { enter_head(&raw const head, true, f) }
+        match self {
+            Captured::Nothing => {
+                let head = FrameHead::empty_root();
+                // SAFETY: a frame without entries, alive for the call.
+                unsafe { enter_head(&raw const head, true, f) }
+            }
+            Captured::One(held) => {
+                // A frame of one entry, made on the stack for this entry; its owner is
+                // the held one, so a capture inside it takes a count of that block.
+                let frame = Frame::new(held.entry, held.owner);
+                // SAFETY: the frame lives for the call, and its entry's value is kept
+                // alive by the count `held` holds, borrowed from `self`.
+                unsafe { frame.enter_root(f) }
+            }
+            // SAFETY: the shared frame and the values its counts keep alive are
+            // borrowed from `self` for the call; a root frame's head is never written,
+            // so other threads may enter the same frame at once.
+            Captured::Many(shared) => unsafe { enter_head(shared.head(), true, f) },
+        }
     }
 
-    /// The captured entries, for [`context_head`].
-    pub(crate) fn entries(&self) -> &[CapturedEntry] {
+    /// How many bindings were captured (for tests).
+    #[cfg(test)]
+    fn len(&self) -> usize {
         match self {
-            Captured::Nothing => &[],
-            Captured::One(entry) => core::slice::from_ref(entry),
-            Captured::Many(entries) => entries,
+            Captured::Nothing => 0,
+            Captured::One(_) => 1,
+            // SAFETY: the shared frame is alive while `self` is.
+            Captured::Many(shared) => unsafe { (*shared.head()).len },
         }
     }
 }
@@ -734,16 +733,209 @@ impl Clone for Captured {
     fn clone(&self) -> Self {
         match self {
             Captured::Nothing => Captured::Nothing,
-            Captured::One(captured) => {
-                // SAFETY: `captured` holds a strong count of its owner, so the block
-                // is alive.
-                let copy = unsafe { CapturedEntry::holding(captured.entry, captured.owner) };
-                Captured::One(copy)
-            }
-            Captured::Many(entries) => Captured::Many(Arc::clone(entries)),
+            Captured::One(held) => Captured::One(held.clone()),
+            Captured::Many(shared) => Captured::Many(shared.clone()),
         }
     }
 }
+
+/// One captured binding: the entry, and a strong count of the block its value lives
+/// in, which this holds.
+#[derive(Debug)]
+pub(crate) struct HeldEntry {
+    entry: Entry,
+    owner: RawOwner,
+}
+
+impl HeldEntry {
+    /// `entry`, holding a strong count of `owner` of its own.
+    ///
+    /// # Safety
+    ///
+    /// The block `owner` describes is alive, and holds `entry`'s value.
+    unsafe fn new(entry: Entry, owner: RawOwner) -> Self {
+        // SAFETY: per the contract.
+        unsafe { owner.retain() };
+        HeldEntry { entry, owner }
+    }
+}
+
+impl Clone for HeldEntry {
+    fn clone(&self) -> Self {
+        // SAFETY: `self` holds a strong count of its owner, so the block is alive.
+        unsafe { HeldEntry::new(self.entry, self.owner) }
+    }
+}
+
+impl Drop for HeldEntry {
+    fn drop(&mut self) {
+        // SAFETY: this holds one strong count (taken in `new`), given up here.
+        unsafe { self.owner.release() }
+    }
+}
+
+// SAFETY: an owner is only ever taken (in `capture`) from a frame's owner, made by
+// `Shared::owner` of a `Shared<T>` with `T: Send + Sync`; releasing it on any thread is
+// what `Shared<T>` allows. The entry's value points into that block, to a `Send + Sync`
+// value, and its key to a `static`.
+unsafe impl Send for HeldEntry {}
+// SAFETY: as above; a shared `HeldEntry` gives only shared access to the value.
+unsafe impl Sync for HeldEntry {}
+
+/// Several captured bindings in one reference-counted allocation laid out as a root
+/// frame: a count, a [`FrameHead`] (null parent, no owner), `[Entry; len]`, then each
+/// entry's `[RawOwner; len]`. The frame holds one strong count of each distinct owner.
+///
+/// Entering it links its head directly, from any number of threads at once: a root
+/// frame's parent is never written, so the head is immutable after `new`.
+#[derive(Debug)]
+pub(crate) struct SharedFrame {
+    block: ptr::NonNull<SharedFrameBlock>,
+}
+
+#[repr(C)]
+struct SharedFrameBlock {
+    strong: AtomicUsize,
+    head: FrameHead,
+}
+
+impl core::fmt::Debug for SharedFrameBlock {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SharedFrameBlock").finish_non_exhaustive()
+    }
+}
+
+impl SharedFrame {
+    /// The layout of a block of `len` entries.
+    fn layout(len: usize) -> Layout {
+        let layout = Layout::new::<SharedFrameBlock>()
+            .extend(Layout::array::<Entry>(len).expect("a capture fits in memory"))
+            .and_then(|(layout, _)| {
+                layout.extend(Layout::array::<RawOwner>(len).expect("a capture fits in memory"))
+            })
+            .expect("a capture fits in memory")
+            .0;
+        layout.pad_to_align()
+    }
+
+    /// A frame of the `count` entries `visible` yields, taking one strong count of each
+    /// distinct owner.
+    ///
+    /// # Safety
+    ///
+    /// Each owner's block is alive and holds its entry's value.
+    unsafe fn new(visible: impl Iterator<Item = (Entry, RawOwner)>, count: usize) -> Self {
+        // The entries must follow the head with no padding, as in every frame.
+        const {
+            assert!(size_of::<SharedFrameBlock>() % align_of::<Entry>() == 0);
+            assert!(size_of::<FrameHead>() % align_of::<Entry>() == 0);
+            assert!(align_of::<RawOwner>() <= align_of::<Entry>());
+        }
+        let layout = Self::layout(count);
+        // SAFETY: the layout has a non-zero size (it holds at least the count).
+        let block = unsafe { alloc::alloc(layout) };
+        let Some(block) = ptr::NonNull::new(block) else {
+            alloc::handle_alloc_error(layout)
+        };
+        let block = block.cast::<SharedFrameBlock>();
+        let header = SharedFrameBlock {
+            strong: AtomicUsize::new(1),
+            head: FrameHead {
+                parent: Cell::new(ptr::null()),
+                len: count,
+                owner: None,
+            },
+        };
+        // SAFETY: `block` is fresh memory of `layout`, which starts with the header.
+        unsafe { block.write(header) };
+        let head = Self::head_of(block);
+        let mut written = 0;
+        for (entry, owner) in visible.take(count) {
+            // SAFETY: `head` is the head of this block, whose layout has room for
+            // `count` entries and `count` owners after it; `written < count`.
+            let entries = unsafe { entries_of(head) }.cast_mut();
+            // SAFETY: as above.
+            let owners = unsafe { owners_of(head, count) }.cast_mut();
+            // SAFETY: the owners written so far are initialised.
+            let earlier = unsafe { core::slice::from_raw_parts(owners, written) };
+            if !earlier.iter().any(|earlier| earlier.same(owner)) {
+                // SAFETY: the owner's block is alive, per the contract.
+                unsafe { owner.retain() };
+            }
+            // SAFETY: in bounds, as above.
+            let entry_slot = unsafe { entries.add(written) };
+            // SAFETY: as above.
+            let owner_slot = unsafe { owners.add(written) };
+            // SAFETY: both slots are in bounds and not yet written.
+            unsafe { entry_slot.write(entry) };
+            // SAFETY: as above.
+            unsafe { owner_slot.write(owner) };
+            written += 1;
+        }
+        assert_eq!(written, count, "the chain changed during a capture");
+        SharedFrame { block }
+    }
+
+    /// The head, with the provenance of the whole block.
+    fn head_of(block: ptr::NonNull<SharedFrameBlock>) -> *const FrameHead {
+        // SAFETY: in bounds of the block, which is alive.
+        unsafe { &raw const (*block.as_ptr()).head }
+    }
+
+    /// The frame's head, for entering it.
+    fn head(&self) -> *const FrameHead {
+        Self::head_of(self.block)
+    }
+}
+
+impl Clone for SharedFrame {
+    fn clone(&self) -> Self {
+        // SAFETY: `self` holds a strong count, so the block is alive.
+        let strong = unsafe { &(*self.block.as_ptr()).strong };
+        // Relaxed, as in `Arc::clone`; abort before the count could wrap, as `Arc` does.
+        if strong.fetch_add(1, Ordering::Relaxed) > isize::MAX as usize {
+            std::process::abort();
+        }
+        SharedFrame { block: self.block }
+    }
+}
+
+impl Drop for SharedFrame {
+    fn drop(&mut self) {
+        // SAFETY: `self` holds a strong count, so the block is alive.
+        let strong = unsafe { &(*self.block.as_ptr()).strong };
+        // As in `Arc`'s drop: Release, then Acquire before the last holder frees.
+        if strong.fetch_sub(1, Ordering::Release) != 1 {
+            return;
+        }
+        fence(Ordering::Acquire);
+        let head = self.head();
+        // SAFETY: the block is alive until it is freed below.
+        let len = unsafe { (*head).len };
+        // SAFETY: the block's `len` owners follow its entries.
+        let owners = unsafe { owners_of(head, len) };
+        // SAFETY: as above, all initialised in `new`.
+        let owners = unsafe { core::slice::from_raw_parts(owners, len) };
+        for (index, &owner) in owners.iter().enumerate() {
+            if !owners[..index].iter().any(|earlier| earlier.same(owner)) {
+                // SAFETY: the block holds one strong count of each distinct owner
+                // (taken in `new`), given up here, once.
+                unsafe { owner.release() };
+            }
+        }
+        // SAFETY: that was the last count; the block was allocated with this layout
+        // (`Entry` and `RawOwner` have no destructors).
+        unsafe { alloc::dealloc(self.block.as_ptr().cast(), Self::layout(len)) };
+    }
+}
+
+// SAFETY: as for `HeldEntry`: the owners are blocks of `Send + Sync` values, released
+// on whichever thread drops the last handle, which is what they allow; the head is
+// never written after `new` (a root frame's parent stays null), so threads that enter
+// the frame at once only read it.
+unsafe impl Send for SharedFrame {}
+// SAFETY: as above.
+unsafe impl Sync for SharedFrame {}
 
 /// `slots[..count]`, known to be initialised (`<[MaybeUninit<T>]>::assume_init_ref`,
 /// which is newer than this crate's minimum Rust version).
@@ -760,7 +952,7 @@ unsafe fn initialised<T>(slots: &[MaybeUninit<T>], count: usize) -> &[T] {
 /// `capture` for more than `ON_STACK` variables: walks the chain again to check
 /// shadowing, instead of allocating a buffer.
 #[cold]
-fn capture_many() -> Arc<[CapturedEntry]> {
+fn capture_many() -> SharedFrame {
     let visible = || {
         ChainEntries::from_current()
             .enumerate()
@@ -773,7 +965,8 @@ fn capture_many() -> Arc<[CapturedEntry]> {
             .map(|(_, found)| found)
     };
     let count = visible().count();
-    share(visible(), count)
+    // SAFETY: every owner belongs to a linked frame, so its block is alive.
+    unsafe { SharedFrame::new(visible(), count) }
 }
 
 fn inherited(entry: &Entry) -> bool {
@@ -855,32 +1048,6 @@ pub(crate) fn for_each_traced(mut f: impl FnMut(&'static str, TracedValue<'_>)) 
         };
         f(traced.field, value);
     }
-}
-
-/// Copies `count` visible entries into one new allocation, taking one strong count
-/// of each distinct owner.
-fn share(visible: impl Iterator<Item = (Entry, RawOwner)>, count: usize) -> Arc<[CapturedEntry]> {
-    let mut captured = Arc::<[CapturedEntry]>::new_uninit_slice(count);
-    let slots = Arc::get_mut(&mut captured).expect("a new Arc is unique");
-    let mut written = 0;
-    for (entry, owner) in visible {
-        // SAFETY: `slots[..written]` is initialised.
-        let earlier = unsafe { initialised(slots, written) };
-        let holds_count = !earlier.iter().any(|e| e.owner.same(owner));
-        if holds_count {
-            // SAFETY: the owner belongs to a linked frame, so its block is alive.
-            unsafe { owner.retain() };
-        }
-        slots[written].write(CapturedEntry {
-            entry,
-            owner,
-            holds_count,
-        });
-        written += 1;
-    }
-    assert_eq!(written, count, "the chain changed during a capture");
-    // SAFETY: all `count` slots were written.
-    unsafe { captured.assume_init() }
 }
 
 /// Whether any frame is entered on this thread.
@@ -1007,9 +1174,7 @@ mod tests {
         let copy = captured.clone();
         assert_eq!(Shared::strong_count(&values), 3, "and so does its clone");
         drop(captured);
-        let head = context_head(copy.entries());
-        // SAFETY: `copy` holds its values alive for the call.
-        let seen = unsafe { enter_head(&raw const head, true, || (read(&KEY_A), read(&KEY_B))) };
+        let seen = copy.enter(|| (read(&KEY_A), read(&KEY_B)));
         assert_eq!(seen, (Some(3), None));
         drop(copy);
         assert_eq!(Shared::strong_count(&values), 1, "and gives it back");
@@ -1039,12 +1204,11 @@ mod tests {
             // SAFETY: the values outlive both calls.
             unsafe { outer.enter(|| inner.enter(capture)) }
         };
-        assert!(matches!(&captured, Captured::Many(entries) if entries.len() == 2));
+        assert!(matches!(&captured, Captured::Many(_)), "{captured:?}");
+        assert_eq!(captured.len(), 2);
         assert_eq!(Shared::strong_count(&outer_values), 2);
         assert_eq!(Shared::strong_count(&inner_values), 2);
-        let head = context_head(captured.entries());
-        // SAFETY: `captured` holds its values alive for the call.
-        let seen = unsafe { enter_head(&raw const head, true, || (read(&KEY_A), read(&KEY_C))) };
+        let seen = captured.enter(|| (read(&KEY_A), read(&KEY_C)));
         assert_eq!(seen, (Some(3), Some(2)));
         let copy = captured.clone();
         drop(captured);
@@ -1054,10 +1218,85 @@ mod tests {
     }
 
     #[test]
+    fn a_capture_inside_a_context_shares_the_contexts_owners() {
+        static KEY_C: VarHeader = VarHeader {
+            name: "C",
+            module_path: "tests",
+            inherit: true,
+            #[cfg(feature = "tracing")]
+            traced: None,
+        };
+        let outer_values = Shared::new(1_u32);
+        let inner_values = Shared::new(2_u32);
+        let first = {
+            let outer = Frame::new(entry(&KEY_A, &outer_values), Shared::owner(&outer_values));
+            let inner = Frame::new(entry(&KEY_C, &inner_values), Shared::owner(&inner_values));
+            // SAFETY: the values outlive both calls.
+            unsafe { outer.enter(|| inner.enter(capture)) }
+        };
+        // Captured again from inside the context's frame: the owners come from the
+        // context's own list, one count each, and outlive the first context.
+        let second = first.enter(capture);
+        assert!(matches!(&second, Captured::Many(_)), "{second:?}");
+        assert_eq!(Shared::strong_count(&outer_values), 3);
+        drop(first);
+        assert_eq!(Shared::strong_count(&inner_values), 2);
+        assert_eq!(
+            second.enter(|| (read(&KEY_A), read(&KEY_C))),
+            (Some(1), Some(2))
+        );
+        // And one binding captured inside it is held inline, with its own count.
+        let inner_only = Frame::new(entry(&KEY_A, &inner_values), Shared::owner(&inner_values));
+        // SAFETY: the values outlive the call.
+        let third = second.enter(|| unsafe { inner_only.enter(capture) });
+        drop(second);
+        assert!(
+            matches!(&third, Captured::Many(_)),
+            "A shadows A, C stays: two"
+        );
+        assert_eq!(
+            third.enter(|| (read(&KEY_A), read(&KEY_C))),
+            (Some(2), Some(2))
+        );
+        drop(third);
+        assert_eq!(Shared::strong_count(&outer_values), 1);
+        assert_eq!(Shared::strong_count(&inner_values), 1);
+    }
+
+    #[test]
+    fn threads_enter_one_shared_context_frame_at_once() {
+        static KEY_D: VarHeader = VarHeader {
+            name: "D",
+            module_path: "tests",
+            inherit: true,
+            #[cfg(feature = "tracing")]
+            traced: None,
+        };
+        let values = Shared::new([1_u32, 2]);
+        let outer = Frame::new(entry(&KEY_A, &values[0]), Shared::owner(&values));
+        let inner = Frame::new(entry(&KEY_D, &values[1]), Shared::owner(&values));
+        // SAFETY: `values` outlives both calls.
+        let captured = unsafe { outer.enter(|| inner.enter(capture)) };
+        assert!(matches!(&captured, Captured::Many(_)), "{captured:?}");
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for _ in 0..1000 {
+                        let seen = captured.enter(|| (read(&KEY_A), read(&KEY_D)));
+                        assert_eq!(seen, (Some(1), Some(2)));
+                    }
+                });
+            }
+        });
+        drop(captured);
+        assert_eq!(Shared::strong_count(&values), 1);
+    }
+
+    #[test]
     fn a_root_frame_hides_the_frames_below_it() {
         let values = Shared::new(1_u32);
         let frame = Frame::new(entry(&KEY_A, &values), Shared::owner(&values));
-        let empty = context_head(&[]);
+        let empty = FrameHead::empty_root();
         // SAFETY: `values` outlives the call; the root frame has no entries.
         let seen = unsafe {
             frame.enter(|| {
@@ -1105,7 +1344,7 @@ mod tests {
             EntryPair(entry(&KEY_B, &values[2]), entry(&KEY_A, &values[1])),
             owner,
         );
-        let empty = context_head(&[]);
+        let empty = FrameHead::empty_root();
         assert_eq!(read_cached(&KEY_A), None);
         // SAFETY: `values` outlives every call; the root frame has no entries.
         let seen = unsafe {
@@ -1251,7 +1490,7 @@ mod tests {
         static DEFAULT: u32 = 9;
         let values = Shared::new(1_u32);
         let frame = Frame::new(entry(&KEY_B, &values), Shared::owner(&values));
-        let empty = context_head(&[]);
+        let empty = FrameHead::empty_root();
         // SAFETY: `values` outlives the calls; the root frame has no entries.
         let seen = unsafe {
             enter_head(&raw const empty, true, || {
