@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::args::parse_requirements;
-use crate::function::{Body, Evidence, Function, Parsed, evidence, rewrite_body};
+use crate::function::{Body, Evidence, Function, Parsed, evidence, ide_references, rewrite_body};
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let function = match Function::parse(&item, "uses_context")? {
@@ -62,5 +62,6 @@ fn expand_function(function: &Function, vars: &[syn::Path]) -> TokenStream {
             }
         }
     };
-    function.with_body(&body)
+    let references = ide_references(&function.item, &vars);
+    function.with_body(&quote!(#references #body))
 }

@@ -6,7 +6,7 @@ use syn::spanned::Spanned;
 
 use crate::args::{Assignment, parse_assignments};
 use crate::function::{
-    Body, Evidence, Function, Parsed, evidence, key_type, rename_self, rewrite_body,
+    Body, Evidence, Function, Parsed, evidence, ide_references, key_type, rename_self, rewrite_body,
 };
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
@@ -143,7 +143,8 @@ fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStre
             }
         }
     };
-    function.with_body(&body)
+    let references = ide_references(&function.item, &vars);
+    function.with_body(&quote!(#references #body))
 }
 
 /// `Bindings::<Binding<dyn A>>::new(a).and(...)...`, each value passed through `value`.

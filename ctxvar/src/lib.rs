@@ -439,6 +439,41 @@
 //! the allocator at all. README.md has the measurements, side by side with
 //! `tokio::task_local!`, and the command that reproduces them.
 //!
+//! # In an IDE
+//!
+//! Inside a function annotated with `#[with_context]` or `#[uses_context]`,
+//! rust-analyzer takes a read of a variable (`ITEM_ID.get()`, `ITEM_ID.try_get()`) for
+//! a reference to its declaration, in plain code, closures, `async` blocks and spawned
+//! work, and inside macro calls (`format!`, `println!`, `assert_eq!`,
+//! `tracing::info!`). Measured with rust-analyzer 1.95:
+//!
+//! - **Rename** from the declaration, from a variable in an attribute, or from any
+//!   read, inside an annotated function or not, renames every use of the variable,
+//!   and the renamed code compiles.
+//! - **Find references** on the declaration lists every read.
+//! - **Hover** on a read shows the variable's documentation (its value type, default,
+//!   how to bind and read it), its hidden function, and the evidence local, `let
+//!   ITEM_ID: Provided<'_, dyn ITEM_ID>`.
+//! - **Go to definition** on a read offers two places: the declaration, and the
+//!   variable in the function's attribute, which names the evidence local.
+//!
+//! The attributes do this with a few statements that only rust-analyzer compiles
+//! (under `cfg(rust_analyzer)`, which rustc does not set); what rustc compiles and
+//! reports is unchanged. What they cannot change:
+//!
+//! - Go to definition on a read also offers the attribute: the evidence local is
+//!   named by the attribute's token, and the attribute has no token of the
+//!   declaration, which is another macro call. Pick the `#[context_var]` line.
+//! - Go to definition and hover on a variable in an attribute's arguments also list
+//!   items of this crate (`Bindings`, `ContextKey`, `Provided`): the code generated for
+//!   the variable is spanned there, so that compile errors point at it.
+//! - Hover on the declaration also shows the hidden function and the hidden trait
+//!   `ITEM_ID_is_bound_here`, which the declaration expands to.
+//!
+//! `tools/rust-analyzer-check/check.py` in the repository asks rust-analyzer about
+//! each of these cases and fails if an answer changes; it is run by hand (it needs the
+//! `rust-analyzer` component), not in CI.
+//!
 //! # Writing it by hand
 //!
 //! Every macro is sugar over this crate's API; each macro's documentation ends with the
