@@ -246,7 +246,11 @@ impl<T: Send + Sync, E: EntryList> OwnedFrame<T, E> {
     ///
     /// Every entry `entries` returns points into the value it is given, at a value of
     /// the type its key was declared with.
-    #[inline]
+    // Always inlined: the call and its moves of the frame out and in cost about a
+    // third of a bind; left to LLVM, a variable bound in several places got it
+    // out of line.
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
     pub(crate) unsafe fn new(value: T, entries: impl FnOnce(&T) -> E) -> Self {
         let owner = Shared::new(value);
         let frame = Frame::new(entries(&owner), owner.owner());

@@ -47,7 +47,8 @@ pub(crate) struct Shared<T> {
 
 impl<T: Send + Sync> Shared<T> {
     /// `value` in a new block, with one strong count (this handle's).
-    #[inline]
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
     pub(crate) fn new(value: T) -> Self {
         let block = blocks::allocate(Layout::new::<Block<T>>()).cast::<Block<T>>();
         let header = Header {
@@ -124,17 +125,24 @@ unsafe impl<T: Send + Sync> Sync for Shared<T> {}
 /// # Safety
 ///
 /// `header` is the header of a `Block<T>` that nothing else refers to any more.
-#[inline]
+#[inline(always)]
+#[allow(clippy::inline_always)]
 unsafe fn destroy<T>(header: NonNull<Header>) {
     /// Frees the block even if the value's destructor unwinds.
     struct Free<T>(NonNull<Block<T>>);
     impl<T> Drop for Free<T> {
-        #[inline]
+        #[inline(always)]
+        #[allow(clippy::inline_always)]
         fn drop(&mut self) {
             blocks::free(self.0.cast(), Layout::new::<Block<T>>());
         }
     }
     let block = header.cast::<Block<T>>();
+    if !core::mem::needs_drop::<T>() {
+        // Nothing can unwind (and LLVM then inlines the whole free).
+        blocks::free(block.cast(), Layout::new::<Block<T>>());
+        return;
+    }
     let _free = Free(block);
     // SAFETY: the block is alive (it is freed only by `_free`, below).
     let value = unsafe { &raw mut (*block.as_ptr()).value };
