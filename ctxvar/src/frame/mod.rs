@@ -44,13 +44,12 @@
 //! - `Entry::value` and `FrameHead::owner` of a binding call's frame: into the one
 //!   [`Shared`] block the scope made for it, which it holds, unmoved and unreplaced,
 //!   for the frame's life.
-//! - `FrameHead::first` of a context's root frame: into the `Context` being entered,
-//!   borrowed for that entry; the head is made anew for each entry.
-//! - `CapturedEntry::entry.value` and `owner`: into the blocks whose strong counts the
-//!   capture holds.
+//! - A context's entries and owners (`HeldEntry`, `SharedFrame`): into the blocks
+//!   whose strong counts the context holds.
 //! - `ReadCache::value`: a binding found in the chain, valid while the thread's chain
-//!   version is the cache's stamp; every link takes a new version, and every unlink
-//!   puts back the one of the chain it returns to.
+//!   version is the cache's stamp. The version is the innermost frame's id, which
+//!   names one chain and only one (see `State::version`); every unlink puts back the
+//!   version of the chain it returns to.
 
 use core::alloc::Layout;
 use core::cell::Cell;
@@ -60,7 +59,7 @@ use core::fmt;
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
 use core::ptr;
-use core::sync::atomic::{AtomicUsize, Ordering, fence};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
 use std::alloc;
 use std::thread::LocalKey;
 
@@ -156,6 +155,14 @@ pub(crate) struct FrameHead {
     /// (a captured context, which hides everything outside it). Only meaningful while
     /// this frame is linked; never written for a root frame.
     parent: Cell<*const FrameHead>,
+    /// The version of the chain while this frame is innermost (see `State::version`):
+    /// an id no other frame ever has, kept while the frame is entered again over the
+    /// same chain, so that the reads cached under it stay valid from one poll to the
+    /// next. A root frame's is fixed when it is made.
+    id: Cell<u64>,
+    /// The version of the chain this frame was last entered over; a binding call's
+    /// frame takes a new `id` when it is entered over any other. Unused for a root.
+    over: Cell<u64>,
     len: usize,
     /// `Some`: every entry's value lives in this one block (a binding call's frame, or
     /// a context that captured one binding). `None`: a context's frame that captured
@@ -166,10 +173,17 @@ pub(crate) struct FrameHead {
 impl FrameHead {
     /// The head of a root frame with no entries: entering it hides every binding.
     fn empty_root() -> Self {
+        FrameHead::root(EMPTY_ROOT, 0, None)
+    }
+
+    /// The head of a root frame, with its fixed id.
+    fn root(id: u64, len: usize, owner: Option<RawOwner>) -> Self {
         FrameHead {
             parent: Cell::new(ptr::null()),
-            len: 0,
-            owner: None,
+            id: Cell::new(id),
+            over: Cell::new(NEVER),
+            len,
+            owner,
         }
     }
 }
@@ -188,6 +202,9 @@ impl<E: EntryList> Frame<E> {
         Frame {
             head: FrameHead {
                 parent: Cell::new(ptr::null()),
+                // Assigned on the first entry, which `NEVER` cannot match.
+                id: Cell::new(NEVER),
+                over: Cell::new(NEVER),
                 len: E::LEN,
                 owner: Some(owner),
             },
@@ -294,16 +311,21 @@ unsafe impl<T: Send + Sync, E> Sync for OwnedFrame<T, E> {}
 pub(crate) unsafe fn enter_head<R>(head: *const FrameHead, root: bool, f: impl FnOnce() -> R) -> R {
     with_state(|state| {
         let previous = state.current.get();
+        let outer_version = state.version.get();
+        // SAFETY: `head` is live per the contract.
+        let frame = unsafe { &*head };
         if !root {
-            // SAFETY: `head` is live per the contract.
-            unsafe { (*head).parent.set(previous) };
+            frame.parent.set(previous);
+            // Over the chain it was last entered over, the frame makes the same
+            // chain again, so it keeps its id (and every read cached under it holds);
+            // over any other, it takes an id never used before.
+            if frame.over.get() != outer_version {
+                frame.over.set(outer_version);
+                frame.id.set(state.fresh_id());
+            }
         }
         state.current.set(head);
-        // The new frame may shadow cached bindings: a version never used before.
-        let outer_version = state.version.get();
-        let version = state.next_version.get();
-        state.next_version.set(version + 1);
-        state.version.set(version);
+        state.version.set(frame.id.get());
         let _restore = Restore {
             state,
             previous,
@@ -334,17 +356,54 @@ impl Drop for Restore<'_> {
 /// This thread's chain, and the version its read caches are checked against.
 struct State {
     current: Cell<*const FrameHead>,
-    /// Names the state of the chain: each `enter_head` takes a version never used
-    /// before (from `next_version`), and its `Restore` puts back the one it replaced,
-    /// along with the frame. Frames are immutable while linked and unlinked in stack
-    /// order, so whenever `version` is `v`, the chain is exactly what it was when `v`
-    /// was taken, and a [`ReadCache`] stamped `v` is valid while they are equal.
+    /// Names the chain: the `id` of the innermost frame, or `NO_FRAME`. A frame's id is
+    /// never another frame's, and it is renewed whenever the frame is entered over a
+    /// chain other than the one it was last entered over, so by induction from the
+    /// root, one id always names one chain: the same frames, with the same bindings
+    /// (frames are immutable while linked, and a root frame's entries never change).
+    /// So a [`ReadCache`] stamped `v` is valid while `version` is `v`, on any thread,
+    /// across polls, and again after a nested scope returns (`Restore` puts the outer
+    /// version back with the outer frame).
     version: Cell<u64>,
-    /// The next version never used on this thread. A `u64` never wraps: at one entry
-    /// per nanosecond that would take 584 years, so an old stamp can never match a
-    /// new chain.
-    next_version: Cell<u64>,
+    /// This thread's block of ids, taken from `NEXT_IDS`: the next one, and the end.
+    next_id: Cell<u64>,
+    ids_end: Cell<u64>,
 }
+
+impl State {
+    /// An id no frame has had, on any thread.
+    #[inline]
+    fn fresh_id(&self) -> u64 {
+        let id = self.next_id.get();
+        if id == self.ids_end.get() {
+            return self.refill_ids();
+        }
+        self.next_id.set(id + 1);
+        id
+    }
+
+    #[cold]
+    fn refill_ids(&self) -> u64 {
+        // A `u64` never wraps: at a billion ids a second, that would take 584 years,
+        // so an old id can never name a new chain.
+        let first = NEXT_IDS.fetch_add(ID_BLOCK, Ordering::Relaxed);
+        self.next_id.set(first + 1);
+        self.ids_end.set(first + ID_BLOCK);
+        first
+    }
+}
+
+/// The version while no frame is entered on a thread.
+const NO_FRAME: u64 = 1;
+/// The id of every root frame without entries: they all hide everything.
+const EMPTY_ROOT: u64 = 2;
+/// A frame's `id` and `over` before its first entry: no chain has this version.
+const NEVER: u64 = u64::MAX;
+/// Ids are handed to threads in blocks of this many, so that taking one is a
+/// thread-local increment.
+const ID_BLOCK: u64 = 1 << 10;
+/// The first id of the next block; below it, the constants above.
+static NEXT_IDS: AtomicU64 = AtomicU64::new(16);
 
 thread_local! {
     // A `const` initialiser and no destructor: access is a plain thread-local load,
@@ -355,10 +414,16 @@ thread_local! {
             current: Cell::new(ptr::null()),
             // Above every new cache's stamp (0), so no cache is valid before its
             // first lookup.
-            version: Cell::new(1),
-            next_version: Cell::new(2),
+            version: Cell::new(NO_FRAME),
+            next_id: Cell::new(0),
+            ids_end: Cell::new(0),
         }
     };
+}
+
+/// A root frame's id, for a context made now.
+fn root_id() -> u64 {
+    with_state(State::fresh_id)
 }
 
 /// `f` with this thread's `STATE`.
@@ -389,14 +454,14 @@ fn with_local<T: 'static, R>(key: &'static LocalKey<T>, f: impl FnOnce(&T) -> R)
 /// one per variable in a `thread_local!` (see `ContextKey::__read_cache`).
 ///
 /// It says: while this thread's chain version is `version`, the variable's innermost
-/// binding (or, where nothing binds it, its default) is at `value`. Frames are
-/// immutable while linked, so only a change of the chain can make that false, and
-/// every change moves to another version (see `State::version`). So a read that hits
-/// costs two thread-local loads, a compare and the load of the value, whichever
-/// variables were read in between, as many instructions as tokio's per-variable slot
-/// (a borrow check and an `Option` check); a poll pays one increment and two stores
-/// for it, however many variables are cached. After a nested scope returns, what was
-/// cached before it is valid again.
+/// binding (or, where nothing binds it, its default) is at `value`. One version names
+/// one chain (see `State::version`), so a read that hits costs two thread-local loads,
+/// a compare and the load of the value, whichever variables were read in between, as
+/// many instructions as tokio's per-variable slot (a borrow check and an `Option`
+/// check). A scope polled again over the same chain (the usual poll: a task's future
+/// over the executor's empty chain) keeps its version, so what it read on the last
+/// poll is still cached; after a nested scope returns, what was cached before it is
+/// valid again.
 ///
 /// (A list of the caches filled since the last change, emptied on every change, makes
 /// a hit one load cheaper but the first read after each poll about 25 instructions
@@ -709,7 +774,10 @@ impl Captured {
             Captured::One(held) => {
                 // A frame of one entry, made on the stack for this entry; its owner is
                 // the held one, so a capture inside it takes a count of that block.
-                let frame = Frame::new(held.entry, held.owner);
+                let frame = Frame {
+                    head: FrameHead::root(held.id, 1, Some(held.owner)),
+                    entries: held.entry,
+                };
                 // SAFETY: the frame lives for the call, and its entry's value is kept
                 // alive by the count `held` holds, borrowed from `self`.
                 unsafe { frame.enter_root(f) }
@@ -749,6 +817,9 @@ impl Clone for Captured {
 pub(crate) struct HeldEntry {
     entry: Entry,
     owner: RawOwner,
+    /// The id of the root frame this is entered as (the same for its clones, which
+    /// make the same chain).
+    id: u64,
 }
 
 impl HeldEntry {
@@ -760,14 +831,19 @@ impl HeldEntry {
     unsafe fn new(entry: Entry, owner: RawOwner) -> Self {
         // SAFETY: per the contract.
         unsafe { owner.retain() };
-        HeldEntry { entry, owner }
+        HeldEntry {
+            entry,
+            owner,
+            id: root_id(),
+        }
     }
 }
 
 impl Clone for HeldEntry {
     fn clone(&self) -> Self {
         // SAFETY: `self` holds a strong count of its owner, so the block is alive.
-        unsafe { HeldEntry::new(self.entry, self.owner) }
+        unsafe { self.owner.retain() };
+        HeldEntry { ..*self }
     }
 }
 
@@ -844,11 +920,7 @@ impl SharedFrame {
         let block = block.cast::<SharedFrameBlock>();
         let header = SharedFrameBlock {
             strong: AtomicUsize::new(1),
-            head: FrameHead {
-                parent: Cell::new(ptr::null()),
-                len: count,
-                owner: None,
-            },
+            head: FrameHead::root(root_id(), count, None),
         };
         // SAFETY: `block` is fresh memory of `layout`, which starts with the header.
         unsafe { block.write(header) };
@@ -1487,6 +1559,72 @@ mod tests {
             ]
         );
         assert_eq!(read_cached(&KEY_A), None);
+    }
+
+    #[test]
+    fn a_frame_polled_again_over_the_same_chain_keeps_its_cached_reads() {
+        let values = Shared::new([1_u32, 2]);
+        let owner = Shared::owner(&values);
+        let task = Frame::new(entry(&KEY_A, &values[0]), owner);
+        // SAFETY: `values` outlives every call.
+        unsafe {
+            // First poll: a miss, then cached.
+            assert_eq!(task.enter(|| read_cached(&KEY_A)), Some(1));
+            // Second poll over the same (empty) chain: still valid.
+            assert!(task.enter(|| cache_is_valid(&KEY_A)));
+            // Polled inside another binding: another chain, so a new version.
+            let poller = Frame::new(entry(&KEY_B, &values[1]), owner);
+            assert!(!poller.enter(|| task.enter(|| cache_is_valid(&KEY_A))));
+            assert_eq!(task.enter(|| read_cached(&KEY_A)), Some(1));
+        }
+        assert!(!cache_is_valid(&KEY_A), "outside the frame, not valid");
+    }
+
+    #[test]
+    fn interleaved_tasks_each_read_their_own_binding_through_the_cache() {
+        // Two futures polled in turn on one thread, as an executor does, each binding
+        // A differently and reading it on every poll: one variable, one cache, two
+        // versions that alternate, and no read ever sees the other task's value.
+        let values = Shared::new([1_u32, 2, 3]);
+        let owner = Shared::owner(&values);
+        let first = Frame::new(entry(&KEY_A, &values[0]), owner);
+        let second = Frame::new(entry(&KEY_A, &values[1]), owner);
+        let nested = Frame::new(entry(&KEY_A, &values[2]), owner);
+        for _ in 0..3 {
+            // SAFETY: `values` outlives every call.
+            let seen = unsafe {
+                [
+                    first.enter(|| read_cached(&KEY_A)),
+                    second.enter(|| read_cached(&KEY_A)),
+                    first.enter(|| (read_cached(&KEY_A), read_cached(&KEY_A)).0),
+                    second.enter(|| nested.enter(|| read_cached(&KEY_A))),
+                    second.enter(|| read_cached(&KEY_A)),
+                ]
+            };
+            assert_eq!(seen, [Some(1), Some(2), Some(1), Some(3), Some(2)]);
+        }
+    }
+
+    #[test]
+    fn ids_are_never_shared_between_threads() {
+        // More ids than a block on each of four threads: all distinct.
+        let per_thread = usize::try_from(ID_BLOCK * 3).unwrap();
+        let ids: Vec<Vec<u64>> = std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..4)
+                .map(|_| scope.spawn(|| (0..per_thread).map(|_| root_id()).collect()))
+                .collect();
+            threads.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        let mut all: Vec<u64> = ids.into_iter().flatten().collect();
+        let count = all.len();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), count);
+        assert!(
+            all[0] > EMPTY_ROOT,
+            "below the reserved versions: {}",
+            all[0]
+        );
     }
 
     #[test]
