@@ -428,10 +428,12 @@
 //!
 //! Each binding call (one `#[with_context]`, however many variables it binds) is one
 //! *frame* in a per-thread chain. Entering a frame on a poll is a few stores, whatever
-//! it binds. The first read of a variable after a frame is entered or left walks the
-//! chain from the innermost frame; later reads of it are served from the variable's
-//! own per-thread cache, so reading several variables in turn costs what tokio's
-//! per-variable slots cost. Binding puts the values in one reference-counted block
+//! it binds. The first read of a variable under a new chain walks it from the
+//! innermost frame; later reads of it are served from the variable's own per-thread
+//! cache, so reading several variables in turn costs what tokio's per-variable slots
+//! cost. A scope polled again over the same chain (a task's future, polled by its
+//! executor) makes the same chain again, so what it read on its last poll is still
+//! cached. Binding puts the values in one reference-counted block
 //! (they are shared, so capturing them later need not clone them), and polling never
 //! allocates. Blocks of up to 128 bytes (room for a `u64`, or for three `String`s) are
 //! recycled on the thread that frees them, a few of each size per thread, so the
