@@ -580,15 +580,19 @@ pub(crate) fn lookup_with<A, R>(
     found: impl FnOnce(A, *const ()) -> R,
     missing: impl FnOnce(A) -> R,
 ) -> R {
-    let (version, current) = with_state(|state| (state.version.get(), state.current.get()));
+    let version = with_state(|state| state.version.get());
     with_local(cache, |cache| {
         if cache.version.get() == version {
             return found(arg, cache.value.get());
         }
         cold_path();
-        let value = walk(current, key);
+        let value = walk(with_state(|state| state.current.get()), key);
         match value.or_else(default) {
             Some(value) => {
+                // Loaded again after the walk rather than kept from above: keeping it
+                // across the walk's call costs every hit a saved register (a push and
+                // a pop). The walk changes no version.
+                let version = with_state(|state| state.version.get());
                 cache.version.set(version);
                 cache.value.set(value);
                 found(arg, value)
