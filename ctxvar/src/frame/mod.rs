@@ -3,9 +3,10 @@
 //! The rest of the crate makes and enters frames through safe APIs ([`OwnedFrame`],
 //! [`Captured`], [`capture`], [`lookup_with`]); this module imports nothing from the
 //! crate. Its submodule `owner` holds the reference-counted blocks that keep bound
-//! values alive and recycles their memory. The one other unsafe step of a read, taking a found value as its variable's
-//! type, is `key::read`, which rests on the contract of the `unsafe` trait
-//! `ContextKey` (each key has its own metadata and read cache).
+//! values alive, and recycles their memory. The one other unsafe step of a read,
+//! taking a found value as its variable's type, is `key::read`, which rests on the
+//! contract of the `unsafe` trait `ContextKey` (each key has its own metadata and
+//! read cache).
 //!
 //! Each thread has one pointer, `current`, to the innermost *frame*. A frame holds the
 //! bindings of one binding call (one `#[with_context]`, one `scope`, one `sync_scope`),
@@ -13,8 +14,8 @@
 //! was entered. A read walks this chain from the innermost frame outwards.
 //!
 //! Why a chain and not one slot per variable (tokio's design): entering a frame costs
-//! two stores however many variables it binds, and it is paid on every poll of every
-//! enclosing scope, while reads are rarer than polls.
+//! a few stores however many variables it binds, and it is paid on every poll of
+//! every enclosing scope, while reads are rarer than polls.
 //!
 //! # The invariant
 //!
@@ -26,7 +27,9 @@
 //! user could leak or drop out of order.
 //!
 //! A captured [`Context`](crate::Context) is entered as a *root* frame: its parent
-//! stays null, so inside it only the captured bindings are visible.
+//! stays null, so inside it only the captured bindings are visible. Every frame's
+//! entries follow its head in memory (one layout for every walker); a context's frame
+//! also lists each entry's owner after its entries.
 //!
 //! # Every pointer, and why it cannot dangle
 //!
