@@ -70,6 +70,7 @@ impl Context {
     /// assert_eq!(ctx.run(|| TENANT.try_get()), Ok("acme"));
     /// ```
     #[must_use]
+    #[inline]
     pub fn current() -> Self {
         Context {
             captured: frame::capture(),

@@ -371,6 +371,14 @@ struct State {
     /// This thread's block of ids, taken from `NEXT_IDS`: the next one, and the end.
     next_id: Cell<u64>,
     ids_end: Cell<u64>,
+    /// The last capture of exactly one binding, while `version` is `memo_version`: the
+    /// entry, its owner and the context's root id. A capture is a function of the
+    /// chain, and one version names one chain, so the next capture under the same
+    /// version is the same binding: it skips the walk, and the context gets the same
+    /// root id (same entries), so reads cached in the last one stay valid. Raw and
+    /// without a count: read only while the chain it was found in is linked.
+    memo_version: Cell<u64>,
+    memo: Cell<Option<(Entry, RawOwner, u64)>>,
 }
 
 impl State {
@@ -420,6 +428,8 @@ thread_local! {
             version: Cell::new(NO_FRAME),
             next_id: Cell::new(0),
             ids_end: Cell::new(0),
+            memo_version: Cell::new(NEVER),
+            memo: Cell::new(None),
         }
     };
 }
@@ -726,7 +736,25 @@ unsafe fn owners_of(frame: *const FrameHead, len: usize) -> *const RawOwner {
 /// Captures every visible binding of a variable that may be inherited, sharing the
 /// values (one strong count per frame they come from) instead of cloning them. One
 /// allocation, none when nothing is captured.
+#[inline]
 pub(crate) fn capture() -> Captured {
+    let memo = with_state(|state| {
+        (state.memo_version.get() == state.version.get())
+            .then(|| state.memo.get())
+            .flatten()
+    });
+    if let Some((entry, owner, id)) = memo {
+        // SAFETY: the memo is of the chain that is linked now (its version is the
+        // current one), so the owner's block is alive.
+        return Captured::One(unsafe { HeldEntry::with_id(entry, owner, id) });
+    }
+    capture_walk()
+}
+
+/// [`capture`] without the memo: walks the chain. Out of line, so that a capture
+/// served by the memo pays for none of the walk's registers and stack.
+#[inline(never)]
+fn capture_walk() -> Captured {
     // The usual case: one walk, the visible entries gathered on the stack.
     const ON_STACK: usize = 16;
     let mut found = [MaybeUninit::<(Entry, RawOwner)>::uninit(); ON_STACK];
@@ -747,8 +775,15 @@ pub(crate) fn capture() -> Captured {
     let found = unsafe { initialised(&found, count) };
     match *found {
         [] => Captured::Nothing,
-        // SAFETY: the owner belongs to a linked frame, so its block is alive.
-        [(entry, owner)] => Captured::One(unsafe { HeldEntry::new(entry, owner) }),
+        [(entry, owner)] => {
+            // SAFETY: the owner belongs to a linked frame, so its block is alive.
+            let held = unsafe { HeldEntry::with_id(entry, owner, root_id()) };
+            with_state(|state| {
+                state.memo_version.set(state.version.get());
+                state.memo.set(Some((entry, owner, held.id)));
+            });
+            Captured::One(held)
+        }
         // SAFETY: as above, for each owner.
         _ => Captured::Many(unsafe { SharedFrame::new(found.iter().copied(), count) }),
     }
@@ -830,19 +865,17 @@ pub(crate) struct HeldEntry {
 }
 
 impl HeldEntry {
-    /// `entry`, holding a strong count of `owner` of its own.
+    /// `entry`, holding a strong count of `owner` of its own, entered as the root
+    /// frame `id`.
     ///
     /// # Safety
     ///
-    /// The block `owner` describes is alive, and holds `entry`'s value.
-    unsafe fn new(entry: Entry, owner: RawOwner) -> Self {
+    /// The block `owner` describes is alive, and holds `entry`'s value; every
+    /// `HeldEntry` with this `id` has this entry.
+    unsafe fn with_id(entry: Entry, owner: RawOwner, id: u64) -> Self {
         // SAFETY: per the contract.
         unsafe { owner.retain() };
-        HeldEntry {
-            entry,
-            owner,
-            id: root_id(),
-        }
+        HeldEntry { entry, owner, id }
     }
 }
 
@@ -1344,6 +1377,41 @@ mod tests {
         drop(third);
         assert_eq!(Shared::strong_count(&outer_values), 1);
         assert_eq!(Shared::strong_count(&inner_values), 1);
+    }
+
+    #[test]
+    fn captures_under_one_chain_share_a_root_and_its_cached_reads() {
+        let values = Shared::new([1_u32, 2]);
+        let owner = Shared::owner(&values);
+        let outer = Frame::new(entry(&KEY_A, &values[0]), owner);
+        let inner = Frame::new(entry(&KEY_A, &values[1]), owner);
+        // SAFETY: `values` outlives every call.
+        let (first, second, nested, after) = unsafe {
+            outer.enter(|| {
+                let first = capture();
+                let second = capture();
+                let nested = inner.enter(capture);
+                (first, second, nested, capture())
+            })
+        };
+        let id = |captured: &Captured| match captured {
+            Captured::One(held) => held.id,
+            other => panic!("one binding captured: {other:?}"),
+        };
+        // The second capture under the same chain is the same binding under the same
+        // root id: a read cached while running the first is valid in the second.
+        assert_eq!(id(&first), id(&second));
+        assert_eq!(first.enter(|| read_cached(&KEY_A)), Some(1));
+        assert!(second.enter(|| cache_is_valid(&KEY_A)));
+        // Under another chain the memo does not apply, nor back under the first one
+        // once another capture replaced it; each context reads its own binding.
+        assert_ne!(id(&nested), id(&first));
+        assert_eq!(nested.enter(|| read_cached(&KEY_A)), Some(2));
+        assert_eq!(after.enter(|| read_cached(&KEY_A)), Some(1));
+        drop((first, second, nested, after));
+        assert_eq!(Shared::strong_count(&values), 1, "every count given back");
+        // No frame now: a capture finds nothing, whatever the memo still holds.
+        assert!(matches!(capture(), Captured::Nothing));
     }
 
     #[test]
