@@ -152,6 +152,15 @@ impl Function {
 
     /// Re-emits the function with a new body (the braces are added here).
     pub(crate) fn with_body(&self, body: &TokenStream) -> TokenStream {
+        self.with_signature_and_body(&self.item.sig, body)
+    }
+
+    /// Re-emits the function with a new signature and body.
+    pub(crate) fn with_signature_and_body(
+        &self,
+        sig: &Signature,
+        body: &TokenStream,
+    ) -> TokenStream {
         let Function {
             outer_attrs,
             inner_attrs,
@@ -159,7 +168,7 @@ impl Function {
             not_const,
         } = self;
         let not_const = not_const.as_ref().map(syn::Error::to_compile_error);
-        let (vis, sig) = (&item.vis, &item.sig);
+        let vis = &item.vis;
         let brace = item.block.brace_token;
         let mut block = TokenStream::new();
         brace.surround(&mut block, |tokens| {

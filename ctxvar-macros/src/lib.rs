@@ -15,6 +15,7 @@ mod function;
 #[cfg(test)]
 mod never_panics;
 mod private;
+mod provide;
 mod uses_context;
 mod with_context;
 
@@ -569,6 +570,94 @@ pub fn with_context(args: TokenStream, item: TokenStream) -> TokenStream {
 /// # }
 /// ```
 ///
+/// # Strict: the requirement in the helper's type
+///
+/// With `strict` after the variables, an `async fn` returns a
+/// [`NeedsContext`](https://docs.rs/ctxvar/latest/ctxvar/struct.NeedsContext.html)
+/// instead of a plain future, and awaiting it where the variables are not provided
+/// does not compile. *Provided* means: in a function with `#[with_context]` that binds
+/// them or `#[uses_context]` that declares them (strict or not), in its closures and
+/// `async` blocks, in work given to the spawn helpers and `.in_current_context()`,
+/// and in the arguments of `join!`/`try_join!` and other macros whose arguments are
+/// expressions (`format!`, `assert_eq!`). Both attributes hand the function's evidence
+/// to every `.await` of its body; awaiting anything else is unchanged.
+///
+/// ```
+/// use ctxvar::{context_var, uses_context, with_context};
+///
+/// #[context_var]
+/// static TENANT: String;
+///
+/// #[uses_context(TENANT, strict)]
+/// async fn table_name() -> String {
+///     format!("{}_orders", TENANT.get())
+/// }
+///
+/// #[with_context(TENANT = tenant)]
+/// async fn handler(tenant: String) -> String {
+///     let (a, b) = tokio::join!(table_name(), async { table_name().await });
+///     a + &b
+/// }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// assert_eq!(handler("acme".into()).await, "acme_ordersacme_orders");
+/// # }
+/// ```
+///
+/// In a function without either attribute, `table_name().await` is an error that
+/// names the variable in the helper's type, `NeedsContext<(Variable<dyn TENANT>,),
+/// ..>` "is not a future"; in one that provides some variables but not all, the error
+/// names the one missing: "this function does not provide context variable `dyn
+/// USER`, which the awaited helper requires".
+///
+/// Where the evidence cannot reach, the ways through:
+/// - `tokio::select!` takes its futures as written: write `let f = async {
+///   helper().await };` before it and select on `f`.
+/// - A trait method that is a strict helper declares the type in the trait:
+///   `fn table(&self) -> NeedsContext<(Variable<dyn TENANT>,), impl Future<Output =
+///   String> + '_>`, and the impl keeps `#[uses_context(TENANT, strict)] async fn`.
+/// - `#[async_trait]` methods and plain `fn`s cannot be strict: their type has no
+///   room for the requirement (the attribute says so); leave `strict` out.
+/// - Anything else (a function without the attributes that must await one, a macro
+///   whose arguments are not expressions): `helper().assume_provided()` drops the
+///   requirement, by name, and the helper's own check on entry remains.
+///
+/// A strict helper still checks on entry: evidence is a type, not a borrow, so a
+/// strict helper awaited in work that does not carry the context (a plain
+/// `tokio::spawn` inside the function) compiles, and panics there as a non-strict one
+/// would. The function must be an `async fn` in edition 2024, where the returned
+/// `impl Future` captures every lifetime of the parameters.
+///
+/// Without the macro, `strict` is this signature and body:
+///
+/// ```
+/// # use ctxvar::context_var;
+/// # #[context_var] static TENANT: String;
+/// use ctxvar::{Anchor, NeedsContext, Provided, Variable};
+///
+/// // #[uses_context(TENANT, strict)] async fn table_name() -> String { .. }
+/// fn table_name() -> NeedsContext<(Variable<dyn TENANT>,), impl Future<Output = String>> {
+///     NeedsContext::__new(async move {
+///         #[allow(non_snake_case)]
+///         let TENANT_is_bound_only_inside_this_function = Anchor::new();
+///         #[allow(non_snake_case)]
+///         let TENANT = Provided::<dyn TENANT>::require(&TENANT_is_bound_only_inside_this_function, "table_name");
+///         format!("{}_orders", TENANT.get())
+///     })
+/// }
+///
+/// // In a function that provides `TENANT`, each `.await` is given the evidence:
+/// async fn caller() -> String {
+///     struct ContextThisFunctionProvides;
+///     impl ctxvar::Provides<dyn TENANT> for ContextThisFunctionProvides {}
+///     table_name().__ctxvar_provide::<ContextThisFunctionProvides>().await
+/// }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// assert_eq!(TENANT.scope("acme".into(), caller()).await, "acme_orders");
+/// # }
+/// ```
+///
 /// # Panics
 ///
 /// On entry, if a listed variable is neither bound nor has a default. The message
@@ -589,6 +678,9 @@ pub fn with_context(args: TokenStream, item: TokenStream) -> TokenStream {
 /// variable's name and this cause.
 ///
 /// # Equivalent code without the macro
+///
+/// (Besides this, the attribute declares the evidence that it provides `TENANT` to
+/// every `.await` of the body, for strict helpers; see above.)
 ///
 /// ```
 /// # use ctxvar::context_var;

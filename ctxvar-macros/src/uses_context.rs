@@ -1,18 +1,43 @@
-//! `#[uses_context(VAR, ..)]`: declare that callers bind some variables.
+//! `#[uses_context(VAR, ..)]`: declare that callers bind some variables;
+//! `#[uses_context(VAR, .., strict)]`: and make that part of the function's type.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
 
 use crate::args::parse_requirements;
 use crate::function::{Body, Evidence, Function, Parsed, evidence, ide_references, rewrite_body};
+use crate::provide::{is_strict_flag, provide_to_awaits};
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let function = match Function::parse(&item, "uses_context")? {
         Parsed::Function(function) => function,
         Parsed::LeftToRustc => return Ok(item),
     };
-    let vars = parse_requirements(args)?;
-    Ok(expand_function(&function, &vars))
+    let mut vars = parse_requirements(args)?;
+    let strict = vars
+        .iter()
+        .position(is_strict_flag)
+        .map(|at| vars.remove(at));
+    if let Some(flag) = &strict {
+        if vars.is_empty() {
+            return Err(syn::Error::new(
+                flag.span(),
+                "expected the variables the function requires before `strict`: \
+                 `#[uses_context(VAR, strict)]`",
+            ));
+        }
+        if !matches!(function.body(), Body::Async(_)) {
+            return Err(syn::Error::new(
+                flag.span(),
+                "`strict` makes the requirement part of the future an `async fn` returns; \
+                 this function is not an `async fn` (for a plain `fn`, or an \
+                 `#[async_trait]` method, leave `strict` out: the variables are checked \
+                 when it runs)",
+            ));
+        }
+    }
+    Ok(expand_function(&function, &vars, strict.is_some()))
 }
 
 // Input:
@@ -31,14 +56,22 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
 //
 // The checks are the first statements of the body, so for an `async fn` they run on
 // its first poll, inside whatever scopes its poller has entered.
-fn expand_function(function: &Function, vars: &[syn::Path]) -> TokenStream {
+//
+// With `strict`, the same body runs in a future whose type carries the requirement:
+//
+//     fn f(x: X) -> NeedsContext<(Variable<dyn A>, Variable<dyn m::B>), impl Future<Output = R>> {
+//         NeedsContext::__new(async move { (the body above) })
+//     }
+fn expand_function(function: &Function, vars: &[syn::Path], strict: bool) -> TokenStream {
     let name = function.name();
     let vars: Vec<&syn::Path> = vars.iter().collect();
     let evidence = evidence(&vars, &Evidence::Required { function: &name });
+    let provided = |stmts: Vec<syn::Stmt>| provide_to_awaits(stmts, &vars, &function.outer_attrs);
     let body = match function.body() {
         Body::Async(stmts) | Body::Sync(stmts) => {
-            let stmts = rewrite_body(stmts, &vars, &function.item);
+            let (items, stmts) = provided(rewrite_body(stmts, &vars, &function.item));
             quote! {
+                #items
                 #evidence
                 #(#stmts)*
             }
@@ -52,9 +85,10 @@ fn expand_function(function: &Function, vars: &[syn::Path]) -> TokenStream {
             rest,
             ..
         } => {
-            let rest = rewrite_body(rest, &vars, &function.item);
+            let (items, rest) = provided(rewrite_body(rest, &vars, &function.item));
             quote! {
                 #box_pin(async move {
+                    #items
                     #(#prologue)*
                     #evidence
                     #(#rest)*
@@ -63,5 +97,29 @@ fn expand_function(function: &Function, vars: &[syn::Path]) -> TokenStream {
         }
     };
     let references = ide_references(&function.item, &vars);
-    function.with_body(&quote!(#references #body))
+    if !strict {
+        return function.with_body(&quote!(#references #body));
+    }
+    let mut sig = function.item.sig.clone();
+    sig.asyncness = None;
+    let output = match &sig.output {
+        syn::ReturnType::Default => quote!(()),
+        syn::ReturnType::Type(_, ty) => quote!(#ty),
+    };
+    let keys = vars
+        .iter()
+        .map(|var| quote_spanned!(var.span()=> ::ctxvar::Variable<dyn #var>));
+    let returned = quote! {
+        ::ctxvar::NeedsContext<(#(#keys,)*), impl ::core::future::Future<Output = #output>>
+    };
+    let future = quote!(::ctxvar::NeedsContext::__new(async move { #body }));
+    // Spanned in the expansion: rustc's advice for an `.await` of something that is
+    // not a future (make the function `async`) does not apply to a strict helper.
+    sig.fn_token = syn::Token![fn](proc_macro2::Span::mixed_site());
+    let arrow = match &sig.output {
+        syn::ReturnType::Type(arrow, _) => *arrow,
+        syn::ReturnType::Default => syn::token::RArrow::default(),
+    };
+    sig.output = syn::parse_quote!(#arrow #returned);
+    function.with_signature_and_body(&sig, &quote!(#references #future))
 }

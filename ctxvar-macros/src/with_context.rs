@@ -8,6 +8,7 @@ use crate::args::{Assignment, parse_assignments};
 use crate::function::{
     Body, Evidence, Function, Parsed, evidence, ide_references, key_type, rename_self, rewrite_body,
 };
+use crate::provide::provide_to_awaits;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let function = match Function::parse(&item, "with_context")? {
@@ -44,7 +45,11 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
 fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStream {
     let vars: Vec<&syn::Path> = assignments.iter().map(|a| &a.var).collect();
     let evidence = evidence(&vars, &Evidence::Bound);
-    let spawned = |stmts: &[syn::Stmt]| rewrite_body(stmts, &vars, &function.item);
+    let spawned = |stmts: &[syn::Stmt]| {
+        let stmts = rewrite_body(stmts, &vars, &function.item);
+        provide_to_awaits(stmts, &vars, &function.outer_attrs)
+    };
+    let mut provided = TokenStream::new();
     let evaluated = syn::Ident::new("__ctxvar_bindings", proc_macro2::Span::mixed_site());
     // Spanned at the first variable: rustc checks the local's type at its `let`, and
     // for a path that is not a variable that check must not add an error at the
@@ -55,7 +60,8 @@ fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStre
     let evaluate = |bindings: &TokenStream| quote_spanned!(span=> let #evaluated = #bindings;);
     let body = match function.body() {
         Body::Async(stmts) => {
-            let stmts = spawned(stmts);
+            let (items, stmts) = spawned(stmts);
+            provided = items;
             let evaluate = evaluate(&chain_bindings(assignments, Clone::clone));
             let fake_return = fake_return(function);
             // The values are evaluated first (they must see the caller's bindings and
@@ -85,10 +91,11 @@ fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStre
             } else {
                 evaluate(&chain_bindings(assignments, Clone::clone))
             };
-            let rest = spawned(rest);
+            let (items, rest) = spawned(rest);
             quote! {
                 // The function returns this future, so the evidence goes inside it too.
                 #box_pin(async move {
+                    #items
                     #(#prologue)*
                     #evaluate
                     #evidence
@@ -99,7 +106,8 @@ fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStre
             }
         }
         Body::Sync(stmts) => {
-            let stmts = spawned(stmts);
+            let (items, stmts) = spawned(stmts);
+            provided = items;
             let evaluate = evaluate(&chain_bindings(assignments, Clone::clone));
             let output = function.nameable_return_type().map(|ty| quote!(-> #ty));
             // The body runs in a closure, which cannot be `#[track_caller]` on stable
@@ -144,7 +152,7 @@ fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStre
         }
     };
     let references = ide_references(&function.item, &vars);
-    function.with_body(&quote!(#references #body))
+    function.with_body(&quote!(#provided #references #body))
 }
 
 /// `Bindings::<Binding<dyn A>>::new(a).and(...)...`, each value passed through `value`.

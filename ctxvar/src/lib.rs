@@ -664,6 +664,7 @@ mod scope;
 mod spawn;
 #[cfg(feature = "stream")]
 mod stream;
+mod strict;
 pub mod thread;
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
@@ -683,6 +684,7 @@ pub use scope::Scope;
 pub use spawn::{spawn, spawn_blocking, spawn_local};
 #[cfg(feature = "stream")]
 pub use stream::{ContextStream, ScopeStream};
+pub use strict::NeedsContext;
 #[cfg(feature = "tracing")]
 pub use trace::{TraceDebug, TraceDisplay};
 pub use var::{ContextVar, Variable};
@@ -699,3 +701,6 @@ pub mod __private;
 // `ctxvar::__private::IsCtxvarHelper` instead of `IsCtxvarHelper`.
 #[doc(hidden)]
 pub use __private::IsCtxvarHelper;
+// The same for the traits a strict helper's errors name.
+#[doc(hidden)]
+pub use __private::{Provide, Provides};

@@ -1,0 +1,169 @@
+//! What both function attributes do so that a strict helper
+//! (`#[uses_context(VAR, strict)]`) can be awaited in their function: evidence of the
+//! variables the function provides, handed to every `.await` of its body.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Attribute, Expr, Path, Stmt, Token};
+
+use crate::args::{last_ident, parse_assignments, parse_requirements};
+use crate::private::private;
+
+/// `stmts` with every `.await` given the evidence that this function provides
+/// `provided` (and what the other ctxvar attributes on it provide, `attrs`), and the
+/// items that declare that evidence, which go first in the function's body: before
+/// the evidence locals, so that a path that is not a variable is only the error
+/// rustc reports for it elsewhere (an item cannot see a local, and says so).
+//
+// Input:   helper().await
+// Output:  #[allow(..)] struct ContextThisFunctionProvides;
+//          impl ::ctxvar::__private::Provides<dyn A> for ContextThisFunctionProvides {}
+//          #[allow(unused_imports)] use ::ctxvar::__private::PassThrough as _;
+//          (helper()).__ctxvar_provide::<ContextThisFunctionProvides>().await
+//
+// `__ctxvar_provide` is an inherent method of `NeedsContext` (what a strict helper
+// returns), which peels the requirements the evidence provides and fails to compile,
+// naming the variable, for one it does not; on anything else it is `PassThrough`'s,
+// which returns the value unchanged, so a plain future is awaited as written.
+pub(crate) fn provide_to_awaits(
+    stmts: Vec<Stmt>,
+    provided: &[&Path],
+    attrs: &[Attribute],
+) -> (TokenStream, Vec<Stmt>) {
+    // Named for what it is: rustc names it when a variable is missing ("the trait
+    // `Provides<dyn USER>` is not implemented for `f::ContextThisFunctionProvides`").
+    let evidence = syn::Ident::new("ContextThisFunctionProvides", Span::mixed_site());
+    // Under another of these attributes, which expanded first: it declared evidence
+    // for both (see `provided_by_other_attributes`) and rewrote every `.await`.
+    let declared = stmts
+        .iter()
+        .any(|stmt| matches!(stmt, Stmt::Item(syn::Item::Struct(item)) if item.ident == evidence));
+    if declared {
+        return (TokenStream::new(), stmts);
+    }
+    let mut block = syn::Block {
+        brace_token: syn::token::Brace::default(),
+        stmts,
+    };
+    syn::visit_mut::VisitMut::visit_block_mut(
+        &mut Awaits {
+            evidence: &evidence,
+        },
+        &mut block,
+    );
+    let stacked = provided_by_other_attributes(attrs);
+    let mut vars: Vec<&Path> = Vec::new();
+    for var in provided.iter().copied().chain(&stacked) {
+        if !vars.iter().any(|seen| last_ident(seen) == last_ident(var)) {
+            vars.push(var);
+        }
+    }
+    let private = private(Span::call_site());
+    let impls = vars
+        .iter()
+        .map(|var| quote_spanned!(var.span()=> impl #private::Provides<dyn #var> for #evidence {}));
+    let items = quote! {
+        #[allow(non_camel_case_types, dead_code)]
+        struct #evidence;
+        #(#impls)*
+        #[allow(unused_imports)]
+        use #private::PassThrough as _;
+    };
+    (items, block.stmts)
+}
+
+/// The variables the other `#[with_context]` and `#[uses_context]` attributes on the
+/// function provide. The outermost attribute expands first and rewrites every
+/// `.await`, so its evidence must cover theirs (the inner ones leave an `.await` it
+/// rewrote alone).
+fn provided_by_other_attributes(attrs: &[Attribute]) -> Vec<Path> {
+    let mut vars = Vec::new();
+    for attr in attrs {
+        let Some(name) = attr.path().segments.last().map(|s| s.ident.to_string()) else {
+            continue;
+        };
+        let Ok(list) = attr.meta.require_list() else {
+            continue;
+        };
+        let args = list.tokens.clone();
+        match name.as_str() {
+            "with_context" => {
+                if let Ok(assignments) = parse_assignments(args) {
+                    vars.extend(assignments.into_iter().map(|a| a.var));
+                }
+            }
+            "uses_context" => {
+                if let Ok(list) = parse_requirements(args) {
+                    vars.extend(list.into_iter().filter(|var| !is_strict_flag(var)));
+                }
+            }
+            _ => {}
+        }
+    }
+    vars
+}
+
+/// Whether an argument of `#[uses_context]` is the word `strict`, not a variable.
+pub(crate) fn is_strict_flag(path: &Path) -> bool {
+    path.leading_colon.is_none() && path.is_ident("strict")
+}
+
+struct Awaits<'a> {
+    evidence: &'a syn::Ident,
+}
+
+impl Awaits<'_> {
+    /// `(expr).__ctxvar_provide::<Evidence>()`, spanned at `span` (the `.await`).
+    fn provided(&self, expr: &Expr, span: Span) -> Expr {
+        let evidence = self.evidence;
+        let method = syn::Ident::new("__ctxvar_provide", span);
+        syn::parse_quote_spanned!(span=> (#expr).#method::<#evidence>())
+    }
+}
+
+/// Whether `expr` is already `(..).__ctxvar_provide::<..>()`: rewritten by an outer
+/// attribute on the same function.
+fn is_provided(expr: &Expr) -> bool {
+    matches!(expr, Expr::MethodCall(call) if call.method == "__ctxvar_provide")
+}
+
+impl syn::visit_mut::VisitMut for Awaits<'_> {
+    fn visit_expr_mut(&mut self, expr: &mut Expr) {
+        syn::visit_mut::visit_expr_mut(self, expr);
+        if let Expr::Await(awaited) = expr {
+            if !is_provided(&awaited.base) {
+                let span = awaited.await_token.span();
+                *awaited.base = self.provided(&awaited.base, span);
+            }
+        }
+    }
+
+    fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
+        // A macro whose arguments are expressions (`format!`, `assert_eq!`, `join!`):
+        // its `.await`s too. `join!` and `try_join!` (tokio's, futures') await their
+        // arguments themselves: those get the evidence as well. Any other macro's body
+        // is left as written.
+        let parser = Punctuated::<Expr, Token![,]>::parse_terminated;
+        let Ok(mut args) = syn::parse::Parser::parse2(parser, mac.tokens.clone()) else {
+            return;
+        };
+        let joins = mac
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "join" || s.ident == "try_join");
+        for arg in &mut args {
+            self.visit_expr_mut(arg);
+            if joins && !is_provided(arg) {
+                *arg = self.provided(arg, arg.span());
+            }
+        }
+        mac.tokens = quote!(#args);
+    }
+
+    fn visit_item_mut(&mut self, _: &mut syn::Item) {
+        // A nested item is not part of this function's body.
+    }
+}

@@ -1,0 +1,193 @@
+//! Strict helpers: a helper whose requirement is part of the type it returns, so that
+//! awaiting it where a variable is not provided is a compile error at the `.await`.
+
+use core::fmt;
+use core::future::Future;
+use core::marker::PhantomData;
+
+use crate::var::Variable;
+
+/// What a strict helper returns (`#[uses_context(VAR, strict)] async fn ..`): its
+/// future, which can be awaited only where the variables of `K` are provided. `K`
+/// lists them: `NeedsContext<(Variable<dyn TENANT>, Variable<dyn USER>), impl
+/// Future<Output = T>>` (up to eight).
+///
+/// *Provided* means: in a function annotated with `#[with_context(VAR = ..)]` or
+/// `#[uses_context(VAR)]` (strict or not), in its closures and `async` blocks. There,
+/// `helper().await` compiles as written: the attribute hands the function's evidence
+/// to every `.await` of its body. Anywhere else, `helper().await` does not compile: the
+/// error names this type, `NeedsContext<(Variable<dyn VAR>,), ..>`, which is not a
+/// future.
+///
+/// A strict helper also checks on entry, as every `#[uses_context]` function does, so
+/// where the evidence cannot reach, [`assume_provided`](Self::assume_provided) turns
+/// the requirement back into that run-time check.
+///
+/// ```
+/// use ctxvar::{context_var, uses_context, with_context};
+///
+/// #[context_var]
+/// static TENANT: &str;
+///
+/// #[uses_context(TENANT, strict)]
+/// async fn table() -> String {
+///     format!("{}.orders", TENANT.get())
+/// }
+///
+/// #[with_context(TENANT = "acme")]
+/// async fn handler() -> String {
+///     table().await // provided here: compiles
+/// }
+///
+/// # futures::executor::block_on(async {
+/// assert_eq!(handler().await, "acme.orders");
+/// # });
+/// ```
+///
+/// Awaiting it in a function that provides nothing is a compile error:
+///
+/// ```compile_fail
+/// # use ctxvar::{context_var, uses_context};
+/// # #[context_var]
+/// # static TENANT: &str;
+/// # #[uses_context(TENANT, strict)]
+/// # async fn table() -> String { TENANT.get().to_owned() }
+/// async fn unannotated() -> String {
+///     table().await // `NeedsContext<(Variable<dyn TENANT>,), ..>` is not a future
+/// }
+/// ```
+#[must_use = "a strict helper's future does nothing unless it is awaited where its variables are provided"]
+pub struct NeedsContext<K: ?Sized, F> {
+    inner: F,
+    key: PhantomData<fn(&K)>,
+}
+
+impl<K: ?Sized, F> NeedsContext<K, F> {
+    /// What a strict helper's expansion returns: its future, requiring `K`.
+    #[doc(hidden)]
+    pub const fn __new(inner: F) -> Self {
+        NeedsContext {
+            inner,
+            key: PhantomData,
+        }
+    }
+
+    /// The helper's future, requirement dropped: it checks on its first poll, as a
+    /// non-strict `#[uses_context]` function does, and panics there, naming the
+    /// variable, if it is not bound. For where no attribute's evidence reaches: a
+    /// combinator or trait that takes plain futures from a function without the
+    /// attribute, or a macro whose body the attribute does not see.
+    ///
+    /// ```
+    /// # use ctxvar::{context_var, uses_context};
+    /// #[context_var]
+    /// static TENANT: &str;
+    ///
+    /// #[uses_context(TENANT, strict)]
+    /// async fn table() -> String {
+    ///     format!("{}.orders", TENANT.get())
+    /// }
+    ///
+    /// # futures::executor::block_on(async {
+    /// let future = table().assume_provided();
+    /// assert_eq!(TENANT.scope("acme", future).await, "acme.orders");
+    /// # });
+    /// ```
+    pub fn assume_provided(self) -> <Self as Provide<AssumeProvided>>::Future
+    where
+        Self: Provide<AssumeProvided>,
+    {
+        Provide::provide(self)
+    }
+
+    /// The `.await` rewrite of the attributes: the future, if `E` provides every
+    /// variable of `K`.
+    #[doc(hidden)]
+    #[inline]
+    pub fn __ctxvar_provide<E>(self) -> <Self as Provide<E>>::Future
+    where
+        Self: Provide<E>,
+    {
+        Provide::provide(self)
+    }
+}
+
+impl<K: ?Sized, F> fmt::Debug for NeedsContext<K, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NeedsContext").finish_non_exhaustive()
+    }
+}
+
+/// Evidence that a function provides the variable whose key is `K`:
+/// `#[with_context]` and `#[uses_context]` implement it for a type of their own in
+/// each annotated function.
+///
+/// Safe to implement: a wrong impl lets a strict helper be awaited where its variable
+/// is not bound, and the helper's entry check then panics, naming it.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "this function does not provide context variable `{K}`, which the awaited helper requires",
+    label = "the helper requires `{K}`",
+    note = "bind it for this function with `#[with_context(VAR = ...)]`, or declare that callers bind it with `#[uses_context(VAR)]`"
+)]
+pub trait Provides<K: ?Sized> {}
+
+/// Gives the future of a [`NeedsContext`] whose every variable `E` provides.
+#[doc(hidden)]
+pub trait Provide<E> {
+    /// The helper's future.
+    type Future: Future;
+    /// The helper's future.
+    fn provide(self) -> Self::Future;
+}
+
+/// One impl per number of variables (the list is a tuple of `Variable`s), so that
+/// rustc selects it by the list's shape alone and reports the one `Provides` bound
+/// that fails, with its message.
+macro_rules! provide_impls {
+    ($($var:ident)+) => {
+        impl<E, F: Future, $($var: ?Sized),+> Provide<E>
+            for NeedsContext<($(Variable<$var>,)+), F>
+        where
+            $(E: Provides<$var>,)+
+        {
+            type Future = F;
+            #[inline]
+            fn provide(self) -> F {
+                self.inner
+            }
+        }
+    };
+}
+
+provide_impls!(A);
+provide_impls!(A B);
+provide_impls!(A B C);
+provide_impls!(A B C D);
+provide_impls!(A B C D G);
+provide_impls!(A B C D G H);
+provide_impls!(A B C D G H I);
+provide_impls!(A B C D G H I J);
+
+/// The evidence [`NeedsContext::assume_provided`] uses: it provides every variable,
+/// leaving the check to the helper's entry.
+#[derive(Debug)]
+pub enum AssumeProvided {}
+
+impl<K: ?Sized> Provides<K> for AssumeProvided {}
+
+/// What the attributes' `.await` rewrite calls on anything that is not a
+/// [`NeedsContext`]: the value itself, unchanged, so that a plain future is awaited as
+/// it was written (an inherent method of `NeedsContext` takes precedence over this).
+#[doc(hidden)]
+pub trait PassThrough: Sized {
+    /// `self`.
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    #[must_use]
+    fn __ctxvar_provide<E>(self) -> Self {
+        self
+    }
+}
+
+impl<T> PassThrough for T {}

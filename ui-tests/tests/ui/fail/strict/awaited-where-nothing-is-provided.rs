@@ -1,0 +1,27 @@
+// A strict helper awaited in a function without `#[with_context]` or `#[uses_context]`:
+// its future's type names the variable it needs, and it is not a future there.
+// (rustc's last suggestion, to make the helper `async`, is wrong for a strict helper;
+// the attribute cannot remove it.)
+use ctxvar::{context_var, uses_context, with_context};
+
+#[context_var]
+static TENANT: &str;
+
+#[uses_context(TENANT, strict)]
+async fn table() -> String {
+    format!("{}.orders", TENANT.get())
+}
+
+async fn unannotated() -> String {
+    table().await
+}
+
+// The fix: bind it (or declare it with `#[uses_context(TENANT)]`).
+#[with_context(TENANT = "acme")]
+async fn fixed() -> String {
+    table().await
+}
+
+fn main() {
+    let _ = (unannotated(), fixed());
+}
