@@ -64,10 +64,10 @@ pub(crate) fn provide_to_awaits(
     // Only the variable is spanned at the user's tokens (so that an error about it is
     // reported there); the trait's path is not, or rust-analyzer would take the
     // variable in the attribute for a use of the trait too.
-    let provides = quote!(#private::Provides);
+    let trait_path = quote!(#private::Provides);
     let impls = vars
         .iter()
-        .map(|var| quote_spanned!(var.span()=> impl #provides<dyn #var> for #evidence {}));
+        .map(|var| quote_spanned!(var.span()=> impl #trait_path<dyn #var> for #evidence {}));
     let items = quote! {
         #[allow(non_camel_case_types, dead_code)]
         struct #evidence;
