@@ -321,9 +321,24 @@ async fn both() -> String {
     format!("<{:?} {:?}>", REQUEST_ID.try_get(), ATTEMPT.try_get())
 }
 
+/// A strict helper: it can be awaited only where `REQUEST_ID` is provided.
+#[uses_context(REQUEST_ID, strict)]
+async fn shouted() -> String {
+    REQUEST_ID.get().to_uppercase()
+}
+
+/// An axum handler cannot be strict (axum takes a plain future): it declares the
+/// variable, which the layer binds, and that discharges the strict helper's
+/// requirement at compile time.
+#[uses_context(REQUEST_ID)]
+async fn via_a_strict_helper() -> String {
+    format!("<{}>", shouted().await)
+}
+
 fn app() -> Router {
     Router::new()
         .route("/", get(whoami))
+        .route("/strict", get(via_a_strict_helper))
         .route("/both", get(both))
         .layer(BindLayer::from_header(REQUEST_ID, X_REQUEST_ID, request_id))
         .layer(BindLayer::from_header(ATTEMPT, X_ATTEMPT, attempt))
@@ -345,6 +360,17 @@ async fn an_axum_handler_requiring_the_variable_reads_it() {
     let response = app().oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(body_text(response).await, "<r-8>");
+}
+
+#[tokio::test]
+async fn an_axum_handler_awaits_a_strict_helper_whose_variable_a_layer_binds() {
+    let request = Request::get("/strict")
+        .header(X_REQUEST_ID, "r-9")
+        .body(Body::empty())
+        .unwrap();
+    let response = app().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body_text(response).await, "<R-9>");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
