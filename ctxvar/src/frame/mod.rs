@@ -965,20 +965,20 @@ impl SharedFrame {
         // SAFETY: `block` is fresh memory of `layout`, which starts with the header.
         unsafe { block.write(header) };
         let head = Self::head_of(block);
+        // SAFETY: `head` is the head of this block, whose layout has room for `count`
+        // entries and `count` owners after it.
+        let entries = unsafe { entries_of(head) }.cast_mut();
+        // SAFETY: as above.
+        let owners = unsafe { owners_of(head, count) }.cast_mut();
         let mut written = 0;
         for (entry, owner) in visible.take(count) {
-            // SAFETY: `head` is the head of this block, whose layout has room for
-            // `count` entries and `count` owners after it; `written < count`.
-            let entries = unsafe { entries_of(head) }.cast_mut();
-            // SAFETY: as above.
-            let owners = unsafe { owners_of(head, count) }.cast_mut();
             // SAFETY: the owners written so far are initialised.
             let earlier = unsafe { core::slice::from_raw_parts(owners, written) };
-            if !earlier.iter().any(|earlier| earlier.same(owner)) {
+            if !earlier.contains(&owner) {
                 // SAFETY: the owner's block is alive, per the contract.
                 unsafe { owner.retain() };
             }
-            // SAFETY: in bounds, as above.
+            // SAFETY: in bounds: `written < count`.
             let entry_slot = unsafe { entries.add(written) };
             // SAFETY: as above.
             let owner_slot = unsafe { owners.add(written) };
@@ -1033,7 +1033,7 @@ impl Drop for SharedFrame {
         // SAFETY: as above, all initialised in `new`.
         let owners = unsafe { core::slice::from_raw_parts(owners, len) };
         for (index, &owner) in owners.iter().enumerate() {
-            if !owners[..index].iter().any(|earlier| earlier.same(owner)) {
+            if !owners[..index].contains(&owner) {
                 // SAFETY: the block holds one strong count of each distinct owner
                 // (taken in `new`), given up here, once.
                 unsafe { owner.release() };

@@ -230,12 +230,6 @@ impl RawOwner {
         // That was the last count, so nothing refers to the block any more.
         destroy(self.0);
     }
-
-    /// Whether two owners are the same block.
-    #[inline]
-    pub(crate) fn same(self, other: RawOwner) -> bool {
-        self == other
-    }
 }
 
 /// Recycling of freed blocks, per thread.
