@@ -83,6 +83,11 @@ pub(crate) fn parse_requirements(args: TokenStream) -> syn::Result<Vec<Path>> {
     Ok(list)
 }
 
+/// Whether an argument of `#[uses_context]` is the word `strict`, not a variable.
+pub(crate) fn is_strict_flag(path: &Path) -> bool {
+    path.leading_colon.is_none() && path.is_ident("strict")
+}
+
 /// The name a variable has inside the function: the last segment of its path.
 pub(crate) fn last_ident(path: &Path) -> &Ident {
     // `Path::parse_mod_style` never yields an empty path.

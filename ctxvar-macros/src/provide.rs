@@ -8,7 +8,7 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{Attribute, Expr, Path, Stmt, Token};
 
-use crate::args::{last_ident, parse_assignments, parse_requirements};
+use crate::args::{is_strict_flag, last_ident, parse_assignments, parse_requirements};
 use crate::private::private;
 
 /// `stmts` with every `.await` given the evidence that this function provides
@@ -107,11 +107,6 @@ fn provided_by_other_attributes(attrs: &[Attribute]) -> Vec<Path> {
         }
     }
     vars
-}
-
-/// Whether an argument of `#[uses_context]` is the word `strict`, not a variable.
-pub(crate) fn is_strict_flag(path: &Path) -> bool {
-    path.leading_colon.is_none() && path.is_ident("strict")
 }
 
 struct Awaits<'a> {

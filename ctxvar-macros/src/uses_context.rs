@@ -5,9 +5,9 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::args::parse_requirements;
+use crate::args::{is_strict_flag, parse_requirements};
 use crate::function::{Body, Evidence, Function, Parsed, evidence, ide_references, rewrite_body};
-use crate::provide::{is_strict_flag, provide_to_awaits};
+use crate::provide::provide_to_awaits;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let function = match Function::parse(&item, "uses_context")? {
@@ -102,9 +102,9 @@ fn expand_function(function: &Function, vars: &[syn::Path], strict: bool) -> Tok
     }
     let mut sig = function.item.sig.clone();
     sig.asyncness = None;
-    let output = match &sig.output {
-        syn::ReturnType::Default => quote!(()),
-        syn::ReturnType::Type(_, ty) => quote!(#ty),
+    let (arrow, output) = match &sig.output {
+        syn::ReturnType::Default => (syn::token::RArrow::default(), quote!(())),
+        syn::ReturnType::Type(arrow, ty) => (*arrow, quote!(#ty)),
     };
     let keys = vars
         .iter()
@@ -113,13 +113,11 @@ fn expand_function(function: &Function, vars: &[syn::Path], strict: bool) -> Tok
         ::ctxvar::NeedsContext<(#(#keys,)*), impl ::core::future::Future<Output = #output>>
     };
     let future = quote!(::ctxvar::NeedsContext::__new(async move { #body }));
-    // Spanned in the expansion: rustc's advice for an `.await` of something that is
-    // not a future (make the function `async`) does not apply to a strict helper.
+    // rustc answers an `.await` of something that is not a future with advice to make
+    // the function `async`, which does not apply to a strict helper. With the user's
+    // span, that advice would print `async async fn`; spanned in the expansion, it
+    // points at the attribute instead (it cannot be turned off).
     sig.fn_token = syn::Token![fn](proc_macro2::Span::mixed_site());
-    let arrow = match &sig.output {
-        syn::ReturnType::Type(arrow, _) => *arrow,
-        syn::ReturnType::Default => syn::token::RArrow::default(),
-    };
     sig.output = syn::parse_quote!(#arrow #returned);
     function.with_signature_and_body(&sig, &quote!(#references #future))
 }
