@@ -622,11 +622,24 @@ pub fn with_context(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   whose arguments are not expressions): `helper().assume_provided()` drops the
 ///   requirement, by name, and the helper's own check on entry remains.
 ///
-/// A strict helper still checks on entry: evidence is a type, not a borrow, so a
-/// strict helper awaited in work that does not carry the context (a plain
-/// `tokio::spawn` inside the function) compiles, and panics there as a non-strict one
-/// would. The function must be an `async fn` in edition 2024, where the returned
-/// `impl Future` captures every lifetime of the parameters.
+/// Work that starts without the function's context does not provide it: a strict
+/// helper awaited in an `async` block or closure written as the argument of
+/// `tokio::spawn`, `std::thread::spawn`, `set.spawn(..)` (any function or method
+/// named `spawn`, `spawn_local` or `spawn_blocking` whose path does not start with
+/// `ctxvar`) is an error, "`NeedsContext<..>` is awaited in work that starts without
+/// this function's context", that says how to carry it. Inside that argument,
+/// `async { .. }.in_current_context()`, `ctx.scope(..)` and `VAR.scope(value, ..)`
+/// carry a context again. A spawn helper imported by name (`use ctxvar::spawn;
+/// spawn(..)`) is recognised as ctxvar's only where its work also reads one of the
+/// function's variables, which has the name checked; otherwise write its path,
+/// `ctxvar::spawn(..)`.
+///
+/// This is read from where the work is written, not from its type: a block stored in
+/// a local and spawned by another crate later (`let f = async { helper().await };
+/// tokio::spawn(f)`) keeps the function's evidence. So a strict helper still checks
+/// on entry, and panics there, naming the variable, as a non-strict one would. The
+/// function must be an `async fn` in edition 2024, where the returned `impl Future`
+/// captures every lifetime of the parameters.
 ///
 /// Without the macro, `strict` is this signature and body:
 ///

@@ -50,6 +50,8 @@ pub(crate) fn provide_to_awaits(
     syn::visit_mut::VisitMut::visit_block_mut(
         &mut Awaits {
             evidence: &evidence,
+            escaping: false,
+            spawned: false,
         },
         &mut block,
     );
@@ -111,26 +113,127 @@ fn provided_by_other_attributes(attrs: &[Attribute]) -> Vec<Path> {
 
 struct Awaits<'a> {
     evidence: &'a syn::Ident,
+    /// Inside work that starts without the function's context: an `async` block or a
+    /// closure written in the arguments of a call that spawns it without carrying
+    /// the context (see [`Work`]).
+    escaping: bool,
+    /// In the arguments of such a call, outside any `async` block or closure: what
+    /// runs here still runs in the function, the work written here does not.
+    spawned: bool,
 }
 
 impl Awaits<'_> {
-    /// `(expr).__ctxvar_provide::<Evidence>()`, spanned at `span` (the `.await`).
+    /// `(expr).__ctxvar_provide::<Evidence>()`, spanned at `span` (the `.await`); in
+    /// work that starts without the function's context, `(expr).__ctxvar_not_carried()`,
+    /// which does not compile on a strict helper's future.
     fn provided(&self, expr: &Expr, span: Span) -> Expr {
+        if self.escaping {
+            let method = syn::Ident::new("__ctxvar_not_carried", span);
+            let private = private(Span::call_site());
+            return syn::parse_quote_spanned!(span=>
+                (#expr).#method::<#private::SpawnedWithoutContext>()
+            );
+        }
         let evidence = self.evidence;
         let method = syn::Ident::new("__ctxvar_provide", span);
         syn::parse_quote_spanned!(span=> (#expr).#method::<#evidence>())
     }
+
+    /// Visits `exprs` with `spawned` set as given.
+    fn visit_all<'e>(&mut self, exprs: impl IntoIterator<Item = &'e mut Expr>, spawned: bool) {
+        for expr in exprs {
+            self.spawned = spawned;
+            syn::visit_mut::VisitMut::visit_expr_mut(self, expr);
+        }
+    }
 }
 
-/// Whether `expr` is already `(..).__ctxvar_provide::<..>()`: rewritten by an outer
-/// attribute on the same function.
+/// Whether `expr` is already `(..).__ctxvar_provide::<..>()` (or `__ctxvar_not_carried`):
+/// rewritten by an outer attribute on the same function.
 fn is_provided(expr: &Expr) -> bool {
-    matches!(expr, Expr::MethodCall(call) if call.method == "__ctxvar_provide")
+    matches!(expr, Expr::MethodCall(call)
+        if call.method == "__ctxvar_provide" || call.method == "__ctxvar_not_carried")
+}
+
+/// What a call does with the work written in its arguments.
+enum Work {
+    /// Runs it elsewhere, without the function's context: a call of `spawn`,
+    /// `spawn_local` or `spawn_blocking` (`tokio::spawn(..)`, `std::thread::spawn(..)`,
+    /// `set.spawn(..)`, `scope.spawn(..)`) whose path does not start with `ctxvar`.
+    /// A spawn helper imported by name (`spawn(..)`) counts as another crate's: only
+    /// its path says it is `ctxvar`'s, unless a read in its work had the other
+    /// rewrite check the name (then the call is no longer a bare path).
+    Escapes,
+    /// Runs it in a context captured now: a `ctxvar::` spawn helper (by its path, or
+    /// checked by name), `.in_current_context()` (its receiver) and `.scope(..)`
+    /// (`ctx.scope(future)`, `VAR.scope(value, future)`).
+    Carried,
+}
+
+const SPAWNS: [&str; 3] = ["spawn", "spawn_local", "spawn_blocking"];
+
+/// What the call `call` does with the work in its arguments, if it spawns or carries.
+fn work_of_call(call: &syn::ExprCall) -> Option<Work> {
+    match &*call.func {
+        Expr::Path(path) => {
+            let segments = &path.path.segments;
+            let last = segments.last()?.ident.to_string();
+            if !SPAWNS.contains(&last.as_str()) {
+                None
+            } else if segments[0].ident == "ctxvar" {
+                Some(Work::Carried)
+            } else {
+                Some(Work::Escapes)
+            }
+        }
+        // `IsCtxvarHelper::check(spawn, ::ctxvar::spawn)(work)`: checked to be ctxvar's.
+        Expr::Call(_) => Some(Work::Carried),
+        _ => None,
+    }
+}
+
+/// What the method call `call` does with the work in its receiver and arguments.
+fn work_of_method_call(call: &syn::ExprMethodCall) -> Option<Work> {
+    let method = call.method.to_string();
+    if SPAWNS.contains(&method.as_str()) {
+        Some(Work::Escapes)
+    } else if method == "in_current_context" || method == "scope" {
+        Some(Work::Carried)
+    } else {
+        None
+    }
 }
 
 impl syn::visit_mut::VisitMut for Awaits<'_> {
     fn visit_expr_mut(&mut self, expr: &mut Expr) {
-        syn::visit_mut::visit_expr_mut(self, expr);
+        let outer = (self.escaping, self.spawned);
+        match expr {
+            Expr::Async(_) | Expr::Closure(_) => {
+                self.escaping |= self.spawned;
+                self.spawned = false;
+                syn::visit_mut::visit_expr_mut(self, expr);
+            }
+            Expr::Call(call) => match work_of_call(call) {
+                Some(work) => {
+                    self.visit_all([&mut *call.func], false);
+                    self.visit_all(&mut call.args, matches!(work, Work::Escapes));
+                }
+                None => syn::visit_mut::visit_expr_mut(self, expr),
+            },
+            Expr::MethodCall(call) => match work_of_method_call(call) {
+                // The receiver of `.in_current_context()` is the carried work.
+                Some(Work::Carried) if call.method == "in_current_context" => {
+                    self.visit_all([&mut *call.receiver], false);
+                }
+                Some(work) => {
+                    self.visit_all([&mut *call.receiver], false);
+                    self.visit_all(&mut call.args, matches!(work, Work::Escapes));
+                }
+                None => syn::visit_mut::visit_expr_mut(self, expr),
+            },
+            _ => syn::visit_mut::visit_expr_mut(self, expr),
+        }
+        (self.escaping, self.spawned) = outer;
         if let Expr::Await(awaited) = expr {
             if !is_provided(&awaited.base) {
                 let span = awaited.await_token.span();

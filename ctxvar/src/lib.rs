@@ -703,4 +703,4 @@ pub mod __private;
 pub use __private::IsCtxvarHelper;
 // The same for the traits a strict helper's errors name.
 #[doc(hidden)]
-pub use __private::{Provide, Provides};
+pub use __private::{AwaitableIn, CarriesTheContext, Provide, Provides, SpawnedWithoutContext};

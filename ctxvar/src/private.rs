@@ -10,7 +10,10 @@ use crate::key::ContextKey;
 pub use crate::frame::ReadCache;
 pub use crate::key::VarMeta;
 pub use crate::provided::{Anchor, Provided};
-pub use crate::strict::{AssumeProvided, PassThrough, Provide, Provides};
+pub use crate::strict::{
+    AssumeProvided, AwaitableIn, CarriesTheContext, PassThrough, Provide, Provides,
+    SpawnedWithoutContext,
+};
 pub use std::thread::LocalKey;
 pub use std::thread_local;
 

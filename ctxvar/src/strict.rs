@@ -112,6 +112,22 @@ impl<K: ?Sized, F> NeedsContext<K, F> {
     }
 }
 
+impl<K: ?Sized, F> NeedsContext<K, F> {
+    /// The `.await` rewrite of the attributes inside work that starts without the
+    /// function's context (a `tokio::spawn`ed block, a closure run on a plain
+    /// thread), with `W` = [`SpawnedWithoutContext`]: never compiles on a
+    /// `NeedsContext`. (`W` is a parameter so that rustc does not give up on this
+    /// method, and take `PassThrough`'s, before it reports why.)
+    #[doc(hidden)]
+    #[inline]
+    pub fn __ctxvar_not_carried<W>(self) -> <Self as AwaitableIn<W>>::Future
+    where
+        Self: AwaitableIn<W>,
+    {
+        AwaitableIn::provide(self)
+    }
+}
+
 impl<K: ?Sized, F> fmt::Debug for NeedsContext<K, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NeedsContext").finish_non_exhaustive()
@@ -131,6 +147,46 @@ impl<K: ?Sized, F> fmt::Debug for NeedsContext<K, F> {
     note = "bind it for this function with `#[with_context(VAR = ...)]`, or declare that callers bind it with `#[uses_context(VAR)]`"
 )]
 pub trait Provides<K: ?Sized> {}
+
+/// The evidence the attributes' `.await` rewrite gives a strict helper awaited in
+/// work that starts without the function's context: a `tokio::spawn`ed block, a
+/// closure run on a plain thread. Such work is recognised where it is written, as
+/// the argument of a call of `spawn`, `spawn_local` or `spawn_blocking` that is not
+/// `ctxvar`'s (a function or a method: `tokio::spawn`, `std::thread::spawn`,
+/// `JoinSet::spawn`).
+#[derive(Debug)]
+pub enum SpawnedWithoutContext {}
+
+/// Gives the future of a [`NeedsContext`] awaited in work `W`: never, for
+/// [`SpawnedWithoutContext`], so that the error names the helper's future (and so
+/// its variables) and says how to carry the context.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is awaited in work that starts without this function's context",
+    label = "a strict helper, awaited in a task or thread that starts with nothing bound",
+    note = "start the work with `ctxvar::spawn` (or `ctxvar::spawn_local`, `ctxvar::spawn_blocking`, `ctxvar::thread::spawn`), written by its path, to carry the context into it",
+    note = "or carry it into the future you spawn: `tokio::spawn(async move {{ .. }}.in_current_context())`"
+)]
+pub trait AwaitableIn<W> {
+    /// The helper's future.
+    type Future: Future;
+    /// The helper's future.
+    fn provide(self) -> Self::Future;
+}
+
+/// Implemented by nothing: the bound that [`AwaitableIn`]'s one impl cannot meet.
+#[doc(hidden)]
+pub trait CarriesTheContext {}
+
+// Not recommended, so that rustc reports the `AwaitableIn` bound, with its message,
+// rather than the bound of this impl that fails.
+#[diagnostic::do_not_recommend]
+impl<K: ?Sized, F: Future, W: CarriesTheContext> AwaitableIn<W> for NeedsContext<K, F> {
+    type Future = F;
+    fn provide(self) -> F {
+        self.inner
+    }
+}
 
 /// Gives the future of a [`NeedsContext`] whose every variable `E` provides.
 #[doc(hidden)]
@@ -186,6 +242,14 @@ pub trait PassThrough: Sized {
     #[allow(clippy::inline_always)]
     #[must_use]
     fn __ctxvar_provide<E>(self) -> Self {
+        self
+    }
+
+    /// `self`.
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    #[must_use]
+    fn __ctxvar_not_carried<W>(self) -> Self {
         self
     }
 }

@@ -167,8 +167,14 @@ async fn spawned() -> Vec<String> {
     let mut set = tokio::task::JoinSet::new();
     set.spawn(async { table("set").await }.in_current_context());
     let helper = ctxvar::spawn(async { table("spawn").await });
+    let carried = tokio::spawn(async { table("tokio").await }.in_current_context());
+    let context = ctxvar::Context::current();
+    let scoped = tokio::spawn(context.scope(async { table("scope").await }));
+    let bound = tokio::spawn(TENANT.scope("other", async { table("bound").await }));
     let mut seen = set.join_all().await;
-    seen.push(helper.await.unwrap());
+    for task in [helper, carried, scoped, bound] {
+        seen.push(task.await.unwrap());
+    }
     seen
 }
 
@@ -176,7 +182,59 @@ async fn spawned() -> Vec<String> {
 #[test]
 fn join_set_and_spawn_helpers_await_strict_helpers_in_carried_work() {
     on_both_runtimes(|| async {
-        assert_eq!(spawned().await, ["acme.set", "acme.spawn"]);
+        assert_eq!(
+            spawned().await,
+            [
+                "acme.set",
+                "acme.spawn",
+                "acme.tokio",
+                "acme.scope",
+                "other.bound"
+            ]
+        );
+    });
+}
+
+/// A spawn helper imported by name is recognised as `ctxvar`'s only where a read in
+/// its work has it checked; a read does here.
+#[cfg(feature = "tokio")]
+#[with_context(TENANT = "acme")]
+async fn spawned_by_an_imported_helper() -> String {
+    use ctxvar::spawn;
+    spawn(async { format!("{} {}", TENANT.get(), table("imported").await) })
+        .await
+        .unwrap()
+}
+
+#[cfg(feature = "tokio")]
+#[test]
+fn an_imported_spawn_helper_checked_by_a_read_carries_the_context() {
+    on_both_runtimes(|| async {
+        assert_eq!(spawned_by_an_imported_helper().await, "acme acme.imported");
+    });
+}
+
+/// Work that starts without the context still awaits plain futures as written, and a
+/// strict helper through its explicit escape, `assume_provided`, which checks on
+/// entry (here it panics: the spawned task has nothing bound).
+#[cfg(feature = "tokio")]
+#[with_context(TENANT = "acme")]
+async fn spawned_without_the_context() -> (usize, String) {
+    let plain = tokio::spawn(async { std::future::ready(1).await });
+    let escaped = tokio::spawn(async { table("escaped").assume_provided().await });
+    let thread = std::thread::spawn(|| futures::executor::block_on(async { 2 }));
+    let panic = escaped.await.unwrap_err().into_panic();
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    (plain.await.unwrap() + thread.join().unwrap(), message)
+}
+
+#[cfg(feature = "tokio")]
+#[test]
+fn work_spawned_without_the_context_awaits_plain_futures_and_assumed_helpers() {
+    on_both_runtimes(|| async {
+        let (sum, message) = spawned_without_the_context().await;
+        assert_eq!(sum, 3);
+        assert!(message.contains("TENANT"), "{message}");
     });
 }
 
