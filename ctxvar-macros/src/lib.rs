@@ -638,8 +638,8 @@ pub fn with_context(args: TokenStream, item: TokenStream) -> TokenStream {
 /// a local and spawned by another crate later (`let f = async { helper().await };
 /// tokio::spawn(f)`) keeps the function's evidence. So a strict helper still checks
 /// on entry, and panics there, naming the variable, as a non-strict one would. The
-/// function must be an `async fn` in edition 2024, where the returned `impl Future`
-/// captures every lifetime of the parameters.
+/// function must be an `async fn`; its future captures every lifetime and type of
+/// its parameters, as an `async fn`'s does, in editions 2021 and 2024 alike.
 ///
 /// Without the macro, `strict` is this signature and body:
 ///

@@ -109,6 +109,9 @@ fn expand_function(function: &Function, vars: &[syn::Path], strict: bool) -> Tok
     let keys = vars
         .iter()
         .map(|var| quote_spanned!(var.span()=> ::ctxvar::Variable<dyn #var>));
+    // The `impl Future` is this expansion's, whose tokens have this crate's edition,
+    // 2024: it captures every lifetime in scope, as the future of an `async fn` does,
+    // also in a helper's crate of edition 2021 (`tests/edition-2021` checks it).
     let returned = quote! {
         ::ctxvar::NeedsContext<(#(#keys,)*), impl ::core::future::Future<Output = #output>>
     };
