@@ -578,9 +578,13 @@ pub fn with_context(args: TokenStream, item: TokenStream) -> TokenStream {
 /// does not compile. *Provided* means: in a function with `#[with_context]` that binds
 /// them or `#[uses_context]` that declares them (strict or not), in its closures and
 /// `async` blocks, in work given to the spawn helpers and `.in_current_context()`,
-/// and in the arguments of `join!`/`try_join!` and other macros whose arguments are
-/// expressions (`format!`, `assert_eq!`). Both attributes hand the function's evidence
-/// to every `.await` of its body; awaiting anything else is unchanged.
+/// and in the arguments of the macros that use them as code: std's formatting macros
+/// (`format!`, `println!`, `write!`, `panic!`), `vec!`, `assert_eq!`/`assert_ne!`,
+/// `join!`, `try_join!` and `select!` (tokio's and futures'), `tracing`'s and `log`'s
+/// event and span macros. Both attributes hand the function's evidence to every
+/// `.await` there; awaiting anything else is unchanged. Other macros are left as
+/// written, as they may keep their tokens as text (`assert!`, `dbg!`, `stringify!`):
+/// await a strict helper before calling them.
 ///
 /// ```
 /// use ctxvar::{context_var, uses_context, with_context};
@@ -616,11 +620,14 @@ pub fn with_context(args: TokenStream, item: TokenStream) -> TokenStream {
 /// - A trait method that is a strict helper declares the type in the trait:
 ///   `fn table(&self) -> NeedsContext<(Variable<dyn TENANT>,), impl Future<Output =
 ///   String> + '_>`, and the impl keeps `#[uses_context(TENANT, strict)] async fn`.
-/// - `#[async_trait]` methods and plain `fn`s cannot be strict: their type has no
-///   room for the requirement (the attribute says so); leave `strict` out.
-/// - Anything else (a function without the attributes that must await one, a macro
-///   whose arguments are not expressions): `helper().assume_provided()` drops the
-///   requirement, by name, and the helper's own check on entry remains.
+/// - `#[async_trait]` methods (and so methods called through `dyn Trait`) and plain
+///   `fn`s cannot be strict: their type has no room for the requirement (the
+///   attribute says so). Leave `strict` out: the method checks on entry, and its
+///   body, under `#[uses_context]`, awaits strict helpers as any annotated function
+///   does.
+/// - Anything else (a function without the attributes that must await one):
+///   `helper().assume_provided()` drops the requirement, by name, and the helper's
+///   own check on entry remains.
 ///
 /// Work that starts without the function's context does not provide it: a strict
 /// helper awaited in an `async` block or closure written as the argument of

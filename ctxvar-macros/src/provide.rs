@@ -2,7 +2,7 @@
 //! (`#[uses_context(VAR, strict)]`) can be awaited in their function: evidence of the
 //! variables the function provides, handed to every `.await` of its body.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Group, Punct, Spacing, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
@@ -124,19 +124,52 @@ struct Awaits<'a> {
 
 impl Awaits<'_> {
     /// `(expr).__ctxvar_provide::<Evidence>()`, spanned at `span` (the `.await`); in
-    /// work that starts without the function's context, `(expr).__ctxvar_not_carried()`,
-    /// which does not compile on a strict helper's future.
+    /// work that starts without the function's context,
+    /// `(expr).__ctxvar_not_carried::<SpawnedWithoutContext>()`, which does not
+    /// compile on a strict helper's future.
     fn provided(&self, expr: &Expr, span: Span) -> Expr {
+        let call = self.call(span);
+        syn::parse_quote_spanned!(span=> (#expr).#call)
+    }
+
+    /// The method call of [`provided`](Self::provided), after its `.`.
+    fn call(&self, span: Span) -> TokenStream {
         if self.escaping {
             let method = syn::Ident::new("__ctxvar_not_carried", span);
             let private = private(Span::call_site());
-            return syn::parse_quote_spanned!(span=>
-                (#expr).#method::<#private::SpawnedWithoutContext>()
-            );
+            quote_spanned!(span=> #method::<#private::SpawnedWithoutContext>())
+        } else {
+            let method = syn::Ident::new("__ctxvar_provide", span);
+            let evidence = self.evidence;
+            quote_spanned!(span=> #method::<#evidence>())
         }
-        let evidence = self.evidence;
-        let method = syn::Ident::new("__ctxvar_provide", span);
-        syn::parse_quote_spanned!(span=> (#expr).#method::<#evidence>())
+    }
+
+    /// `tokens` (a macro's body that is not a list of expressions) with the method
+    /// call of [`provided`](Self::provided) put before every `.await`:
+    /// `x.f().await` becomes `x.f().__ctxvar_provide::<E>().await`, which is what the
+    /// rewrite of the expression gives, since a method call and `.await` bind alike.
+    fn provided_in_tokens(&self, tokens: TokenStream) -> TokenStream {
+        let mut out = TokenStream::new();
+        let mut after_dot = false;
+        for token in tokens {
+            match &token {
+                TokenTree::Group(group) => {
+                    let stream = self.provided_in_tokens(group.stream());
+                    let mut rewritten = Group::new(group.delimiter(), stream);
+                    rewritten.set_span(group.span());
+                    out.extend([TokenTree::Group(rewritten)]);
+                }
+                TokenTree::Ident(ident) if after_dot && ident == "await" => {
+                    let dot = Punct::new('.', Spacing::Alone);
+                    out.extend(self.call(ident.span()));
+                    out.extend([TokenTree::Punct(dot), token.clone()]);
+                }
+                _ => out.extend([token.clone()]),
+            }
+            after_dot = matches!(&token, TokenTree::Punct(p) if p.as_char() == '.');
+        }
+        out
     }
 
     /// Visits `exprs` with `spawned` set as given.
@@ -153,6 +186,58 @@ impl Awaits<'_> {
 fn is_provided(expr: &Expr) -> bool {
     matches!(expr, Expr::MethodCall(call)
         if call.method == "__ctxvar_provide" || call.method == "__ctxvar_not_carried")
+}
+
+/// The macros (by the last segment of their path) in whose arguments an `.await` is
+/// given the evidence: those that use their arguments as code, never as text. In any
+/// other, a strict helper must be awaited before the call (`let t = helper().await;`).
+const MACROS_WHOSE_ARGUMENTS_ARE_CODE: &[&str] = &[
+    // std
+    "format",
+    "format_args",
+    "print",
+    "println",
+    "eprint",
+    "eprintln",
+    "write",
+    "writeln",
+    "panic",
+    "todo",
+    "unimplemented",
+    "unreachable",
+    "vec",
+    "assert_eq",
+    "assert_ne",
+    "debug_assert_eq",
+    "debug_assert_ne",
+    "pin",
+    // tokio, futures
+    "join",
+    "try_join",
+    "select",
+    "select_biased",
+    // tracing, log
+    "event",
+    "trace",
+    "debug",
+    "info",
+    "warn",
+    "error",
+    "trace_span",
+    "debug_span",
+    "info_span",
+    "warn_span",
+    "error_span",
+    "span",
+];
+
+/// Whether `tokens` contain the keyword `fn`, at any depth.
+fn mentions_fn(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|token| match token {
+        TokenTree::Ident(ident) => ident == "fn",
+        TokenTree::Group(group) => mentions_fn(group.stream()),
+        _ => false,
+    })
 }
 
 /// What a call does with the work written in its arguments.
@@ -243,19 +328,29 @@ impl syn::visit_mut::VisitMut for Awaits<'_> {
     }
 
     fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
-        // A macro whose arguments are expressions (`format!`, `assert_eq!`, `join!`):
-        // its `.await`s too. `join!` and `try_join!` (tokio's, futures') await their
-        // arguments themselves: those get the evidence as well. Any other macro's body
-        // is left as written.
-        let parser = Punctuated::<Expr, Token![,]>::parse_terminated;
-        let Ok(mut args) = syn::parse::Parser::parse2(parser, mac.tokens.clone()) else {
+        // Only the macros of `MACROS_WHOSE_ARGUMENTS_ARE_CODE`: another one may keep its
+        // tokens as text (`assert!`, `dbg!`, `stringify!`, a snapshot test's macro),
+        // which must not change for an `.await` that is not a strict helper's.
+        let Some(name) = mac.path.segments.last().map(|s| s.ident.to_string()) else {
             return;
         };
-        let joins = mac
-            .path
-            .segments
-            .last()
-            .is_some_and(|s| s.ident == "join" || s.ident == "try_join");
+        if !MACROS_WHOSE_ARGUMENTS_ARE_CODE.contains(&name.as_str()) {
+            return;
+        }
+        // Arguments that are expressions (`format!`, `join!`): their `.await`s, with
+        // the spawned work in them recognised. `join!` and `try_join!` (tokio's,
+        // futures') await their arguments themselves: those get the evidence as well.
+        let parser = Punctuated::<Expr, Token![,]>::parse_terminated;
+        let Ok(mut args) = syn::parse::Parser::parse2(parser, mac.tokens.clone()) else {
+            // Other arguments (`info!(table = %table().await)`, `select!`'s
+            // branches): every `.await` in their tokens, unless they declare a
+            // function, which is not part of this one.
+            if !mentions_fn(mac.tokens.clone()) {
+                mac.tokens = self.provided_in_tokens(mac.tokens.clone());
+            }
+            return;
+        };
+        let joins = name == "join" || name == "try_join";
         for arg in &mut args {
             self.visit_expr_mut(arg);
             if joins && !is_provided(arg) {

@@ -132,10 +132,23 @@ async fn selected() -> String {
     }
 }
 
+/// The `.await`s of the macros that use their arguments as code, also where those
+/// are not expressions: a `tracing` field, a `select!` branch's handler.
+#[with_context(TENANT = "acme")]
+async fn in_macros() -> String {
+    tracing::info!(table = %table("logged").await, "looked up");
+    let formatted = format!("{}", table("formatted").await);
+    let branch = tokio::select! {
+        value = std::future::ready(1) => format!("{value}:{}", table("branch").await),
+    };
+    format!("{formatted} {branch}")
+}
+
 #[test]
-fn select_awaits_a_block_that_awaits_the_helper() {
+fn select_and_other_macros_await_strict_helpers() {
     on_both_runtimes(|| async {
         assert_eq!(selected().await, "acme.first");
+        assert_eq!(in_macros().await, "acme.formatted 1:acme.branch");
     });
 }
 
@@ -280,6 +293,42 @@ fn a_strict_helper_behind_a_trait() {
     });
 }
 
+/// Behind `#[async_trait]`, and so behind `dyn`: the method returns a boxed future,
+/// whose type has no room for the requirement. The method is a plain
+/// `#[uses_context]` (checked when it runs), and awaits strict helpers inside.
+#[async_trait::async_trait]
+trait Catalog {
+    async fn table(&self) -> String;
+}
+
+struct Store;
+
+#[async_trait::async_trait]
+impl Catalog for Store {
+    #[uses_context(TENANT)]
+    async fn table(&self) -> String {
+        table("catalog").await
+    }
+}
+
+#[with_context(TENANT = "acme")]
+async fn through_dyn(catalog: &(dyn Catalog + Sync)) -> String {
+    catalog.table().await
+}
+
+#[cfg(feature = "tokio")]
+#[test]
+fn a_strict_helper_behind_async_trait_and_dyn() {
+    on_both_runtimes(|| async {
+        assert_eq!(through_dyn(&Store).await, "acme.catalog");
+        // Where nothing binds it, the method's own check on entry names the variable.
+        let unbound = tokio::spawn(async { Store.table().await });
+        let panic = unbound.await.unwrap_err().into_panic();
+        let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(message.contains("`TENANT`"), "{message}");
+    });
+}
+
 #[test]
 fn assume_provided_falls_back_to_the_check_on_entry() {
     on_both_runtimes(|| async {
@@ -309,5 +358,33 @@ async fn plain_awaits() -> usize {
 fn plain_awaits_are_unchanged() {
     on_both_runtimes(|| async {
         assert_eq!(plain_awaits().await, 7);
+    });
+}
+
+/// A macro that keeps its tokens as text (`stringify!`, and with it `assert!`,
+/// `dbg!`, a snapshot test's macro) sees an `.await` as written.
+#[with_context(REQUEST_ID = "r".to_owned())]
+async fn awaits_as_text() -> (&'static str, &'static str) {
+    macro_rules! text {
+        ($($tokens:tt)*) => {
+            stringify!($($tokens)*)
+        };
+    }
+    let _ = REQUEST_ID.get();
+    (
+        stringify!(std::future::ready(1).await),
+        text!(f(std::future::ready(1).await)),
+    )
+}
+
+#[test]
+fn macros_that_keep_their_tokens_as_text_see_awaits_as_written() {
+    on_both_runtimes(|| async {
+        // Spaces aside: tokens that an attribute macro emitted again are printed with
+        // spaces of rustc's choosing (`std :: future`).
+        let (by_stringify, by_macro) = awaits_as_text().await;
+        let squeezed = |text: &str| text.replace(' ', "");
+        assert_eq!(squeezed(by_stringify), "std::future::ready(1).await");
+        assert_eq!(squeezed(by_macro), "f(std::future::ready(1).await)");
     });
 }
