@@ -2,6 +2,8 @@
 //! (`#[uses_context(VAR, strict)]`) can be awaited in their function: evidence of the
 //! variables the function provides, handed to every `.await` of its body.
 
+use std::cell::Cell;
+
 use proc_macro2::{Group, Punct, Spacing, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned};
 use syn::punctuated::Punctuated;
@@ -15,7 +17,8 @@ use crate::private::private;
 /// `provided` (and what the other ctxvar attributes on it provide, `attrs`), and the
 /// items that declare that evidence, which go first in the function's body: before
 /// the evidence locals, so that a path that is not a variable is only the error
-/// rustc reports for it elsewhere (an item cannot see a local, and says so).
+/// rustc reports for it elsewhere (an item cannot see a local, and says so). A body
+/// without an `.await` gets no items.
 //
 // Input:   helper().await
 // Output:  #[allow(..)] struct ContextThisFunctionProvides;
@@ -47,14 +50,18 @@ pub(crate) fn provide_to_awaits(
         brace_token: syn::token::Brace::default(),
         stmts,
     };
-    syn::visit_mut::VisitMut::visit_block_mut(
-        &mut Awaits {
-            evidence: &evidence,
-            escaping: false,
-            spawned: false,
-        },
-        &mut block,
-    );
+    let mut awaits = Awaits {
+        evidence: &evidence,
+        escaping: false,
+        spawned: false,
+        rewritten: Cell::new(0),
+    };
+    syn::visit_mut::VisitMut::visit_block_mut(&mut awaits, &mut block);
+    // A function without an `.await` (most helpers) needs no evidence: declaring it
+    // anyway would cost every such function a type and its impls to check.
+    if awaits.rewritten.get() == 0 {
+        return (TokenStream::new(), block.stmts);
+    }
     let stacked = provided_by_other_attributes(attrs);
     let mut vars: Vec<&Path> = Vec::new();
     for var in provided.iter().copied().chain(&stacked) {
@@ -120,6 +127,8 @@ struct Awaits<'a> {
     /// In the arguments of such a call, outside any `async` block or closure: what
     /// runs here still runs in the function, the work written here does not.
     spawned: bool,
+    /// How many `.await`s were given evidence.
+    rewritten: Cell<usize>,
 }
 
 impl Awaits<'_> {
@@ -134,6 +143,7 @@ impl Awaits<'_> {
 
     /// The method call of [`provided`](Self::provided), after its `.`.
     fn call(&self, span: Span) -> TokenStream {
+        self.rewritten.set(self.rewritten.get() + 1);
         if self.escaping {
             let method = syn::Ident::new("__ctxvar_not_carried", span);
             let private = private(Span::call_site());
