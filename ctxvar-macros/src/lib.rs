@@ -608,11 +608,13 @@ pub fn with_context(args: TokenStream, item: TokenStream) -> TokenStream {
 /// # }
 /// ```
 ///
-/// In a function without either attribute, `table_name().await` is an error that
-/// names the variable in the helper's type, `NeedsContext<(Variable<dyn TENANT>,),
-/// ..>` "is not a future"; in one that provides some variables but not all, the error
-/// names the one missing: "this function does not provide context variable `dyn
-/// USER`, which the awaited helper requires".
+/// In a function without either attribute, `table_name().await` is an error under
+/// the `.await` that names the variable and the attributes that would provide it:
+/// "this function does not provide context variable `dyn TENANT`, which the awaited
+/// helper requires"; in one that provides some variables but not all, the same error
+/// names the one missing. A combinator that awaits the helper's future itself
+/// (`join_all(vec![table_name()])`) gets that error too, in any function: give it
+/// `async { table_name().await }` instead.
 ///
 /// Where the evidence cannot reach, the ways through:
 /// - `tokio::select!` takes its futures as written: write `let f = async {

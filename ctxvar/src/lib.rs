@@ -703,4 +703,6 @@ pub mod __private;
 pub use __private::IsCtxvarHelper;
 // The same for the traits a strict helper's errors name.
 #[doc(hidden)]
-pub use __private::{AwaitableIn, CarriesTheContext, Provide, Provides, SpawnedWithoutContext};
+pub use __private::{
+    AwaitableAnywhere, AwaitableIn, CarriesTheContext, Provide, Provides, SpawnedWithoutContext,
+};

@@ -11,8 +11,8 @@ pub use crate::frame::ReadCache;
 pub use crate::key::VarMeta;
 pub use crate::provided::{Anchor, Provided};
 pub use crate::strict::{
-    AssumeProvided, AwaitableIn, CarriesTheContext, PassThrough, Provide, Provides,
-    SpawnedWithoutContext,
+    AssumeProvided, AwaitableAnywhere, AwaitableIn, CarriesTheContext, PassThrough, Provide,
+    Provides, SpawnedWithoutContext,
 };
 pub use std::thread::LocalKey;
 pub use std::thread_local;

@@ -4,62 +4,71 @@
 use core::fmt;
 use core::future::Future;
 use core::marker::PhantomData;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+use pin_project_lite::pin_project;
 
 use crate::var::Variable;
 
-/// What a strict helper returns (`#[uses_context(VAR, strict)] async fn ..`): its
-/// future, which can be awaited only where the variables of `K` are provided. `K`
-/// lists them: `NeedsContext<(Variable<dyn TENANT>, Variable<dyn USER>), impl
-/// Future<Output = T>>` (up to eight).
-///
-/// *Provided* means: in a function annotated with `#[with_context(VAR = ..)]` or
-/// `#[uses_context(VAR)]` (strict or not), in its closures and `async` blocks. There,
-/// `helper().await` compiles as written: the attribute hands the function's evidence
-/// to every `.await` of its body. Anywhere else, `helper().await` does not compile: the
-/// error names this type, `NeedsContext<(Variable<dyn VAR>,), ..>`, which is not a
-/// future.
-///
-/// A strict helper also checks on entry, as every `#[uses_context]` function does, so
-/// where the evidence cannot reach, [`assume_provided`](Self::assume_provided) turns
-/// the requirement back into that run-time check.
-///
-/// ```
-/// use ctxvar::{context_var, uses_context, with_context};
-///
-/// #[context_var]
-/// static TENANT: &str;
-///
-/// #[uses_context(TENANT, strict)]
-/// async fn table() -> String {
-///     format!("{}.orders", TENANT.get())
-/// }
-///
-/// #[with_context(TENANT = "acme")]
-/// async fn handler() -> String {
-///     table().await // provided here: compiles
-/// }
-///
-/// # futures::executor::block_on(async {
-/// assert_eq!(handler().await, "acme.orders");
-/// # });
-/// ```
-///
-/// Awaiting it in a function that provides nothing is a compile error:
-///
-/// ```compile_fail
-/// # use ctxvar::{context_var, uses_context};
-/// # #[context_var]
-/// # static TENANT: &str;
-/// # #[uses_context(TENANT, strict)]
-/// # async fn table() -> String { TENANT.get().to_owned() }
-/// async fn unannotated() -> String {
-///     table().await // `NeedsContext<(Variable<dyn TENANT>,), ..>` is not a future
-/// }
-/// ```
-#[must_use = "a strict helper's future does nothing unless it is awaited where its variables are provided"]
-pub struct NeedsContext<K: ?Sized, F> {
-    inner: F,
-    key: PhantomData<fn(&K)>,
+pin_project! {
+    /// What a strict helper returns (`#[uses_context(VAR, strict)] async fn ..`): its
+    /// future, which can be awaited only where the variables of `K` are provided. `K`
+    /// lists them: `NeedsContext<(Variable<dyn TENANT>, Variable<dyn USER>), impl
+    /// Future<Output = T>>` (up to eight).
+    ///
+    /// *Provided* means: in a function annotated with `#[with_context(VAR = ..)]` or
+    /// `#[uses_context(VAR)]` (strict or not), in its closures and `async` blocks. There,
+    /// `helper().await` compiles as written: the attribute hands the function's evidence
+    /// to every `.await` of its body. Anywhere else, `helper().await` does not compile:
+    /// "this function does not provide context variable `dyn VAR`, which the awaited
+    /// helper requires", with the attributes that would. The same holds for a
+    /// combinator that awaits the future itself (`join_all(vec![helper()])`): give it
+    /// `async { helper().await }` instead.
+    ///
+    /// A strict helper also checks on entry, as every `#[uses_context]` function does, so
+    /// where the evidence cannot reach, [`assume_provided`](Self::assume_provided) turns
+    /// the requirement back into that run-time check.
+    ///
+    /// ```
+    /// use ctxvar::{context_var, uses_context, with_context};
+    ///
+    /// #[context_var]
+    /// static TENANT: &str;
+    ///
+    /// #[uses_context(TENANT, strict)]
+    /// async fn table() -> String {
+    ///     format!("{}.orders", TENANT.get())
+    /// }
+    ///
+    /// #[with_context(TENANT = "acme")]
+    /// async fn handler() -> String {
+    ///     table().await // provided here: compiles
+    /// }
+    ///
+    /// # futures::executor::block_on(async {
+    /// assert_eq!(handler().await, "acme.orders");
+    /// # });
+    /// ```
+    ///
+    /// Awaiting it in a function that provides nothing is a compile error:
+    ///
+    /// ```compile_fail
+    /// # use ctxvar::{context_var, uses_context};
+    /// # #[context_var]
+    /// # static TENANT: &str;
+    /// # #[uses_context(TENANT, strict)]
+    /// # async fn table() -> String { TENANT.get().to_owned() }
+    /// async fn unannotated() -> String {
+    ///     table().await // this function does not provide context variable `dyn TENANT`
+    /// }
+    /// ```
+    #[must_use = "a strict helper's future does nothing unless it is awaited where its variables are provided"]
+    pub struct NeedsContext<K: ?Sized, F> {
+        #[pin]
+        inner: F,
+        key: PhantomData<fn(&K)>,
+    }
 }
 
 impl<K: ?Sized, F> NeedsContext<K, F> {
@@ -188,6 +197,22 @@ impl<K: ?Sized, F: Future, W: CarriesTheContext> AwaitableIn<W> for NeedsContext
     }
 }
 
+/// What a [`NeedsContext`] awaited without evidence (in a function without the
+/// attributes, or by a combinator such as `join_all`) would need of the helper's
+/// future `Self`: implemented by nothing (an impl of another trait would have rustc
+/// list it), so that the error is this message, under the `.await`.
+///
+/// Safe to implement: a wrong impl lets the helper's future be awaited anywhere, and
+/// the helper's entry check then panics, naming the variable.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "this function does not provide context variable `{K}`, which the awaited helper requires",
+    label = "the helper requires `{K}`",
+    note = "bind it for this function with `#[with_context(VAR = ...)]`, or declare that callers bind it with `#[uses_context(VAR)]`",
+    note = "in such a function, a helper's future given to a combinator (`join_all`) is awaited by the combinator: give it `async {{ helper().await }}` instead"
+)]
+pub trait AwaitableAnywhere<K: ?Sized> {}
+
 /// Gives the future of a [`NeedsContext`] whose every variable `E` provides.
 #[doc(hidden)]
 pub trait Provide<E> {
@@ -211,6 +236,20 @@ macro_rules! provide_impls {
             #[inline]
             fn provide(self) -> F {
                 self.inner
+            }
+        }
+
+        // Awaited with no evidence: in a function without the attributes, or by a
+        // combinator (`join_all`). Implemented only where the helper's own future
+        // is `AwaitableAnywhere`, which none is, so that the error names the
+        // variable and the attributes, rather than std's "is not a future".
+        impl<F: Future, $($var: ?Sized),+> Future for NeedsContext<($(Variable<$var>,)+), F>
+        where
+            $(F: AwaitableAnywhere<$var>,)+
+        {
+            type Output = F::Output;
+            fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+                self.project().inner.poll(cx)
             }
         }
     };

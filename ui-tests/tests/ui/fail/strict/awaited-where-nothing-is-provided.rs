@@ -1,7 +1,7 @@
 // A strict helper awaited in a function without `#[with_context]` or `#[uses_context]`:
-// its future's type names the variable it needs, and it is not a future there.
-// (rustc's last suggestion, to make the helper `async`, is wrong for a strict helper;
-// the attribute cannot remove it.)
+// the error names the variable and the attributes that provide it. (rustc's two
+// suggestions after it, to remove the `.await` or to make the helper `async`, are
+// wrong for a strict helper; the attribute cannot remove them.)
 use ctxvar::{context_var, uses_context, with_context};
 
 #[context_var]
