@@ -636,9 +636,10 @@ pub fn with_context(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `tokio::spawn`, `std::thread::spawn`, `set.spawn(..)` (any function or method
 /// named `spawn`, `spawn_local` or `spawn_blocking` whose path does not start with
 /// `ctxvar`) is an error, "`NeedsContext<..>` is awaited in work that starts without
-/// this function's context", that says how to carry it. Inside that argument,
-/// `async { .. }.in_current_context()`, `ctx.scope(..)` and `VAR.scope(value, ..)`
-/// carry a context again. A spawn helper imported by name (`use ctxvar::spawn;
+/// this function's context", that says how to carry it. Written as that argument,
+/// `async { .. }.in_current_context()` carries the function's context; and a
+/// future written as the argument of `ctx.scope(..)` or `VAR.scope(value, ..)` runs
+/// in that context, also inside spawned work. A spawn helper imported by name (`use ctxvar::spawn;
 /// spawn(..)`) is recognised as ctxvar's only where its work also reads one of the
 /// function's variables, which has the name checked; otherwise write its path,
 /// `ctxvar::spawn(..)`.

@@ -259,10 +259,15 @@ enum Work {
     /// its path says it is `ctxvar`'s, unless a read in its work had the other
     /// rewrite check the name (then the call is no longer a bare path).
     Escapes,
-    /// Runs it in a context captured now: a `ctxvar::` spawn helper (by its path, or
-    /// checked by name), `.in_current_context()` (its receiver) and `.scope(..)`
-    /// (`ctx.scope(future)`, `VAR.scope(value, future)`).
+    /// Runs it in the context current at the call: a `ctxvar::` spawn helper (by its
+    /// path, or checked by name), `.in_current_context()` (its receiver). Inside work
+    /// that escapes, that context is the escaping work's: none.
     Carried,
+    /// Runs it in a context of its own: `.scope(..)` (`ctx.scope(future)` with a
+    /// `Context` captured earlier, `VAR.scope(value, future)`), also inside work that
+    /// escapes. (`VAR.scope` binds only `VAR`: a helper that needs another of the
+    /// function's variables too still checks it on entry.)
+    Scoped,
 }
 
 const SPAWNS: [&str; 3] = ["spawn", "spawn_local", "spawn_blocking"];
@@ -282,7 +287,15 @@ fn work_of_call(call: &syn::ExprCall) -> Option<Work> {
             }
         }
         // `IsCtxvarHelper::check(spawn, ::ctxvar::spawn)(work)`: checked to be ctxvar's.
-        Expr::Call(_) => Some(Work::Carried),
+        Expr::Call(inner) => {
+            let Expr::Path(path) = &*inner.func else {
+                return None;
+            };
+            let mut names = path.path.segments.iter().rev().map(|s| &s.ident);
+            let checked = names.next().is_some_and(|name| name == "check")
+                && names.next().is_some_and(|name| name == "IsCtxvarHelper");
+            checked.then_some(Work::Carried)
+        }
         _ => None,
     }
 }
@@ -292,8 +305,10 @@ fn work_of_method_call(call: &syn::ExprMethodCall) -> Option<Work> {
     let method = call.method.to_string();
     if SPAWNS.contains(&method.as_str()) {
         Some(Work::Escapes)
-    } else if method == "in_current_context" || method == "scope" {
+    } else if method == "in_current_context" {
         Some(Work::Carried)
+    } else if method == "scope" {
+        Some(Work::Scoped)
     } else {
         None
     }
@@ -319,6 +334,11 @@ impl syn::visit_mut::VisitMut for Awaits<'_> {
                 // The receiver of `.in_current_context()` is the carried work.
                 Some(Work::Carried) if call.method == "in_current_context" => {
                     self.visit_all([&mut *call.receiver], false);
+                }
+                Some(Work::Scoped) => {
+                    self.visit_all([&mut *call.receiver], false);
+                    self.escaping = false;
+                    self.visit_all(&mut call.args, false);
                 }
                 Some(work) => {
                     self.visit_all([&mut *call.receiver], false);

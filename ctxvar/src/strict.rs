@@ -26,6 +26,9 @@ pin_project! {
     /// combinator that awaits the future itself (`join_all(vec![helper()])`): give it
     /// `async { helper().await }` instead.
     ///
+    /// Its `Future` impls have a hidden bound that no future meets: they exist so that
+    /// awaiting it where nothing provides its variables reports which one.
+    ///
     /// A strict helper also checks on entry, as every `#[uses_context]` function does, so
     /// where the evidence cannot reach, [`assume_provided`](Self::assume_provided) turns
     /// the requirement back into that run-time check.
@@ -199,8 +202,9 @@ impl<K: ?Sized, F: Future, W: CarriesTheContext> AwaitableIn<W> for NeedsContext
 
 /// What a [`NeedsContext`] awaited without evidence (in a function without the
 /// attributes, or by a combinator such as `join_all`) would need of the helper's
-/// future `Self`: implemented by nothing (an impl of another trait would have rustc
-/// list it), so that the error is this message, under the `.await`.
+/// future `Self`: implemented by nothing, so that the error is this message, under
+/// the `.await`. (The bound could be `Provides`, but rustc would then list, under the
+/// error, the evidence types of the crate's annotated functions that implement it.)
 ///
 /// Safe to implement: a wrong impl lets the helper's future be awaited anywhere, and
 /// the helper's entry check then panics, naming the variable.

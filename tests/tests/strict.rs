@@ -184,8 +184,12 @@ async fn spawned() -> Vec<String> {
     let context = ctxvar::Context::current();
     let scoped = tokio::spawn(context.scope(async { table("scope").await }));
     let bound = tokio::spawn(TENANT.scope("other", async { table("bound").await }));
+    // A context entered inside the spawned work is the work's own.
+    let context = ctxvar::Context::current();
+    let entered =
+        tokio::spawn(async move { context.scope(async { table("entered").await }).await });
     let mut seen = set.join_all().await;
-    for task in [helper, carried, scoped, bound] {
+    for task in [helper, carried, scoped, bound, entered] {
         seen.push(task.await.unwrap());
     }
     seen
@@ -202,7 +206,8 @@ fn join_set_and_spawn_helpers_await_strict_helpers_in_carried_work() {
                 "acme.spawn",
                 "acme.tokio",
                 "acme.scope",
-                "other.bound"
+                "other.bound",
+                "acme.entered"
             ]
         );
     });
