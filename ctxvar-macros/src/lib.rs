@@ -610,11 +610,14 @@ pub fn with_context(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// In a function without either attribute, `table_name().await` is an error under
 /// the `.await` that names the variable and the attributes that would provide it:
-/// "this function does not provide context variable `dyn TENANT`, which the awaited
-/// helper requires"; in one that provides some variables but not all, the same error
-/// names the one missing. A combinator that awaits the helper's future itself
+/// "a strict helper requires context variable `dyn TENANT`, which is not provided
+/// where its future is awaited". A combinator that awaits the helper's future itself
 /// (`join_all(vec![table_name()])`) gets that error too, in any function: give it
-/// `async { table_name().await }` instead.
+/// `async { table_name().await }` instead; and so does a trait method implemented by a
+/// strict helper where the trait declares a plain `async fn` (see below). In a function
+/// that provides some variables but not all, the error names the one missing: "this
+/// function does not provide context variable `dyn USER`, which the awaited helper
+/// requires".
 ///
 /// Where the evidence cannot reach, the ways through:
 /// - `tokio::select!` takes its futures as written: write `let f = async {

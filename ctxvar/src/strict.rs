@@ -21,10 +21,10 @@ pin_project! {
     /// `#[uses_context(VAR)]` (strict or not), in its closures and `async` blocks. There,
     /// `helper().await` compiles as written: the attribute hands the function's evidence
     /// to every `.await` of its body. Anywhere else, `helper().await` does not compile:
-    /// "this function does not provide context variable `dyn VAR`, which the awaited
-    /// helper requires", with the attributes that would. The same holds for a
-    /// combinator that awaits the future itself (`join_all(vec![helper()])`): give it
-    /// `async { helper().await }` instead.
+    /// "a strict helper requires context variable `dyn VAR`, which is not provided
+    /// where its future is awaited", with the attributes that would. The same holds
+    /// for a combinator that awaits the future itself (`join_all(vec![helper()])`):
+    /// give it `async { helper().await }` instead.
     ///
     /// Its `Future` impls have a hidden bound that no future meets: they exist so that
     /// awaiting it where nothing provides its variables reports which one.
@@ -63,7 +63,7 @@ pin_project! {
     /// # #[uses_context(TENANT, strict)]
     /// # async fn table() -> String { TENANT.get().to_owned() }
     /// async fn unannotated() -> String {
-    ///     table().await // this function does not provide context variable `dyn TENANT`
+    ///     table().await // a strict helper requires context variable `dyn TENANT`, ..
     /// }
     /// ```
     #[must_use = "a strict helper's future does nothing unless it is awaited where its variables are provided"]
@@ -210,10 +210,11 @@ impl<K: ?Sized, F: Future, W: CarriesTheContext> AwaitableIn<W> for NeedsContext
 /// the helper's entry check then panics, naming the variable.
 #[doc(hidden)]
 #[diagnostic::on_unimplemented(
-    message = "this function does not provide context variable `{K}`, which the awaited helper requires",
-    label = "the helper requires `{K}`",
-    note = "bind it for this function with `#[with_context(VAR = ...)]`, or declare that callers bind it with `#[uses_context(VAR)]`",
-    note = "in such a function, a helper's future given to a combinator (`join_all`) is awaited by the combinator: give it `async {{ helper().await }}` instead"
+    message = "a strict helper requires context variable `{K}`, which is not provided where its future is awaited",
+    label = "requires `{K}`",
+    note = "await it in a function that binds the variable, `#[with_context(VAR = ...)]`, or declares it, `#[uses_context(VAR)]`",
+    note = "a future given to a combinator or a spawn function is awaited there, out of such a function's sight: give it `async {{ helper().await }}`, or `helper().assume_provided()` to leave the check to the helper's entry",
+    note = "a trait method that is a strict helper returns `NeedsContext<..>` in the trait too"
 )]
 pub trait AwaitableAnywhere<K: ?Sized> {}
 
