@@ -110,6 +110,28 @@ impl Function {
             .find(|attr| attr.path().is_ident("track_caller"))
     }
 
+    /// The first attribute on the function that may be an attribute macro, which
+    /// expands after this one and sees what it emits: any but rustc's inert built-in
+    /// attributes and tool attributes (`clippy::..`, `rustfmt::..`).
+    pub(crate) fn attribute_macro_below(&self) -> Option<&Attribute> {
+        const INERT: &[&str] = &[
+            "doc", "allow", "warn", "deny", "forbid", "expect", "cfg", "cfg_attr", "inline",
+            "cold", "must_use", "track_caller", "deprecated", "no_mangle", "export_name",
+            "link_section", "target_feature", "instruction_set", "optimize", "coverage",
+        ];
+        const TOOLS: &[&str] = &["clippy", "rustfmt", "diagnostic", "rust_analyzer"];
+        self.outer_attrs.iter().find(|attr| {
+            let path = attr.path();
+            let first = path.segments.first().map(|s| s.ident.to_string());
+            let inert = match first.as_deref() {
+                Some(name) if path.segments.len() == 1 => INERT.contains(&name),
+                Some(tool) => TOOLS.contains(&tool),
+                None => true,
+            };
+            !inert
+        })
+    }
+
     /// What the function's body is, for the purpose of wrapping it.
     pub(crate) fn body(&self) -> Body<'_> {
         if self.item.sig.asyncness.is_some() {

@@ -653,6 +653,9 @@ pub fn with_context(args: TokenStream, item: TokenStream) -> TokenStream {
 /// on entry, and panics there, naming the variable, as a non-strict one would. The
 /// function must be an `async fn`; its future captures every lifetime and type of
 /// its parameters, as an `async fn`'s does, in editions 2021 and 2024 alike.
+/// `strict` turns it into a plain `fn` that returns the future, so it must be the
+/// last attribute macro on the function: `#[tracing::instrument]` or
+/// `#[with_context]` go above it (below, each is a compile error that says so).
 ///
 /// Without the macro, `strict` is this signature and body:
 ///

@@ -2,7 +2,7 @@
 //! `#[uses_context(VAR, .., strict)]`: and make that part of the function's type.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::args::{is_strict_flag, parse_requirements};
@@ -19,26 +19,54 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
         .iter()
         .position(is_strict_flag)
         .map(|at| vars.remove(at));
-    if let Some(flag) = &strict {
-        if vars.is_empty() {
-            return Err(syn::Error::new(
-                flag.span(),
-                "expected the variables the function requires before `strict`: \
-                 `#[uses_context(VAR, strict)]`",
-            ));
-        }
-        if !matches!(function.body(), Body::Async(_)) {
-            return Err(syn::Error::new(
-                flag.span(),
-                "`strict` makes the requirement part of the future an `async fn` returns; \
-                 this function is not an `async fn` (for a plain `fn`, or an \
-                 `#[async_trait]` method, leave `strict` out: the variables are checked \
-                 when it runs)",
-            ));
-        }
+    let Some(flag) = &strict else {
+        return Ok(expand_function(&function, &vars, false));
+    };
+    if vars.is_empty() {
+        return Err(syn::Error::new(
+            flag.span(),
+            "expected the variables the function requires before `strict`: \
+             `#[uses_context(VAR, strict)]`",
+        ));
     }
-    Ok(expand_function(&function, &vars, strict.is_some()))
+    // The other mistakes leave a function that is fine without `strict`: it is
+    // expanded so, next to the error, which is then the only one.
+    if let Some(error) = strict_error(&function, flag) {
+        let expanded = expand_function(&function, &vars, false);
+        let error = error.into_compile_error();
+        return Ok(quote!(#error #expanded));
+    }
+    Ok(expand_function(&function, &vars, true))
 }
+
+/// Why `function` cannot be strict, if it cannot.
+fn strict_error(function: &Function, flag: &syn::Path) -> Option<syn::Error> {
+    // Below `strict`, another attribute macro would see a plain `fn` that returns a
+    // `NeedsContext`: `#[tracing::instrument]` would enter its span only while the
+    // future is made, `#[with_context]` would bind only then.
+    if let Some(below) = function.attribute_macro_below() {
+        let name = below.path().to_token_stream().to_string().replace(' ', "");
+        return Some(syn::Error::new_spanned(
+            below.path(),
+            format!(
+                "`#[{name}]` would see the plain `fn` that `strict` turns this `async fn` \
+                 into, not the `async fn`: write `#[{name}]` above \
+                 `#[uses_context(.., strict)]`, which must come last"
+            ),
+        ));
+    }
+    if !matches!(function.body(), Body::Async(_)) {
+        return Some(syn::Error::new(
+            flag.span(),
+            "`strict` makes the requirement part of the future an `async fn` returns; \
+             this function is not an `async fn` (for a plain `fn`, or an \
+             `#[async_trait]` method, leave `strict` out: the variables are checked \
+             when it runs)",
+        ));
+    }
+    None
+}
+
 
 // Input:
 //
