@@ -115,9 +115,26 @@ impl Function {
     /// attributes and tool attributes (`clippy::..`, `rustfmt::..`).
     pub(crate) fn attribute_macro_below(&self) -> Option<&Attribute> {
         const INERT: &[&str] = &[
-            "doc", "allow", "warn", "deny", "forbid", "expect", "cfg", "cfg_attr", "inline",
-            "cold", "must_use", "track_caller", "deprecated", "no_mangle", "export_name",
-            "link_section", "target_feature", "instruction_set", "optimize", "coverage",
+            "doc",
+            "allow",
+            "warn",
+            "deny",
+            "forbid",
+            "expect",
+            "cfg",
+            "cfg_attr",
+            "inline",
+            "cold",
+            "must_use",
+            "track_caller",
+            "deprecated",
+            "no_mangle",
+            "export_name",
+            "link_section",
+            "target_feature",
+            "instruction_set",
+            "optimize",
+            "coverage",
         ];
         const TOOLS: &[&str] = &["clippy", "rustfmt", "diagnostic", "rust_analyzer"];
         self.outer_attrs.iter().find(|attr| {

@@ -67,7 +67,6 @@ fn strict_error(function: &Function, flag: &syn::Path) -> Option<syn::Error> {
     None
 }
 
-
 // Input:
 //
 //     #[uses_context(A, m::B)]
