@@ -321,7 +321,6 @@ async fn through_dyn(catalog: &(dyn Catalog + Sync)) -> String {
     catalog.table().await
 }
 
-#[cfg(feature = "tokio")]
 #[test]
 fn a_strict_helper_behind_async_trait_and_dyn() {
     on_both_runtimes(|| async {
