@@ -701,16 +701,24 @@ impl Rewrite<'_> {
 }
 
 /// A call that captures the current context for work that runs later, elsewhere.
-struct CapturePoint<'a> {
+pub(crate) struct CapturePoint<'a> {
     /// The first and last tokens of the helper's path (`ctxvar`, `spawn`), or the
     /// method's name twice (`in_current_context`).
     helper: (Span, Span),
     /// What the work becomes, for the name of its anchor.
     work_kind: WorkKind,
     /// The work: an `async` block or a closure, to give evidence of its own.
-    work: &'a mut Expr,
+    pub(crate) work: &'a mut Expr,
     /// A helper called by the name it was imported under, to check.
     import: Option<Import<'a>>,
+}
+
+impl CapturePoint<'_> {
+    /// Whether the call is known to be `ctxvar`'s: by its path, or by the name it was
+    /// imported under and checked already (an unchecked name may be another crate's).
+    pub(crate) fn is_known(&self) -> bool {
+        self.import.is_none()
+    }
 }
 
 /// A spawn helper called by the name it was imported under: `spawn` in `spawn(work)`.
@@ -762,7 +770,7 @@ impl WorkKind {
 ///
 /// Other forms (a future built first and passed to a helper later, a method
 /// `set.spawn(work)`) are not recognised: their work keeps the function's evidence.
-fn capture_point(expr: &mut Expr) -> Option<CapturePoint<'_>> {
+pub(crate) fn capture_point(expr: &mut Expr) -> Option<CapturePoint<'_>> {
     match expr {
         Expr::Call(call) => helper_call(call),
         Expr::MethodCall(call) => {

@@ -2,8 +2,6 @@
 //! (`#[uses_context(VAR, strict)]`) can be awaited in their function: evidence of the
 //! variables the function provides, handed to every `.await` of its body.
 
-use std::cell::Cell;
-
 use proc_macro2::{Group, Punct, Spacing, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned};
 use syn::punctuated::Punctuated;
@@ -11,6 +9,7 @@ use syn::spanned::Spanned;
 use syn::{Attribute, Expr, Path, Stmt, Token};
 
 use crate::args::{is_strict_flag, last_ident, parse_assignments, parse_requirements};
+use crate::function::capture_point;
 use crate::private::private;
 
 /// `stmts` with every `.await` given the evidence that this function provides
@@ -54,12 +53,12 @@ pub(crate) fn provide_to_awaits(
         evidence: &evidence,
         escaping: false,
         spawned: false,
-        rewritten: Cell::new(0),
+        rewritten: 0,
     };
     syn::visit_mut::VisitMut::visit_block_mut(&mut awaits, &mut block);
     // A function without an `.await` (most helpers) needs no evidence: declaring it
     // anyway would cost every such function a type and its impls to check.
-    if awaits.rewritten.get() == 0 {
+    if awaits.rewritten == 0 {
         return (TokenStream::new(), block.stmts);
     }
     let stacked = provided_by_other_attributes(attrs);
@@ -122,13 +121,13 @@ struct Awaits<'a> {
     evidence: &'a syn::Ident,
     /// Inside work that starts without the function's context: an `async` block or a
     /// closure written in the arguments of a call that spawns it without carrying
-    /// the context (see [`Work`]).
+    /// the context (see [`SPAWNS`]).
     escaping: bool,
     /// In the arguments of such a call, outside any `async` block or closure: what
     /// runs here still runs in the function, the work written here does not.
     spawned: bool,
     /// How many `.await`s were given evidence.
-    rewritten: Cell<usize>,
+    rewritten: usize,
 }
 
 impl Awaits<'_> {
@@ -136,14 +135,14 @@ impl Awaits<'_> {
     /// work that starts without the function's context,
     /// `(expr).__ctxvar_not_carried::<SpawnedWithoutContext>()`, which does not
     /// compile on a strict helper's future.
-    fn provided(&self, expr: &Expr, span: Span) -> Expr {
+    fn provided(&mut self, expr: &Expr, span: Span) -> Expr {
         let call = self.call(span);
         syn::parse_quote_spanned!(span=> (#expr).#call)
     }
 
     /// The method call of [`provided`](Self::provided), after its `.`.
-    fn call(&self, span: Span) -> TokenStream {
-        self.rewritten.set(self.rewritten.get() + 1);
+    fn call(&mut self, span: Span) -> TokenStream {
+        self.rewritten += 1;
         if self.escaping {
             let method = syn::Ident::new("__ctxvar_not_carried", span);
             let private = private(Span::call_site());
@@ -159,7 +158,7 @@ impl Awaits<'_> {
     /// call of [`provided`](Self::provided) put before every `.await`:
     /// `x.f().await` becomes `x.f().__ctxvar_provide::<E>().await`, which is what the
     /// rewrite of the expression gives, since a method call and `.await` bind alike.
-    fn provided_in_tokens(&self, tokens: TokenStream) -> TokenStream {
+    fn provided_in_tokens(&mut self, tokens: TokenStream) -> TokenStream {
         let mut out = TokenStream::new();
         let mut after_dot = false;
         for token in tokens {
@@ -241,6 +240,12 @@ const MACROS_WHOSE_ARGUMENTS_ARE_CODE: &[&str] = &[
     "span",
 ];
 
+/// Whether `callee` is a path that ends with a name of [`SPAWNS`].
+fn is_spawn(callee: &Expr) -> bool {
+    matches!(callee, Expr::Path(path)
+        if path.path.segments.last().is_some_and(|s| SPAWNS.contains(&s.ident.to_string().as_str())))
+}
+
 /// Whether `tokens` contain the keyword `fn`, at any depth.
 fn mentions_fn(tokens: TokenStream) -> bool {
     tokens.into_iter().any(|token| match token {
@@ -250,103 +255,46 @@ fn mentions_fn(tokens: TokenStream) -> bool {
     })
 }
 
-/// What a call does with the work written in its arguments.
-enum Work {
-    /// Runs it elsewhere, without the function's context: a call of `spawn`,
-    /// `spawn_local` or `spawn_blocking` (`tokio::spawn(..)`, `std::thread::spawn(..)`,
-    /// `set.spawn(..)`, `scope.spawn(..)`) whose path does not start with `ctxvar`.
-    /// A spawn helper imported by name (`spawn(..)`) counts as another crate's: only
-    /// its path says it is `ctxvar`'s, unless a read in its work had the other
-    /// rewrite check the name (then the call is no longer a bare path).
-    Escapes,
-    /// Runs it in the context current at the call: a `ctxvar::` spawn helper (by its
-    /// path, or checked by name), `.in_current_context()` (its receiver). Inside work
-    /// that escapes, that context is the escaping work's: none.
-    Carried,
-    /// Runs it in a context of its own: `.scope(..)` (`ctx.scope(future)` with a
-    /// `Context` captured earlier, `VAR.scope(value, future)`), also inside work that
-    /// escapes. (`VAR.scope` binds only `VAR`: a helper that needs another of the
-    /// function's variables too still checks it on entry.)
-    Scoped,
-}
-
+/// The names of the calls that spawn work: `tokio::spawn(..)`, `std::thread::spawn(..)`,
+/// `set.spawn(..)`, `scope.spawn(..)`. Unless the call is a `ctxvar` capture point,
+/// its work starts without the function's context.
 const SPAWNS: [&str; 3] = ["spawn", "spawn_local", "spawn_blocking"];
-
-/// What the call `call` does with the work in its arguments, if it spawns or carries.
-fn work_of_call(call: &syn::ExprCall) -> Option<Work> {
-    match &*call.func {
-        Expr::Path(path) => {
-            let segments = &path.path.segments;
-            let last = segments.last()?.ident.to_string();
-            if !SPAWNS.contains(&last.as_str()) {
-                None
-            } else if segments[0].ident == "ctxvar" {
-                Some(Work::Carried)
-            } else {
-                Some(Work::Escapes)
-            }
-        }
-        // `IsCtxvarHelper::check(spawn, ::ctxvar::spawn)(work)`: checked to be ctxvar's.
-        Expr::Call(inner) => {
-            let Expr::Path(path) = &*inner.func else {
-                return None;
-            };
-            let mut names = path.path.segments.iter().rev().map(|s| &s.ident);
-            let checked = names.next().is_some_and(|name| name == "check")
-                && names.next().is_some_and(|name| name == "IsCtxvarHelper");
-            checked.then_some(Work::Carried)
-        }
-        _ => None,
-    }
-}
-
-/// What the method call `call` does with the work in its receiver and arguments.
-fn work_of_method_call(call: &syn::ExprMethodCall) -> Option<Work> {
-    let method = call.method.to_string();
-    if SPAWNS.contains(&method.as_str()) {
-        Some(Work::Escapes)
-    } else if method == "in_current_context" {
-        Some(Work::Carried)
-    } else if method == "scope" {
-        Some(Work::Scoped)
-    } else {
-        None
-    }
-}
 
 impl syn::visit_mut::VisitMut for Awaits<'_> {
     fn visit_expr_mut(&mut self, expr: &mut Expr) {
         let outer = (self.escaping, self.spawned);
-        match expr {
-            Expr::Async(_) | Expr::Closure(_) => {
-                self.escaping |= self.spawned;
-                self.spawned = false;
-                syn::visit_mut::visit_expr_mut(self, expr);
-            }
-            Expr::Call(call) => match work_of_call(call) {
-                Some(work) => {
+        if let Some(point) = capture_point(expr) {
+            // A `ctxvar` capture point: its work runs in the context current here
+            // (inside escaping work, none). Called by an imported name that no read
+            // had checked, it may be another crate's `spawn`: its work escapes.
+            let escapes = !point.is_known();
+            self.visit_all([point.work], escapes);
+        } else {
+            match expr {
+                Expr::Async(_) | Expr::Closure(_) => {
+                    self.escaping |= self.spawned;
+                    self.spawned = false;
+                    syn::visit_mut::visit_expr_mut(self, expr);
+                }
+                Expr::Call(call) if is_spawn(&call.func) => {
                     self.visit_all([&mut *call.func], false);
-                    self.visit_all(&mut call.args, matches!(work, Work::Escapes));
+                    self.visit_all(&mut call.args, true);
                 }
-                None => syn::visit_mut::visit_expr_mut(self, expr),
-            },
-            Expr::MethodCall(call) => match work_of_method_call(call) {
-                // The receiver of `.in_current_context()` is the carried work.
-                Some(Work::Carried) if call.method == "in_current_context" => {
+                Expr::MethodCall(call) if SPAWNS.contains(&call.method.to_string().as_str()) => {
                     self.visit_all([&mut *call.receiver], false);
+                    self.visit_all(&mut call.args, true);
                 }
-                Some(Work::Scoped) => {
+                // `ctx.scope(future)`, `VAR.scope(value, future)`: the future runs in
+                // a context of its own, also inside escaping work. (`VAR.scope` binds
+                // only `VAR`: a helper that needs another of the function's variables
+                // still checks it on entry.)
+                Expr::MethodCall(call) if call.method == "scope" => {
                     self.visit_all([&mut *call.receiver], false);
                     self.escaping = false;
                     self.visit_all(&mut call.args, false);
                 }
-                Some(work) => {
-                    self.visit_all([&mut *call.receiver], false);
-                    self.visit_all(&mut call.args, matches!(work, Work::Escapes));
-                }
-                None => syn::visit_mut::visit_expr_mut(self, expr),
-            },
-            _ => syn::visit_mut::visit_expr_mut(self, expr),
+                _ => syn::visit_mut::visit_expr_mut(self, expr),
+            }
         }
         (self.escaping, self.spawned) = outer;
         if let Expr::Await(awaited) = expr {
