@@ -181,6 +181,9 @@ async fn spawned() -> Vec<String> {
     set.spawn(async { table("set").await }.in_current_context());
     let helper = ctxvar::spawn(async { table("spawn").await });
     let carried = tokio::spawn(async { table("tokio").await }.in_current_context());
+    let by_path = tokio::spawn(ctxvar::ContextFutureExt::in_current_context(async {
+        table("path").await
+    }));
     let context = ctxvar::Context::current();
     let scoped = tokio::spawn(context.scope(async { table("scope").await }));
     let bound = tokio::spawn(TENANT.scope("other", async { table("bound").await }));
@@ -189,7 +192,7 @@ async fn spawned() -> Vec<String> {
     let entered =
         tokio::spawn(async move { context.scope(async { table("entered").await }).await });
     let mut seen = set.join_all().await;
-    for task in [helper, carried, scoped, bound, entered] {
+    for task in [helper, carried, by_path, scoped, bound, entered] {
         seen.push(task.await.unwrap());
     }
     seen
@@ -205,6 +208,7 @@ fn join_set_and_spawn_helpers_await_strict_helpers_in_carried_work() {
                 "acme.set",
                 "acme.spawn",
                 "acme.tokio",
+                "acme.path",
                 "acme.scope",
                 "other.bound",
                 "acme.entered"
