@@ -93,9 +93,7 @@ pub(crate) fn provide_to_awaits(
 fn provided_by_other_attributes(attrs: &[Attribute]) -> Vec<Path> {
     let mut vars = Vec::new();
     for attr in attrs {
-        let Some(name) = attr.path().segments.last().map(|s| s.ident.to_string()) else {
-            continue;
-        };
+        let name = last_ident(attr.path()).to_string();
         let Ok(list) = attr.meta.require_list() else {
             continue;
         };
@@ -243,7 +241,7 @@ const MACROS_WHOSE_ARGUMENTS_ARE_CODE: &[&str] = &[
 /// Whether `callee` is a path that ends with a name of [`SPAWNS`].
 fn is_spawn(callee: &Expr) -> bool {
     matches!(callee, Expr::Path(path)
-        if path.path.segments.last().is_some_and(|s| SPAWNS.contains(&s.ident.to_string().as_str())))
+        if SPAWNS.contains(&last_ident(&path.path).to_string().as_str()))
 }
 
 /// Whether `tokens` contain the keyword `fn`, at any depth.
@@ -309,9 +307,7 @@ impl syn::visit_mut::VisitMut for Awaits<'_> {
         // Only the macros of `MACROS_WHOSE_ARGUMENTS_ARE_CODE`: another one may keep its
         // tokens as text (`assert!`, `dbg!`, `stringify!`, a snapshot test's macro),
         // which must not change for an `.await` that is not a strict helper's.
-        let Some(name) = mac.path.segments.last().map(|s| s.ident.to_string()) else {
-            return;
-        };
+        let name = last_ident(&mac.path).to_string();
         if !MACROS_WHOSE_ARGUMENTS_ARE_CODE.contains(&name.as_str()) {
             return;
         }
