@@ -133,9 +133,9 @@ impl<T: Send + Sync + 'static> ContextValue for T {}
 /// assert_eq!(carried::<dyn REQUEST_ID>(), "REQUEST_ID");
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "context variable `{Self}` is not carried into spawned tasks",
-    label = "read in work spawned with a `ctxvar` helper",
-    note = "it is declared `#[context_var(inherit = false)]`, so `ctxvar::spawn` and the other helpers do not carry it; bind it again inside the task, or read it with `try_get()`"
+    message = "context variable `{Self}` is declared `inherit = false`, so a captured context does not carry it",
+    label = "needed in work that runs in a captured context",
+    note = "`Context::current()`, `.in_current_context()` and ctxvar's spawn helpers carry every bound variable except those declared `#[context_var(inherit = false)]`; bind it again inside the work, or read it with `try_get()`"
 )]
 //
 // Safe to implement: the runtime never relies on it. A wrong impl (for a variable

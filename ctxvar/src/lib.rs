@@ -703,6 +703,22 @@ pub mod __private;
 pub use __private::IsCtxvarHelper;
 // The same for the traits a strict helper's errors name.
 #[doc(hidden)]
-pub use __private::{
-    AwaitableAnywhere, AwaitableIn, CarriesTheContext, Provide, Provides, SpawnedWithoutContext,
-};
+pub use __private::{AwaitableIn, CarriesTheContext, Provide, Provides, SpawnedWithoutContext};
+
+/// What a [`NeedsContext`] awaited without evidence (in a function without the
+/// attributes, or by a combinator such as `join_all`) would need of the helper's
+/// future `Self`: implemented by nothing, so that the error is this message, under
+/// the `.await`. (The bound could be `Provides`, but rustc would then list, under the
+/// error, the evidence types of the crate's annotated functions that implement it.)
+///
+/// Safe to implement: a wrong impl lets the helper's future be awaited anywhere, and
+/// the helper's entry check then panics, naming the variable.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "a strict helper requires context variable `{K}`, which is not provided where its future is awaited",
+    label = "requires `{K}`",
+    note = "await it in a function that binds the variable, `#[with_context(VAR = ...)]`, or declares it, `#[uses_context(VAR)]`",
+    note = "a future given to a combinator or a spawn function is awaited there, out of such a function's sight: give it `async {{ helper().await }}`, or `helper().assume_provided()` to leave the check to the helper's entry",
+    note = "a trait method that is a strict helper returns `NeedsContext<..>` in the trait too"
+)]
+pub trait AwaitableAnywhere<K: ?Sized> {}

@@ -7,12 +7,13 @@ use crate::access;
 use crate::bindings::{Binding, Bindings};
 use crate::key::ContextKey;
 
+pub use crate::AwaitableAnywhere;
 pub use crate::frame::ReadCache;
 pub use crate::key::VarMeta;
 pub use crate::provided::{Anchor, Provided};
 pub use crate::strict::{
-    AssumeProvided, AwaitableAnywhere, AwaitableIn, CarriesTheContext, PassThrough, Provide,
-    Provides, SpawnedWithoutContext,
+    AssumeProvided, AwaitableIn, CarriesTheContext, PassThrough, Provide, Provides,
+    SpawnedWithoutContext,
 };
 pub use std::thread::LocalKey;
 pub use std::thread_local;

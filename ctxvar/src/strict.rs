@@ -9,6 +9,7 @@ use core::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
+use crate::AwaitableAnywhere;
 use crate::var::Variable;
 
 pin_project! {
@@ -174,10 +175,11 @@ pub enum SpawnedWithoutContext {}
 /// its variables) and says how to carry the context.
 #[doc(hidden)]
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is awaited in work that starts without this function's context",
-    label = "a strict helper, awaited in a task or thread that starts with nothing bound",
-    note = "start the work with `ctxvar::spawn` (or `ctxvar::spawn_local`, `ctxvar::spawn_blocking`, `ctxvar::thread::spawn`), written by its path, to carry the context into it",
-    note = "or carry it into the future you spawn: `tokio::spawn(async move {{ .. }}.in_current_context())`"
+    message = "`{Self}` is awaited in work that runs without this function's context",
+    label = "a strict helper, awaited where this function's bindings are not in effect",
+    note = "a task or thread started by another crate's spawn starts with nothing bound: start it with `ctxvar::spawn` (or `ctxvar::spawn_local`, `ctxvar::spawn_blocking`, `ctxvar::thread::spawn`), written by its path, or spawn `async move {{ .. }}.in_current_context()`",
+    note = "an `async` block in a plain `fn` runs when it is polled, after the function returned: carry the context into it with `.in_current_context()`, or make the function `async`",
+    note = "work run in another context (`Context::empty()`, a context captured elsewhere) sees only that context's bindings"
 )]
 pub trait AwaitableIn<W> {
     /// The helper's future.
@@ -199,24 +201,6 @@ impl<K: ?Sized, F: Future, W: CarriesTheContext> AwaitableIn<W> for NeedsContext
         self.inner
     }
 }
-
-/// What a [`NeedsContext`] awaited without evidence (in a function without the
-/// attributes, or by a combinator such as `join_all`) would need of the helper's
-/// future `Self`: implemented by nothing, so that the error is this message, under
-/// the `.await`. (The bound could be `Provides`, but rustc would then list, under the
-/// error, the evidence types of the crate's annotated functions that implement it.)
-///
-/// Safe to implement: a wrong impl lets the helper's future be awaited anywhere, and
-/// the helper's entry check then panics, naming the variable.
-#[doc(hidden)]
-#[diagnostic::on_unimplemented(
-    message = "a strict helper requires context variable `{K}`, which is not provided where its future is awaited",
-    label = "requires `{K}`",
-    note = "await it in a function that binds the variable, `#[with_context(VAR = ...)]`, or declares it, `#[uses_context(VAR)]`",
-    note = "a future given to a combinator or a spawn function is awaited there, out of such a function's sight: give it `async {{ helper().await }}`, or `helper().assume_provided()` to leave the check to the helper's entry",
-    note = "a trait method that is a strict helper returns `NeedsContext<..>` in the trait too"
-)]
-pub trait AwaitableAnywhere<K: ?Sized> {}
 
 /// Gives the future of a [`NeedsContext`] whose every variable `E` provides.
 #[doc(hidden)]
