@@ -10,6 +10,7 @@ use syn::{Attribute, Expr, ItemFn, Path, ReturnType, Signature, Stmt, Visibility
 
 use crate::args::last_ident;
 use crate::private::private;
+use crate::work::{CapturePoint, Contexts, Elsewhere, Import, Site, Why, WorkKind, path_is, site};
 
 /// A function an attribute was put on, split into the parts the expansions rebuild.
 pub(crate) struct Function {
@@ -421,8 +422,10 @@ fn mentions_impl_trait(ty: &syn::Type) -> bool {
 //              }.in_current_context();
 //              __ctxvar_carried
 //          }
-fn with_spawned_evidence(block: &mut syn::Block, vars: &[&Path]) {
-    syn::visit_mut::VisitMut::visit_block_mut(&mut Rewrite { vars }, block);
+fn with_spawned_evidence(block: &mut syn::Block, vars: &[&Path], function: &ItemFn) -> TokenStream {
+    let mut rewrite = Rewrite::new(vars, function);
+    syn::visit_mut::VisitMut::visit_block_mut(&mut rewrite, block);
+    rewrite.errors
 }
 
 /// The rewrites both attributes make in the function's body `stmts`, for the
@@ -430,7 +433,14 @@ fn with_spawned_evidence(block: &mut syn::Block, vars: &[&Path]) {
 /// own (see [`with_spawned_evidence`]): first evidence for work that carries the
 /// context ([`with_spawned_evidence`]), then the fallible reads
 /// ([`with_fallible_reads`]), which that first step does not count as reads.
-pub(crate) fn rewrite_body(stmts: &[Stmt], vars: &[&Path], function: &ItemFn) -> Vec<Stmt> {
+///
+/// Returns the new statements, and the errors for reads in work that runs without the
+/// function's context (see [`crate::work`]), to emit next to the function.
+pub(crate) fn rewrite_body(
+    stmts: &[Stmt],
+    vars: &[&Path],
+    function: &ItemFn,
+) -> (Vec<Stmt>, TokenStream) {
     let shadowed = names_bound_by_patterns(function);
     let vars: Vec<&Path> = vars
         .iter()
@@ -441,11 +451,12 @@ pub(crate) fn rewrite_body(stmts: &[Stmt], vars: &[&Path], function: &ItemFn) ->
         brace_token: syn::token::Brace::default(),
         stmts: stmts.to_vec(),
     };
+    let mut errors = TokenStream::new();
     if !vars.is_empty() {
-        with_spawned_evidence(&mut block, &vars);
+        errors = with_spawned_evidence(&mut block, &vars, function);
         with_fallible_reads(&mut block, &vars);
     }
-    block.stmts
+    (block.stmts, errors)
 }
 
 /// Makes every `VAR.try_get()`, `VAR.try_with(..)` and `VAR.is_bound()` in `block`
@@ -585,71 +596,322 @@ fn follows_dot_or_path(tokens: &[TokenTree], i: usize) -> bool {
 
 struct Rewrite<'a> {
     vars: &'a [&'a Path],
+    /// The contexts held in locals, as far as the walk has seen them.
+    contexts: Contexts,
+    /// In the arguments of a call whose work runs elsewhere, outside the work itself:
+    /// the `async` blocks (and, for some calls, closures) met next are that work.
+    pending: Option<Outside>,
+    /// Inside work that runs without the function's context.
+    outside: Option<Outside>,
+    /// The errors found: a read or capture in work that runs elsewhere.
+    errors: TokenStream,
+    /// How many regions of work that runs elsewhere were entered, to number them.
+    regions: usize,
+    /// The variables already reported in a region, so that each gets one error there.
+    reported: Vec<(usize, syn::Ident)>,
+}
+
+/// Work that runs without the function's context, as the messages describe it.
+#[derive(Clone)]
+struct Outside {
+    why: Why,
+    call: String,
+    closures_anywhere: bool,
+    /// ctxvar's helper that would carry the context, if the call has one.
+    carrying_helper: Option<&'static str>,
+    /// Whether the work is a closure (a thread's), not a future.
+    closure: bool,
+    /// The region's number.
+    region: usize,
 }
 
 impl syn::visit_mut::VisitMut for Rewrite<'_> {
     fn visit_expr_mut(&mut self, expr: &mut Expr) {
-        // Inner calls first: their evidence at the call then names this call's work's
-        // evidence, not the function's.
-        syn::visit_mut::visit_expr_mut(self, expr);
-        let Some((mentioned, work_kind)) = self.give_evidence_to_work(expr) else {
-            return;
+        if self.outside.is_some() {
+            self.report_read(expr);
+        }
+        let pending_work = match expr {
+            Expr::Async(_) => true,
+            Expr::Closure(_) => self.pending.as_ref().is_some_and(|p| p.closures_anywhere),
+            _ => false,
         };
-        // The evidence in scope at the call, copied (a zero-sized `Copy` value) so
-        // that a closure or async block around the call captures it. The call itself
-        // is left as it was written, around work that is still an `async` block or a
-        // closure, for the other attribute if the function has both.
-        let at_call = syn::Ident::new("__ctxvar_evidence_at_call", Span::mixed_site());
-        let locals = mentioned.iter().map(|var| last_ident(var));
-        let call = std::mem::replace(expr, Expr::Verbatim(TokenStream::new()));
-        *expr = if work_kind == WorkKind::Future {
-            // `.in_current_context()` is recognised by its name: the typed `let`
-            // makes sure it is `ctxvar`'s, which returns a `ContextScope`, and not a
-            // method of that name that carries nothing.
-            let carried = syn::Ident::new("__ctxvar_carried", Span::mixed_site());
-            syn::parse_quote!({
-                let #at_call = (#(#locals,)*);
-                let #carried: ::ctxvar::ContextScope<_> = #call;
-                #carried
-            })
-        } else {
-            syn::parse_quote!({
-                let #at_call = (#(#locals,)*);
-                #call
-            })
-        };
+        if pending_work {
+            if let Some(pending) = self.pending.take() {
+                let outer = self.outside.replace(pending.clone());
+                syn::visit_mut::visit_expr_mut(self, expr);
+                self.outside = outer;
+                self.pending = Some(pending);
+                return;
+            }
+        }
+        let contexts = self.contexts.clone();
+        let mut at_call = None;
+        match site(expr, &contexts) {
+            Some(Site::Carried(point)) => at_call = self.carried(point),
+            Some(Site::Elsewhere(elsewhere)) => {
+                let closures_anywhere = elsewhere.closures_anywhere();
+                let Elsewhere {
+                    why,
+                    call,
+                    here,
+                    mut work,
+                    carrying_helper,
+                } = elsewhere;
+                for part in here {
+                    self.visit_expr_mut(part);
+                }
+                self.regions += 1;
+                let region = Outside {
+                    why,
+                    call,
+                    closures_anywhere,
+                    carrying_helper,
+                    closure: false,
+                    region: self.regions,
+                };
+                let outer = self.pending.replace(region);
+                for part in &mut work {
+                    // A closure written as the work itself runs elsewhere, whatever
+                    // the call.
+                    if matches!(part, Expr::Closure(_)) {
+                        let region = self.pending.clone().map(|region| Outside {
+                            closure: true,
+                            ..region
+                        });
+                        let outside = std::mem::replace(&mut self.outside, region);
+                        let pending = self.pending.take();
+                        syn::visit_mut::visit_expr_mut(self, part);
+                        self.pending = pending;
+                        self.outside = outside;
+                    } else {
+                        self.visit_expr_mut(part);
+                    }
+                }
+                self.pending = outer;
+            }
+            Some(Site::Here { .. }) | None => syn::visit_mut::visit_expr_mut(self, expr),
+        }
+        if let Some(at_call) = at_call {
+            at_call.wrap(expr);
+        }
+    }
+
+    fn visit_local_mut(&mut self, local: &mut syn::Local) {
+        syn::visit_mut::visit_local_mut(self, local);
+        self.contexts.record(local, self.outside.is_none());
+    }
+
+    fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
+        // Reads in a macro's arguments, at the token level (`info!("{}", ID.get())`
+        // in a spawned block).
+        if self.outside.is_some() {
+            mac.tokens = self.report_reads_in_tokens(std::mem::take(&mut mac.tokens));
+        }
     }
 
     fn visit_item_mut(&mut self, _: &mut syn::Item) {
         // A nested item is not part of this function's body.
     }
 }
+/// What a capture point's call is wrapped in: the evidence in scope at the call,
+/// copied (a zero-sized `Copy` value) so that a closure or async block around the
+/// call captures it, and the checks that the call is `ctxvar`'s.
+struct AtCall {
+    locals: Vec<syn::Ident>,
+    work_kind: WorkKind,
+    check: Option<TokenStream>,
+}
 
-impl Rewrite<'_> {
-    /// If `expr` is a capture point whose work mentions some of the variables, puts
-    /// evidence for them at the top of the work, and returns them with the kind of
-    /// work.
-    fn give_evidence_to_work(&self, expr: &mut Expr) -> Option<(Vec<&Path>, WorkKind)> {
-        let point = capture_point(expr)?;
-        let mentioned: Vec<&Path> = self
+impl AtCall {
+    /// The call itself is left as it was written, around work that is still an
+    /// `async` block or a closure, for the other attribute if the function has both.
+    fn wrap(self, expr: &mut Expr) {
+        let at_call = syn::Ident::new("__ctxvar_evidence_at_call", Span::mixed_site());
+        let AtCall {
+            locals,
+            work_kind,
+            check,
+        } = self;
+        let call = std::mem::replace(expr, Expr::Verbatim(TokenStream::new()));
+        *expr = if matches!(work_kind, WorkKind::Future | WorkKind::Stream) {
+            // `.in_current_context()` is recognised by its name, and
+            // `Context::current()` by its path: the typed `let` makes sure the call
+            // is `ctxvar`'s, which returns a `ContextScope` (or `ContextStream`),
+            // and not a method of that name that carries nothing.
+            let carried = syn::Ident::new("__ctxvar_carried", Span::mixed_site());
+            let ty = if work_kind == WorkKind::Future {
+                quote!(::ctxvar::ContextScope<_>)
+            } else {
+                quote!(::ctxvar::ContextStream<_>)
+            };
+            syn::parse_quote!({
+                #check
+                let #at_call = (#(#locals,)*);
+                let #carried: #ty = #call;
+                #carried
+            })
+        } else {
+            syn::parse_quote!({
+                #check
+                let #at_call = (#(#locals,)*);
+                #call
+            })
+        };
+    }
+}
+
+impl<'a> Rewrite<'a> {
+    fn new(vars: &'a [&'a Path], function: &ItemFn) -> Self {
+        Rewrite {
+            vars,
+            contexts: Contexts::of_parameters(&function.sig),
+            pending: None,
+            outside: None,
+            errors: TokenStream::new(),
+            regions: 0,
+            reported: Vec::new(),
+        }
+    }
+
+    /// The variable of `vars` that `ident` names, if any.
+    fn var_named(&self, ident: &syn::Ident) -> Option<&'a Path> {
+        let name = ident.unraw();
+        self.vars
+            .iter()
+            .copied()
+            .find(|var| last_ident(var).unraw() == name)
+    }
+
+    /// Reports `expr` if it is an infallible read (`VAR.get()`, `VAR.with(..)`) in
+    /// work that runs elsewhere, and reads through evidence of its own instead, so
+    /// that the report is the one error.
+    fn report_read(&mut self, expr: &mut Expr) {
+        let Expr::MethodCall(call) = expr else {
+            return;
+        };
+        if call.method != "get" && call.method != "with" {
+            return;
+        }
+        let Expr::Path(receiver) = &*call.receiver else {
+            return;
+        };
+        if receiver.qself.is_some() || !receiver.attrs.is_empty() {
+            return;
+        }
+        let Some(ident) = receiver.path.get_ident().cloned() else {
+            return;
+        };
+        let Some(var) = self.var_named(&ident) else {
+            return;
+        };
+        let detached = detached_receiver(var, ident.span());
+        self.report(&ident);
+        *call.receiver = Expr::Verbatim(detached.into_token_stream());
+    }
+
+    /// [`Rewrite::report_read`] at the token level, for a macro's arguments.
+    fn report_reads_in_tokens(&mut self, tokens: TokenStream) -> TokenStream {
+        let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+        let mut out = Vec::with_capacity(tokens.len());
+        for (i, token) in tokens.iter().enumerate() {
+            let replaced = match token {
+                TokenTree::Ident(ident)
+                    if is_infallible_read(&tokens, i) && !follows_dot_or_path(&tokens, i) =>
+                {
+                    self.var_named(ident).map(|var| {
+                        let detached = detached_receiver(var, ident.span());
+                        self.report(ident);
+                        TokenTree::Group(detached)
+                    })
+                }
+                TokenTree::Group(group) => {
+                    let stream = self.report_reads_in_tokens(group.stream());
+                    let mut inner = Group::new(group.delimiter(), stream);
+                    inner.set_span(group.span());
+                    Some(TokenTree::Group(inner))
+                }
+                _ => None,
+            };
+            out.push(replaced.unwrap_or_else(|| token.clone()));
+        }
+        out.into_iter().collect()
+    }
+
+    /// One error per variable and region: the read at `read`.
+    fn report(&mut self, read: &syn::Ident) {
+        let Some(outside) = &self.outside else {
+            return;
+        };
+        let name = read.unraw();
+        if self
+            .reported
+            .iter()
+            .any(|(region, seen)| *region == outside.region && *seen == name)
+        {
+            return;
+        }
+        self.reported.push((outside.region, name.clone()));
+        let message = read_elsewhere_message(&name.to_string(), outside);
+        self.errors
+            .extend(syn::Error::new(read.span(), message).into_compile_error());
+    }
+
+    /// Gives the work of a capture point evidence for the variables it mentions, and
+    /// returns what its call must be wrapped in (see [`AtCall`]), if anything.
+    fn carried(&mut self, point: CapturePoint<'_>) -> Option<AtCall> {
+        let CapturePoint {
+            helper: (first, last),
+            work_kind,
+            work,
+            import,
+            captured_earlier,
+            call,
+            check,
+        } = point;
+        // Work given by value (`ctxvar::spawn(future)`) was made elsewhere; only an
+        // `async` block or closure written here gets evidence of its own, and a
+        // stream's adaptors.
+        let written_here =
+            matches!(work, Expr::Async(_) | Expr::Closure(_)) || work_kind == WorkKind::Stream;
+        if !written_here {
+            syn::visit_mut::VisitMut::visit_expr_mut(self, work);
+            return None;
+        }
+        let mentioned: Vec<&'a Path> = self
             .vars
             .iter()
             .copied()
-            .filter(|var| mentions(point.work, last_ident(var)))
+            .filter(|var| mentions(work, last_ident(var)))
             .collect();
-        if mentioned.is_empty() || !matches!(point.work, Expr::Async(_) | Expr::Closure(_)) {
+        // Inside work that runs elsewhere, a capture captures that work's context.
+        let inside_elsewhere = self.outside.clone().filter(|_| !captured_earlier);
+        if let (Some(outside), Some(var)) = (&inside_elsewhere, mentioned.first()) {
+            let name = last_ident(var).unraw().to_string();
+            let message = capture_elsewhere_message(&name, &call, outside);
+            let first_token = syn::Ident::new("helper", first);
+            let last_token = [syn::Ident::new("helper", last)];
+            // Spanned from the helper's first token to its last.
+            let helper = quote_spanned!(first=> #first_token);
+            let helper = quote!(#helper #(#last_token)*);
+            self.errors
+                .extend(syn::Error::new_spanned(helper, message).into_compile_error());
+        }
+        // The work itself runs in the captured context.
+        let (outside, pending) = (self.outside.take(), self.pending.take());
+        syn::visit_mut::VisitMut::visit_expr_mut(self, work);
+        (self.outside, self.pending) = (outside, pending);
+        if mentioned.is_empty() {
             return None;
         }
-        let (first, last) = point.helper;
-        let private = private(Span::call_site());
         let mut prelude = TokenStream::new();
+        let private = private(Span::call_site());
         for var in &mentioned {
             let local = last_ident(var);
             let anchor = syn::Ident::new(
                 &format!(
                     "{}_is_bound_only_inside_this_{}",
                     local.unraw(),
-                    point.work_kind.noun()
+                    work_kind.noun()
                 ),
                 last,
             );
@@ -673,21 +935,11 @@ impl Rewrite<'_> {
                 let #local = #scoped::Provided::<#key>::assume_bound(#reference);
             });
         }
-        match point.work {
-            Expr::Async(block) => {
-                let stmts = &block.block.stmts;
-                block.block.stmts = syn::parse_quote!(#prelude #(#stmts)*);
-            }
-            Expr::Closure(closure) => {
-                let inner = &closure.body;
-                closure.body = syn::parse_quote!({ #prelude #inner });
-            }
-            _ => {}
-        }
+        give_prelude(work, &prelude, &mentioned);
         if let Some(Import {
             callee,
             ctxvar_helper,
-        }) = point.import
+        }) = import
         {
             let span = callee.span();
             let private = crate::private::private(span);
@@ -696,189 +948,122 @@ impl Rewrite<'_> {
                 #private::IsCtxvarHelper::check(#written, #ctxvar_helper)
             );
         }
-        Some((mentioned, point.work_kind))
-    }
-}
-
-/// A call that captures the current context for work that runs later, elsewhere.
-pub(crate) struct CapturePoint<'a> {
-    /// The first and last tokens of the helper's path (`ctxvar`, `spawn`), or the
-    /// method's name twice (`in_current_context`).
-    helper: (Span, Span),
-    /// What the work becomes, for the name of its anchor.
-    work_kind: WorkKind,
-    /// The work: an `async` block or a closure, to give evidence of its own.
-    pub(crate) work: &'a mut Expr,
-    /// A helper called by the name it was imported under, to check.
-    import: Option<Import<'a>>,
-}
-
-impl CapturePoint<'_> {
-    /// Whether the call is known to be `ctxvar`'s: by its path, or by the name it was
-    /// imported under and checked already (an unchecked name may be another crate's).
-    pub(crate) fn is_known(&self) -> bool {
-        self.import.is_none()
-    }
-}
-
-/// A spawn helper called by the name it was imported under: `spawn` in `spawn(work)`.
-/// The call is a capture point only if that name is `ctxvar`'s helper, which the
-/// expansion checks by passing both to `IsCtxvarHelper::check` (a compile error
-/// otherwise: another crate's `spawn` does not carry the context).
-struct Import<'a> {
-    /// The callee as written, replaced by the checked call.
-    callee: &'a mut Expr,
-    /// `::ctxvar::spawn` (or `spawn_local`, ..., `thread::spawn`).
-    ctxvar_helper: TokenStream,
-}
-
-/// What the work given to a capture point becomes.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum WorkKind {
-    /// A task: `ctxvar::spawn`, `spawn_local`, `spawn_blocking`.
-    Task,
-    /// A thread: `ctxvar::thread::spawn`.
-    Thread,
-    /// A future that runs in the context captured at the call, wherever it is
-    /// polled: `.in_current_context()`.
-    Future,
-}
-
-impl WorkKind {
-    /// The word in the name of the work's anchor, `VAR_is_bound_only_inside_this_..`.
-    fn noun(self) -> &'static str {
-        match self {
-            WorkKind::Task => "task",
-            WorkKind::Thread => "thread",
-            WorkKind::Future => "future",
+        if captured_earlier || inside_elsewhere.is_some() {
+            return None;
         }
+        Some(AtCall {
+            locals: mentioned
+                .iter()
+                .map(|var| last_ident(var).clone())
+                .collect(),
+            work_kind,
+            check,
+        })
     }
 }
 
-/// The one place that decides what a capture point is:
-///
-/// - `ctxvar::spawn(work)`, `ctxvar::spawn_local(work)`, `ctxvar::spawn_blocking(work)`,
-///   `ctxvar::thread::spawn(work)` (any path that starts with `ctxvar` and ends so);
-/// - `async { .. }.in_current_context()` and `async move { .. }.in_current_context()`:
-///   an `async` block written as the receiver of the method (recognised by its name;
-///   the expansion checks that it returns `ctxvar`'s `ContextScope`), and
-///   `ctxvar::ContextFutureExt::in_current_context(work)` (also through `ctxvar::prelude`).
-///
-/// - `spawn(work)`, `spawn_local(work)`, `spawn_blocking(work)`, `thread::spawn(work)`:
-///   a helper called by the name it was imported under, checked to be `ctxvar`'s (see
-///   [`Import`]).
-///
-/// Other forms (a future built first and passed to a helper later, a method
-/// `set.spawn(work)`) are not recognised: their work keeps the function's evidence.
-pub(crate) fn capture_point(expr: &mut Expr) -> Option<CapturePoint<'_>> {
-    match expr {
-        Expr::Call(call) => helper_call(call),
-        Expr::MethodCall(call) => {
-            let receiver_is_async = matches!(&*call.receiver, Expr::Async(_));
-            if call.method != "in_current_context"
-                || !call.args.is_empty()
-                || call.turbofish.is_some()
-                || !receiver_is_async
-            {
-                return None;
+/// Puts `prelude` first in `work` if it is an `async` block or a closure; otherwise
+/// (a stream built from adaptors) first in each outermost `async` block or closure in
+/// it that mentions one of `vars`.
+fn give_prelude(work: &mut Expr, prelude: &TokenStream, vars: &[&Path]) {
+    struct Outermost<'p> {
+        prelude: &'p TokenStream,
+        vars: &'p [&'p Path],
+    }
+    impl syn::visit_mut::VisitMut for Outermost<'_> {
+        fn visit_expr_mut(&mut self, expr: &mut Expr) {
+            let is_work = matches!(expr, Expr::Async(_) | Expr::Closure(_));
+            if is_work && self.vars.iter().any(|var| mentions(expr, last_ident(var))) {
+                give_prelude(expr, self.prelude, self.vars);
+            } else {
+                syn::visit_mut::visit_expr_mut(self, expr);
             }
-            let span = call.method.span();
-            Some(CapturePoint {
-                helper: (span, span),
-                work_kind: WorkKind::Future,
-                work: &mut call.receiver,
-                import: None,
-            })
         }
-        _ => None,
+        fn visit_item_mut(&mut self, _: &mut syn::Item) {
+            // A nested item is not part of the work.
+        }
+    }
+    match work {
+        Expr::Async(block) => {
+            let stmts = &block.block.stmts;
+            block.block.stmts = syn::parse_quote!(#prelude #(#stmts)*);
+        }
+        Expr::Closure(closure) => {
+            let inner = &closure.body;
+            closure.body = syn::parse_quote!({ #prelude #inner });
+        }
+        _ => syn::visit_mut::VisitMut::visit_expr_mut(&mut Outermost { prelude, vars }, work),
     }
 }
 
-/// A call of a capture point by its path: a `ctxvar::` spawn helper,
-/// `ctxvar::ContextFutureExt::in_current_context(work)`, or a helper called by the name it
-/// was imported under (`spawn(work)`, `thread::spawn(work)`), which is `ctxvar`'s only
-/// if the check [`CapturePoint::import`] asks for passes.
-fn helper_call(call: &mut syn::ExprCall) -> Option<CapturePoint<'_>> {
-    if call.args.len() != 1 {
-        return None;
-    }
-    // A call an attribute already checked (the other attribute, on the same function,
-    // rewrote it first): `IsCtxvarHelper::check(spawn, ::ctxvar::spawn)(work)`.
-    if let Expr::Call(checked) = &*call.func {
-        let kind = checked_import(checked)?;
-        let span = checked.args[0].span();
-        return Some(CapturePoint {
-            helper: (span, span),
-            work_kind: kind,
-            work: &mut call.args[0],
-            import: None,
-        });
-    }
-    let Expr::Path(callee) = &*call.func else {
-        return None;
-    };
-    if callee.qself.is_some() {
-        return None;
-    }
-    let path = &callee.path;
-    // Spanned at the name as written: if it is another crate's `spawn`, the error is
-    // reported there.
-    let span = callee.span();
-    let first_name = &path.segments[0].ident;
-    let (work_kind, ctxvar_helper) = with_segment_names(path, |names| match names {
-        ["ctxvar", "spawn" | "spawn_local" | "spawn_blocking"] => Some((WorkKind::Task, None)),
-        ["ctxvar", "thread", "spawn"] => Some((WorkKind::Thread, None)),
-        ["ctxvar", "ContextFutureExt", "in_current_context"]
-        | [
-            "ctxvar",
-            "prelude",
-            "ContextFutureExt",
-            "in_current_context",
-        ] => Some((WorkKind::Future, None)),
-        ["spawn" | "spawn_local" | "spawn_blocking"] if path.leading_colon.is_none() => Some((
-            WorkKind::Task,
-            Some(quote_spanned!(span=> ::ctxvar::#first_name)),
-        )),
-        ["thread", "spawn"] if path.leading_colon.is_none() => Some((
-            WorkKind::Thread,
-            Some(quote_spanned!(span=> ::ctxvar::thread::spawn)),
-        )),
-        _ => None,
-    })?;
-    let segments = &path.segments;
-    let first = path
-        .leading_colon
-        .map_or_else(|| segments[0].ident.span(), |colon| colon.spans[0]);
-    let last = segments[segments.len() - 1].ident.span();
-    let (func, args) = (&mut call.func, &mut call.args);
-    Some(CapturePoint {
-        helper: (first, last),
-        work_kind,
-        work: &mut args[0],
-        import: ctxvar_helper.map(|ctxvar_helper| Import {
-            callee: func,
-            ctxvar_helper,
-        }),
-    })
+/// `(::ctxvar::__private::Provided::<KEY>::assume_bound(&Anchor::new()))`: evidence
+/// that borrows nothing beyond its statement, for a read already reported, so that
+/// the report is its one error. Spanned like [`fallible_receiver`].
+fn detached_receiver(var: &Path, span: Span) -> Group {
+    let private = private(Span::call_site());
+    let key = key_type(var);
+    let mut receiver = Group::new(
+        Delimiter::Parenthesis,
+        quote!(#private::Provided::<#key>::assume_bound(&#private::Anchor::new())),
+    );
+    receiver.set_span(span);
+    receiver
 }
 
-/// If `call` is `::ctxvar::__private::IsCtxvarHelper::check(name, ::ctxvar::..)`, the
-/// kind of work the `ctxvar` helper it checks against starts.
-fn checked_import(call: &syn::ExprCall) -> Option<WorkKind> {
-    let is_check = path_is(&call.func, |names| {
-        names == ["ctxvar", "__private", "IsCtxvarHelper", "check"]
-    });
-    if !is_check || call.args.len() != 2 {
-        return None;
+/// Whether the token at `i` is followed by `.get` or `.with`.
+fn is_infallible_read(tokens: &[TokenTree], i: usize) -> bool {
+    matches!(
+        (tokens.get(i + 1), tokens.get(i + 2)),
+        (Some(TokenTree::Punct(dot)), Some(TokenTree::Ident(method)))
+            if dot.as_char() == '.' && (method == "get" || method == "with")
+    )
+}
+
+/// The error for a read of `name` in work that runs without the function's context.
+fn read_elsewhere_message(name: &str, outside: &Outside) -> String {
+    let call = &outside.call;
+    match outside.why {
+        Why::Spawned => {
+            let fix = match (outside.carrying_helper, outside.closure) {
+                (Some(helper), false) => format!(
+                    "spawn it with `{helper}(..)`, which carries this function's context, \
+                     or spawn `async move {{ .. }}.in_current_context()`"
+                ),
+                (Some(helper), true) => {
+                    format!("spawn it with `{helper}(..)`, which carries this function's context")
+                }
+                (None, false) => "carry this function's context into the future: \
+                                  `async move { .. }.in_current_context()`"
+                    .to_owned(),
+                (None, true) => "capture this function's context first, `let ctx = \
+                                 ctxvar::Context::current();`, and read inside \
+                                 `ctx.run(|| ..)` in the work"
+                    .to_owned(),
+            };
+            format!("`{name}` is read in work that `{call}` starts with nothing bound: {fix}")
+        }
+        Why::Body => format!(
+            "`{name}` is read in a stream that `{call}` polls after this function returns, \
+             outside its context, so it is not bound there: carry the context into every \
+             poll with `ctxvar::Context::current().scope_stream(stream)`"
+        ),
+        Why::AnotherContext => format!(
+            "`{name}` is read in work that `{call}` runs in another context, where this \
+             function's binding is not known to be visible: read it with \
+             `{name}.try_get()`, run the work in `ctxvar::Context::current()`, or bind \
+             the variable inside the work"
+        ),
     }
-    let Expr::Path(helper) = &call.args[1] else {
-        return None;
-    };
-    with_segment_names(&helper.path, |names| match names {
-        ["ctxvar", "thread", "spawn"] => Some(WorkKind::Thread),
-        ["ctxvar", _] => Some(WorkKind::Task),
-        _ => None,
-    })
+}
+
+/// The error for a capture point written inside work that runs elsewhere.
+fn capture_elsewhere_message(name: &str, call: &str, outside: &Outside) -> String {
+    let outer = &outside.call;
+    format!(
+        "`{call}` captures the context of the work it is written in, which `{outer}` runs \
+         without this function's context, so `{name}` is not bound there: call `{call}` \
+         in the function itself, outside that work"
+    )
 }
 
 /// The names the function binds with patterns of its own: parameters, `let`s,
@@ -900,22 +1085,6 @@ fn names_bound_by_patterns(function: &ItemFn) -> Vec<syn::Ident> {
     }
     collect.visit_block(&function.block);
     collect.0
-}
-
-/// Whether `callee` is a plain path whose segment names (`Box::pin` → `["Box", "pin"]`)
-/// satisfy `test`.
-fn path_is(callee: &Expr, test: impl FnOnce(&[&str]) -> bool) -> bool {
-    match callee {
-        Expr::Path(path) => with_segment_names(&path.path, test),
-        _ => false,
-    }
-}
-
-/// `f` of the segment names of `path` (`Box::pin` → `["Box", "pin"]`), to match on.
-fn with_segment_names<R>(path: &Path, f: impl FnOnce(&[&str]) -> R) -> R {
-    let names: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
-    let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    f(&names)
 }
 
 /// Whether `ident` appears anywhere in `expr`'s tokens, other than as the receiver of

@@ -18,6 +18,7 @@ mod private;
 mod provide;
 mod uses_context;
 mod with_context;
+mod work;
 
 use proc_macro::TokenStream;
 

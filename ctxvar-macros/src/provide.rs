@@ -9,8 +9,8 @@ use syn::spanned::Spanned;
 use syn::{Attribute, Expr, Path, Stmt, Token};
 
 use crate::args::{is_strict_flag, last_ident, parse_assignments, parse_requirements};
-use crate::function::capture_point;
 use crate::private::private;
+use crate::work::{Contexts, Elsewhere, Site, site};
 
 /// `stmts` with every `.await` given the evidence that this function provides
 /// `provided` (and what the other ctxvar attributes on it provide, `attrs`), and the
@@ -29,10 +29,24 @@ use crate::private::private;
 // returns), which peels the requirements the evidence provides and fails to compile,
 // naming the variable, for one it does not; on anything else it is `PassThrough`'s,
 // which returns the value unchanged, so a plain future is awaited as written.
+//
+// In work that runs in a captured context (`ctxvar::spawn(async { .. })`), the
+// evidence is `ContextCarriedProvides`, which provides what the function does, less
+// the variables declared `inherit = false`:
+//          struct ContextCarriedProvides;
+//          impl<K: ?Sized + Inherited> Provides<K> for ContextCarriedProvides
+//              where ContextThisFunctionProvides: Provides<K> {}
+//
+// `plain_fn` says that the function is not `async`: its `async` blocks run when they
+// are polled, after it returned, so an `.await` in one is awaited without its
+// context, unless the block is carried (`.in_current_context()`) or run here
+// (`block_on`).
 pub(crate) fn provide_to_awaits(
     stmts: Vec<Stmt>,
     provided: &[&Path],
     attrs: &[Attribute],
+    sig: &syn::Signature,
+    plain_fn: bool,
 ) -> (TokenStream, Vec<Stmt>) {
     // Named for what it is: rustc names it when a variable is missing ("the trait
     // `Provides<dyn USER>` is not implemented for `f::ContextThisFunctionProvides`").
@@ -49,11 +63,19 @@ pub(crate) fn provide_to_awaits(
         brace_token: syn::token::Brace::default(),
         stmts,
     };
+    let carried = syn::Ident::new("ContextCarriedProvides", Span::mixed_site());
     let mut awaits = Awaits {
         evidence: &evidence,
-        escaping: false,
-        spawned: false,
+        carried_evidence: &carried,
+        place: Place {
+            escaping: false,
+            spawned: false,
+            carried: false,
+            lazy_escapes: plain_fn,
+        },
+        contexts: Contexts::of_parameters(sig),
         rewritten: 0,
+        carried_used: false,
     };
     syn::visit_mut::VisitMut::visit_block_mut(&mut awaits, &mut block);
     // A function without an `.await` (most helpers) needs no evidence: declaring it
@@ -76,10 +98,29 @@ pub(crate) fn provide_to_awaits(
     let impls = vars
         .iter()
         .map(|var| quote_spanned!(var.span()=> impl #trait_path<dyn #var> for #evidence {}));
+    // The bound names a lifetime of the impl, so that rustc checks it where the
+    // evidence is used, not at the impl (where it fails for `inherit = false`).
+    let carried_items = awaits.carried_used.then(|| {
+        let impls = vars.iter().map(|var| {
+            quote_spanned! {var.span()=>
+                impl<'k> #trait_path<dyn #var + 'k> for #carried
+                where
+                    dyn #var + 'k: ::ctxvar::Inherited,
+                {
+                }
+            }
+        });
+        quote! {
+            #[allow(non_camel_case_types, dead_code)]
+            struct #carried;
+            #(#impls)*
+        }
+    });
     let items = quote! {
         #[allow(non_camel_case_types, dead_code)]
         struct #evidence;
         #(#impls)*
+        #carried_items
         #[allow(unused_imports)]
         use #private::PassThrough as _;
     };
@@ -117,15 +158,34 @@ fn provided_by_other_attributes(attrs: &[Attribute]) -> Vec<Path> {
 
 struct Awaits<'a> {
     evidence: &'a syn::Ident,
-    /// Inside work that starts without the function's context: an `async` block or a
-    /// closure written in the arguments of a call that spawns it without carrying
-    /// the context (see [`SPAWNS`]).
+    /// The evidence in work that runs in a captured context.
+    carried_evidence: &'a syn::Ident,
+    /// Where the walk is.
+    place: Place,
+    /// The contexts held in locals, as far as the walk has seen them.
+    contexts: Contexts,
+    /// How many `.await`s were given evidence.
+    rewritten: usize,
+    /// Whether an `.await` was given [`Awaits::carried_evidence`].
+    carried_used: bool,
+}
+
+/// Where an `.await` is, relative to the function's context.
+#[derive(Clone, Copy)]
+#[allow(clippy::struct_excessive_bools)] // four independent facts
+struct Place {
+    /// Inside work that runs without the function's context: an `async` block or a
+    /// closure written in the arguments of a call that starts it without carrying
+    /// the context (see [`crate::work`]).
     escaping: bool,
     /// In the arguments of such a call, outside any `async` block or closure: what
     /// runs here still runs in the function, the work written here does not.
     spawned: bool,
-    /// How many `.await`s were given evidence.
-    rewritten: usize,
+    /// Inside work that runs in a context captured in the function.
+    carried: bool,
+    /// Whether an `async` block met next escapes: in a plain `fn`, outside work that
+    /// is carried or run here.
+    lazy_escapes: bool,
 }
 
 impl Awaits<'_> {
@@ -141,13 +201,18 @@ impl Awaits<'_> {
     /// The method call of [`provided`](Self::provided), after its `.`.
     fn call(&mut self, span: Span) -> TokenStream {
         self.rewritten += 1;
-        if self.escaping {
+        if self.place.escaping {
             let method = syn::Ident::new("__ctxvar_not_carried", span);
             let private = private(Span::call_site());
             quote_spanned!(span=> #method::<#private::SpawnedWithoutContext>())
         } else {
             let method = syn::Ident::new("__ctxvar_provide", span);
-            let evidence = self.evidence;
+            let evidence = if self.place.carried {
+                self.carried_used = true;
+                self.carried_evidence
+            } else {
+                self.evidence
+            };
             quote_spanned!(span=> #method::<#evidence>())
         }
     }
@@ -182,7 +247,7 @@ impl Awaits<'_> {
     /// Visits `exprs` with `spawned` set as given.
     fn visit_all<'e>(&mut self, exprs: impl IntoIterator<Item = &'e mut Expr>, spawned: bool) {
         for expr in exprs {
-            self.spawned = spawned;
+            self.place.spawned = spawned;
             syn::visit_mut::VisitMut::visit_expr_mut(self, expr);
         }
     }
@@ -238,12 +303,6 @@ const MACROS_WHOSE_ARGUMENTS_ARE_CODE: &[&str] = &[
     "span",
 ];
 
-/// Whether `callee` is a path that ends with a name of [`SPAWNS`].
-fn is_spawn(callee: &Expr) -> bool {
-    matches!(callee, Expr::Path(path)
-        if SPAWNS.contains(&last_ident(&path.path).to_string().as_str()))
-}
-
 /// Whether `tokens` contain the keyword `fn`, at any depth.
 fn mentions_fn(tokens: TokenStream) -> bool {
     tokens.into_iter().any(|token| match token {
@@ -253,54 +312,64 @@ fn mentions_fn(tokens: TokenStream) -> bool {
     })
 }
 
-/// The names of the calls that spawn work: `tokio::spawn(..)`, `std::thread::spawn(..)`,
-/// `set.spawn(..)`, `scope.spawn(..)`. Unless the call is a `ctxvar` capture point,
-/// its work starts without the function's context.
-const SPAWNS: [&str; 3] = ["spawn", "spawn_local", "spawn_blocking"];
-
 impl syn::visit_mut::VisitMut for Awaits<'_> {
     fn visit_expr_mut(&mut self, expr: &mut Expr) {
-        let outer = (self.escaping, self.spawned);
-        if let Some(point) = capture_point(expr) {
-            // A `ctxvar` capture point: its work runs in the context current here
-            // (inside escaping work, none). Called by an imported name that no read
-            // had checked, it may be another crate's `spawn`: its work escapes.
-            let escapes = !point.is_known();
-            self.visit_all([point.work], escapes);
-        } else {
-            match expr {
+        let outer = self.place;
+        let contexts = self.contexts.clone();
+        match site(expr, &contexts) {
+            Some(Site::Carried(point)) => {
+                // Its work runs in the context current here (inside escaping work,
+                // none), with the variables that are inherited. Called by an imported
+                // name that no read had checked, it may be another crate's `spawn`:
+                // its work escapes.
+                let escapes = !point.is_known();
+                self.place.carried = true;
+                self.place.lazy_escapes = false;
+                if point.captured_earlier {
+                    self.place.escaping = false;
+                }
+                self.visit_all([point.work], escapes);
+            }
+            Some(Site::Elsewhere(Elsewhere { here, work, .. })) => {
+                self.visit_all(here, false);
+                self.visit_all(work, true);
+            }
+            Some(Site::Here { rebinds }) => {
+                // `VAR.scope(value, future)`, `bindings.scope(future)`: the future runs
+                // in a context of its own, also inside escaping work. (`VAR.scope`
+                // binds only `VAR`: a helper that needs another of the function's
+                // variables still checks it on entry.) `block_on(future)` runs it here.
+                self.place.lazy_escapes = false;
+                self.place.spawned = false;
+                if rebinds {
+                    self.place.escaping = false;
+                }
+                syn::visit_mut::visit_expr_mut(self, expr);
+            }
+            None => match expr {
                 Expr::Async(_) | Expr::Closure(_) => {
-                    self.escaping |= self.spawned;
-                    self.spawned = false;
+                    // In a plain `fn`, an `async` block runs when it is polled, after
+                    // the function (and its bindings) returned.
+                    let lazy = self.place.lazy_escapes && matches!(expr, Expr::Async(_));
+                    self.place.escaping |= self.place.spawned || lazy;
+                    self.place.spawned = false;
                     syn::visit_mut::visit_expr_mut(self, expr);
                 }
-                Expr::Call(call) if is_spawn(&call.func) => {
-                    self.visit_all([&mut *call.func], false);
-                    self.visit_all(&mut call.args, true);
-                }
-                Expr::MethodCall(call) if SPAWNS.contains(&call.method.to_string().as_str()) => {
-                    self.visit_all([&mut *call.receiver], false);
-                    self.visit_all(&mut call.args, true);
-                }
-                // `ctx.scope(future)`, `VAR.scope(value, future)`: the future runs in
-                // a context of its own, also inside escaping work. (`VAR.scope` binds
-                // only `VAR`: a helper that needs another of the function's variables
-                // still checks it on entry.)
-                Expr::MethodCall(call) if call.method == "scope" => {
-                    self.visit_all([&mut *call.receiver], false);
-                    self.escaping = false;
-                    self.visit_all(&mut call.args, false);
-                }
                 _ => syn::visit_mut::visit_expr_mut(self, expr),
-            }
+            },
         }
-        (self.escaping, self.spawned) = outer;
+        self.place = outer;
         if let Expr::Await(awaited) = expr {
             if !is_provided(&awaited.base) {
                 let span = awaited.await_token.span();
                 *awaited.base = self.provided(&awaited.base, span);
             }
         }
+    }
+
+    fn visit_local_mut(&mut self, local: &mut syn::Local) {
+        syn::visit_mut::visit_local_mut(self, local);
+        self.contexts.record(local, !self.place.escaping);
     }
 
     fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {

@@ -93,7 +93,18 @@ fn expand_function(function: &Function, vars: &[syn::Path], strict: bool) -> Tok
     let name = function.name();
     let vars: Vec<&syn::Path> = vars.iter().collect();
     let evidence = evidence(&vars, &Evidence::Required { function: &name });
-    let provided = |stmts: Vec<syn::Stmt>| provide_to_awaits(stmts, &vars, &function.outer_attrs);
+    let plain_fn = matches!(function.body(), Body::Sync(_));
+    let provided = |(stmts, mut errors): (Vec<syn::Stmt>, TokenStream)| {
+        let (items, stmts) = provide_to_awaits(
+            stmts,
+            &vars,
+            &function.outer_attrs,
+            &function.item.sig,
+            plain_fn,
+        );
+        errors.extend(items);
+        (errors, stmts)
+    };
     let body = match function.body() {
         Body::Async(stmts) | Body::Sync(stmts) => {
             let (items, stmts) = provided(rewrite_body(stmts, &vars, &function.item));

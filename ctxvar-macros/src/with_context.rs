@@ -45,9 +45,18 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
 fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStream {
     let vars: Vec<&syn::Path> = assignments.iter().map(|a| &a.var).collect();
     let evidence = evidence(&vars, &Evidence::Bound);
+    let plain_fn = matches!(function.body(), Body::Sync(_));
     let spawned = |stmts: &[syn::Stmt]| {
-        let stmts = rewrite_body(stmts, &vars, &function.item);
-        provide_to_awaits(stmts, &vars, &function.outer_attrs)
+        let (stmts, mut errors) = rewrite_body(stmts, &vars, &function.item);
+        let (items, stmts) = provide_to_awaits(
+            stmts,
+            &vars,
+            &function.outer_attrs,
+            &function.item.sig,
+            plain_fn,
+        );
+        errors.extend(items);
+        (errors, stmts)
     };
     let mut provided = TokenStream::new();
     let evaluated = syn::Ident::new("__ctxvar_bindings", proc_macro2::Span::mixed_site());
