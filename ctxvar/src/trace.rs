@@ -55,7 +55,9 @@ use crate::frame;
 /// For a subscriber or layer of your own: call it where you handle an event (in
 /// `Layer::on_event`), which runs on the thread that emitted it, with its bindings.
 /// The value is shown with `Debug`, or `Display` for a variable declared
-/// `trace = display`.
+/// `trace = display`, as it is: a value that came from a client (baggage) may hold
+/// control characters, so escape them where the output is text read by people or
+/// split into lines, as [`ContextFields::text`] does.
 ///
 /// ```
 /// use ctxvar::{context_var, trace};
