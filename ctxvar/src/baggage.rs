@@ -158,7 +158,13 @@
 //! of the current OpenTelemetry context ([`opentelemetry::Context::current()`]); on
 //! the same key the first of those wins. Members that would take the header over the
 //! W3C limits are dropped whole, with a warning, the OpenTelemetry ones first (a
-//! dropped member still hides those after it with the same key). Other
+//! dropped member still hides those after it with the same key). Once the header is
+//! full (180 members, or no room left for even the shortest member), `inject` stops
+//! reading: the members after that point are dropped unread, and the warning's
+//! `dropped` count is of those dropped before it. The members already in the map are
+//! whatever the client sent to a service that forwards its headers, so the work is
+//! linear in what is read, and no more is read than fills the header: a 400 KiB
+//! header costs what an 8 KiB one does. Other
 //! headers, `traceparent` and `tracestate` included, are left as they are. With an
 //! OpenTelemetry propagator, call `inject` after the propagator's: a propagator
 //! replaces the `baggage` header it writes, while `inject` keeps what it finds.
@@ -189,6 +195,7 @@ use core::fmt;
 use core::str::FromStr;
 use core::task::Poll;
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Request};
@@ -450,6 +457,9 @@ impl Baggage {
         for entry in self.entries.iter() {
             text.clear();
             if (entry.read)(&mut text) {
+                if out.stop_if_full() {
+                    break;
+                }
                 let mut member = String::with_capacity(entry.key.len() + 1 + text.len());
                 member.push_str(&entry.key);
                 member.push('=');
@@ -457,11 +467,21 @@ impl Baggage {
                 out.push(&entry.key, &member);
             }
         }
-        for value in headers.get_all(BAGGAGE) {
+        'header: for value in headers.get_all(BAGGAGE) {
+            if out.unread {
+                break;
+            }
             for raw in value.as_bytes().split(|&byte| byte == b',') {
+                let raw = trim(raw);
+                if raw.is_empty() {
+                    continue;
+                }
+                if out.stop_if_full() {
+                    break 'header;
+                }
                 // Members already in the map are passed on as they are, if they are
                 // well-formed text a header can carry again.
-                let Ok(member) = core::str::from_utf8(trim(raw)) else {
+                let Ok(member) = core::str::from_utf8(raw) else {
                     continue;
                 };
                 if let Some(key) = member_key(member.as_bytes()) {
@@ -473,6 +493,9 @@ impl Baggage {
         }
         let otel = opentelemetry::Context::current();
         for (key, (value, metadata)) in otel.baggage() {
+            if out.unread || out.stop_if_full() {
+                break;
+            }
             let key = key.as_str();
             if !is_token(key.as_bytes()) {
                 continue;
@@ -499,10 +522,18 @@ impl Baggage {
             text,
             keys,
             dropped,
+            unread,
             ..
         } = out;
         drop(keys);
-        if dropped > 0 {
+        if unread {
+            tracing::warn!(
+                dropped,
+                "baggage: the outgoing `baggage` header is full ({MAX_MEMBERS} members, or \
+                 {MAX_BYTES} bytes with no room for another member); the members after it \
+                 were dropped unread (`dropped` counts those dropped before it filled)"
+            );
+        } else if dropped > 0 {
             tracing::warn!(
                 dropped,
                 "baggage: members dropped from the outgoing `baggage` header to stay within \
@@ -705,10 +736,17 @@ fn bind_nested(values: &[(&Entry, Cow<'_, str>)], out: &mut Option<Context>) {
 struct Members<'k> {
     text: String,
     written: usize,
-    /// The keys seen, written or dropped.
-    keys: Vec<&'k str>,
+    /// The keys seen, written or dropped. A set, not a list: the members come from the
+    /// network, and a list scanned for each new key made a header of n members cost
+    /// n² comparisons (seconds for the 400 KiB a server accepts).
+    keys: HashSet<&'k str>,
     dropped: usize,
+    /// A member came after the header was full: it and the rest were not read.
+    unread: bool,
 }
+
+/// The fewest bytes a member takes: a one-character key and `=`, with an empty value.
+const SHORTEST_MEMBER: usize = 2;
 
 impl<'k> Members<'k> {
     /// Appends `member` unless its key was seen already (the first wins) or it would
@@ -716,10 +754,9 @@ impl<'k> Members<'k> {
     /// its key still counts as seen: a member of lower priority with the same key
     /// (a stale value) must not go out in its place.
     fn push(&mut self, key: &'k str, member: &str) {
-        if self.keys.contains(&key) {
+        if !self.keys.insert(key) {
             return;
         }
-        self.keys.push(key);
         let separator = usize::from(!self.text.is_empty());
         if self.written == MAX_MEMBERS || self.text.len() + separator + member.len() > MAX_BYTES {
             self.dropped += 1;
@@ -730,6 +767,18 @@ impl<'k> Members<'k> {
         }
         self.text.push_str(member);
         self.written += 1;
+    }
+
+    /// Whether no member can be appended any more: [`MAX_MEMBERS`] written, or no room
+    /// for a comma and the shortest member. Then the header is final, and the callers
+    /// stop reading (marking the rest unread): whatever follows could only be dropped,
+    /// and reading it would let the size of the input, not of the output, decide the
+    /// work.
+    fn stop_if_full(&mut self) -> bool {
+        let full = self.written == MAX_MEMBERS
+            || (!self.text.is_empty() && self.text.len() + 1 + SHORTEST_MEMBER > MAX_BYTES);
+        self.unread |= full;
+        full
     }
 }
 

@@ -55,7 +55,9 @@ use crate::frame;
 /// For a subscriber or layer of your own: call it where you handle an event (in
 /// `Layer::on_event`), which runs on the thread that emitted it, with its bindings.
 /// The value is shown with `Debug`, or `Display` for a variable declared
-/// `trace = display`.
+/// `trace = display`, as it is: a value that came from a client (baggage) may hold
+/// control characters, so escape them where the output is text read by people or
+/// split into lines, as [`ContextFields::text`] does.
 ///
 /// ```
 /// use ctxvar::{context_var, trace};
@@ -164,7 +166,8 @@ impl<T: fmt::Display> TraceDisplay for T {
 ///
 /// - **Text** (`fmt()`, `.compact()`, `.pretty()`): ` name=value` for each variable,
 ///   at the end of the line (after the event's own fields; for `pretty`, after its
-///   last line), outermost binding first.
+///   last line), outermost binding first, with control characters in the value
+///   escaped (see [`text`](Self::text)).
 /// - **JSON** (`.json()`): the variables join the event's `"fields"` object (or the
 ///   top level, with `flatten_event(true)`), as strings: `"request_id":"7"`. An event
 ///   field of the same name comes after them, so a parser that keeps the last key
@@ -205,10 +208,59 @@ impl<F, T: Clone> ContextFields<F, T> {
     /// Adds the fields to each line of a text format: `fmt::format()`, `.compact()`,
     /// `.pretty()` and their options.
     ///
+    /// # Control characters are escaped
+    ///
+    /// A value may hold text a client sent (a tenant read from its `baggage` header,
+    /// percent-decoded), so control characters in it are escaped, in `Display` and
+    /// `Debug` values alike: a value cannot end the line and forge another, nor send
+    /// the terminal an escape sequence (colours, the window title, clearing the
+    /// screen). `\n`, `\r` and `\t` are written as those two characters, as Rust, C
+    /// and JSON write them; the other C0 controls and DEL as `\x` and two hex digits
+    /// (`\x1b`, `\x7f`), the form `tracing-subscriber`'s `fmt` uses for the
+    /// escapes it removes from messages; C1 controls (U+0080 to U+009F, two bytes in
+    /// UTF-8) as their code point, `\u{9b}`, the form of Rust's `escape_debug`. Nothing
+    /// else is changed: a backslash is not doubled, so the escaping keeps text
+    /// without control characters exactly as it is (a Windows path, a `Debug` string
+    /// that escaped its own) at the price of not being reversible. A value with no
+    /// control character is written as it is, with no allocation. The ANSI styling
+    /// `ContextFields` adds around the field names, when the writer takes colours, is
+    /// its own and is not escaped.
+    ///
+    /// JSON lines ([`json`](Self::json)) escape control characters as JSON does.
+    ///
     /// ```
-    /// let _ = tracing_subscriber::fmt()
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// #[ctxvar::context_var(trace = display)]
+    /// static TENANT: String;
+    ///
+    /// #[derive(Clone, Default)]
+    /// struct Lines(Arc<Mutex<Vec<u8>>>);
+    /// impl std::io::Write for Lines {
+    ///     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+    ///         self.0.lock().unwrap().extend_from_slice(bytes);
+    ///         Ok(bytes.len())
+    ///     }
+    ///     fn flush(&mut self) -> std::io::Result<()> {
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// let lines = Lines::default();
+    /// let writer = lines.clone();
+    /// let subscriber = tracing_subscriber::fmt()
     ///     .compact()
-    ///     .map_event_format(ctxvar::trace::ContextFields::text);
+    ///     .without_time()
+    ///     .with_target(false)
+    ///     .with_ansi(false)
+    ///     .with_writer(move || writer.clone())
+    ///     .map_event_format(ctxvar::trace::ContextFields::text)
+    ///     .finish();
+    /// tracing::subscriber::with_default(subscriber, || {
+    ///     TENANT.sync_scope("acme\n INFO forged\x1b[2J".to_owned(), || tracing::info!("handled"));
+    /// });
+    /// let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    /// assert_eq!(text, " INFO handled tenant=acme\\n INFO forged\\x1b[2J\n");
     /// ```
     pub fn text(format: Format<F, T>) -> Self
     where
@@ -286,12 +338,42 @@ fn add_to_text(line: &mut String, ansi: bool) {
         // As `tracing-subscriber` writes an event's own fields: the name in italics
         // and a dimmed `=`.
         let _ = if ansi {
-            write!(line, " \x1b[3m{name}\x1b[0m\x1b[2m=\x1b[0m{value}")
+            write!(line, " \x1b[3m{name}\x1b[0m\x1b[2m=\x1b[0m")
         } else {
-            write!(line, " {name}={value}")
+            write!(line, " {name}=")
         };
+        // The value may be the caller's (a tenant read from baggage): its control
+        // characters must not end the line or reach the terminal.
+        let _ = write!(TextEscaped(line), "{value}");
     });
     line.push_str(&newlines);
+}
+
+/// Writes text with its control characters escaped, for a value on a text line (see
+/// [`ContextFields::text`] for the forms). Text with none is written as it is, in one
+/// piece.
+struct TextEscaped<'a>(&'a mut String);
+
+impl fmt::Write for TextEscaped<'_> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        let mut rest = text;
+        // `is_control` is exactly C0, DEL and C1.
+        while let Some((at, c)) = rest.char_indices().find(|&(_, c)| c.is_control()) {
+            self.0.push_str(&rest[..at]);
+            match c {
+                '\n' => self.0.push_str("\\n"),
+                '\r' => self.0.push_str("\\r"),
+                '\t' => self.0.push_str("\\t"),
+                // The other C0 controls and DEL are one byte each: shown as that byte.
+                c if c.is_ascii() => write!(self.0, "\\x{:02x}", u32::from(c))?,
+                // C1 controls are two bytes in UTF-8, so shown as the code point.
+                c => write!(self.0, "\\u{{{:x}}}", u32::from(c))?,
+            }
+            rest = &rest[at + c.len_utf8()..];
+        }
+        self.0.push_str(rest);
+        Ok(())
+    }
 }
 
 /// `"name":"value",` for each traced variable bound here, at the start of the

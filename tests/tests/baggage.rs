@@ -403,6 +403,151 @@ fn inject_drops_whole_members_that_would_exceed_the_limits() {
     assert!(value.len() <= MAX_BYTES);
 }
 
+/// The warnings logged on this thread while `work` runs: each one's message and its
+/// `dropped` field (the count of members `inject` dropped).
+fn drop_warnings(work: impl FnOnce()) -> Vec<(String, Option<u64>)> {
+    /// A warning's message and `dropped` field.
+    type Warning = (String, Option<u64>);
+    #[derive(Clone, Default)]
+    struct Record(std::sync::Arc<std::sync::Mutex<Vec<Warning>>>);
+    struct Fields(String, Option<u64>);
+    impl tracing::field::Visit for Fields {
+        fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+            if field.name() == "dropped" {
+                self.1 = Some(value);
+            }
+        }
+        fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+            if field.name() == "message" {
+                self.0 = format!("{value:?}");
+            }
+        }
+    }
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Record {
+        fn on_event(
+            &self,
+            event: &tracing::Event<'_>,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            let mut fields = Fields(String::new(), None);
+            event.record(&mut fields);
+            self.0.lock().unwrap().push((fields.0, fields.1));
+        }
+    }
+    let record = Record::default();
+    let subscriber = tracing_subscriber::registry().with(record.clone());
+    tracing::subscriber::with_default(subscriber, work);
+    record.0.lock().unwrap().clone()
+}
+
+#[test]
+fn inject_keeps_the_first_member_of_each_key_across_many_duplicates() {
+    // 60 keys, each sent 20 times with a different value, spread over three headers,
+    // and stale values of both listed keys among them.
+    let mut headers = HeaderMap::new();
+    for part in 0..3 {
+        let mut value = String::new();
+        for round in (part * 7)..((part + 1) * 7).min(20) {
+            for key in 0..60 {
+                write!(value, "k{key}=r{round},").unwrap();
+            }
+            write!(value, "tenant=stale{round},request.id={round},").unwrap();
+        }
+        headers.append("baggage", HeaderValue::from_str(&value).unwrap());
+    }
+    let logged = drop_warnings(|| injected(&mut headers));
+    // Ours first; then each key once, with its first value, in the order first seen.
+    let mut expected = "tenant=acme,request.id=7".to_owned();
+    for key in 0..60 {
+        write!(expected, ",k{key}=r0").unwrap();
+    }
+    assert_eq!(
+        headers.get_all("baggage").iter().collect::<Vec<_>>(),
+        [expected.as_str()]
+    );
+    // Duplicates are not dropped members: nothing to warn about.
+    assert!(logged.is_empty(), "{logged:?}");
+}
+
+#[test]
+fn inject_stops_reading_once_the_header_is_full() {
+    let otel = opentelemetry::Context::current_with_baggage([KeyValue::new("user.tier", "gold")]);
+    let _attached = otel.attach();
+    // `big` does not fit beside ours and is dropped; then 300 small members, of which
+    // the first 178 fill the header to 180 members.
+    let mut value = format!("big={}", "x".repeat(MAX_BYTES));
+    for n in 0..300 {
+        write!(value, ",k{n}=v").unwrap();
+    }
+    let mut headers = HeaderMap::new();
+    headers.insert("baggage", HeaderValue::from_str(&value).unwrap());
+    let logged = drop_warnings(|| injected(&mut headers));
+    let mut expected = "tenant=acme,request.id=7".to_owned();
+    for n in 0..MAX_MEMBERS - 2 {
+        write!(expected, ",k{n}=v").unwrap();
+    }
+    assert_eq!(headers["baggage"], expected.as_str());
+    // One warning; `dropped` counts `big` alone: the 122 header members and the
+    // OpenTelemetry one after the header filled up were not read, so not counted.
+    assert_eq!(logged.len(), 1, "{logged:?}");
+    assert!(logged[0].0.contains("is full"), "{logged:?}");
+    assert_eq!(logged[0].1, Some(1), "{logged:?}");
+    assert!(!logged[0].0.contains("xxx"), "{logged:?}");
+}
+
+#[test]
+fn inject_fills_the_header_to_its_last_byte_before_it_stops() {
+    // `tenant=` and 8182 bytes: 8189 bytes, room for a comma and a 2-byte member.
+    let tenant = "x".repeat(MAX_BYTES - 3 - "tenant=".len());
+    let mut headers = HeaderMap::new();
+    headers.insert("baggage", HeaderValue::from_static("a=,b=1,c="));
+    let logged = drop_warnings(|| {
+        TENANT.sync_scope(tenant.clone(), || BAGGAGE.inject(&mut headers));
+    });
+    assert_eq!(headers["baggage"], format!("tenant={tenant},a=").as_str());
+    assert_eq!(headers["baggage"].len(), MAX_BYTES);
+    assert_eq!(logged.len(), 1, "{logged:?}");
+    assert!(logged[0].0.contains("is full"), "{logged:?}");
+    assert_eq!(logged[0].1, Some(0), "{logged:?}");
+    // One byte more and even `a=` does not fit: the header is full after ours.
+    let tenant = "x".repeat(MAX_BYTES - 2 - "tenant=".len());
+    headers.insert("baggage", HeaderValue::from_static("a=,b=1"));
+    TENANT.sync_scope(tenant.clone(), || BAGGAGE.inject(&mut headers));
+    assert_eq!(headers["baggage"], format!("tenant={tenant}").as_str());
+    // A full header with nothing after it is not reported.
+    let tenant = "x".repeat(MAX_BYTES - "tenant=".len());
+    headers.remove("baggage");
+    let logged = drop_warnings(|| {
+        TENANT.sync_scope(tenant.clone(), || BAGGAGE.inject(&mut headers));
+    });
+    assert_eq!(headers["baggage"].len(), MAX_BYTES);
+    assert!(logged.is_empty(), "{logged:?}");
+}
+
+#[test]
+fn inject_a_dropped_member_still_hides_later_ones_with_its_key() {
+    // Ours takes 5007 bytes; the header's first `big` (4004 bytes) would take it over
+    // the limit and is dropped, and its later, small value must not go out instead.
+    let tenant = "t".repeat(5000);
+    let mut value = format!("big={}", "x".repeat(4000));
+    value.push_str(",big=small,after=1");
+    for n in 0..50 {
+        write!(value, ",big=again{n}").unwrap();
+    }
+    let mut headers = HeaderMap::new();
+    headers.insert("baggage", HeaderValue::from_str(&value).unwrap());
+    let logged = drop_warnings(|| {
+        TENANT.sync_scope(tenant.clone(), || BAGGAGE.inject(&mut headers));
+    });
+    assert_eq!(
+        headers["baggage"],
+        format!("tenant={tenant},after=1").as_str()
+    );
+    assert_eq!(logged.len(), 1, "{logged:?}");
+    assert!(logged[0].0.contains("members dropped"), "{logged:?}");
+    assert_eq!(logged[0].1, Some(1), "{logged:?}");
+}
+
 // ---------------------------------------------------------------------------------
 // End to end: two axum services over loopback.
 

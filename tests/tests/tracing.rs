@@ -3,8 +3,8 @@
 //! handled. Checked with a capturing layer (the exact fields of each event) for
 //! nesting, rebinding, cancellation, spawned work, `inherit = false`, streams and
 //! scopes built before they are polled; and with `tracing_subscriber::fmt()`'s text
-//! and JSON formats wrapped in `ctxvar::trace::ContextFields`. No binding creates a
-//! span.
+//! and JSON formats wrapped in `ctxvar::trace::ContextFields` (control characters in
+//! values escaped on text lines). No binding creates a span.
 
 // Tests declare helper fns next to their use.
 #![allow(clippy::items_after_statements)]
@@ -452,6 +452,85 @@ fn json_escapes_the_values() {
         [
             r#"{"level":"INFO","fields":{"note":"a \"quoted\" \\ line\nand\tmore\u0001","message":"escaped"}}"#
         ]
+    );
+}
+
+/// A `Debug` whose output is raw text: its control characters reach the line unless
+/// `ContextFields` escapes them (`str`'s own `Debug` would escape them itself).
+struct RawDebug(&'static str);
+
+impl std::fmt::Debug for RawDebug {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+#[context_var(trace)]
+static RAW: RawDebug;
+
+/// The bytes `subscriber` writes to `output` while `work` runs, as text.
+fn text_of<S>(output: &Output, subscriber: S, work: impl FnOnce()) -> String
+where
+    S: tracing::Subscriber + Send + Sync + 'static,
+{
+    tracing::subscriber::with_default(subscriber, work);
+    String::from_utf8(output.0.lock().unwrap().clone()).unwrap()
+}
+
+#[test]
+fn text_lines_escape_control_characters_in_values() {
+    for ansi in [false, true] {
+        let output = Output::default();
+        let subscriber = fmt_to(&output)
+            .with_ansi(ansi)
+            .map_event_format(ContextFields::text)
+            .finish();
+        let text = text_of(&output, subscriber, || {
+            NOTE.sync_scope("red\x1b[31m\n INFO forged\r\t\u{7}\x7f\u{9b}end", || {
+                RAW.sync_scope(RawDebug("raw\x1b]0;title\x07\n"), || {
+                    tracing::info!("hostile");
+                });
+            });
+        });
+        // One line, ending in the only newline; no control byte in it but the ESCs of
+        // the styling the writer asked for: the level in green, field names in
+        // italics, a dimmed `=`.
+        assert_eq!(text.matches('\n').count(), 1, "{text:?}");
+        assert!(text.ends_with('\n'), "{text:?}");
+        let line = text.trim_end_matches('\n');
+        let styling = ["\x1b[32m", "\x1b[3m", "\x1b[0m", "\x1b[2m"];
+        let mut unstyled = line.to_owned();
+        for style in styling {
+            unstyled = unstyled.replace(style, "");
+        }
+        assert!(!unstyled.chars().any(char::is_control), "{line:?}");
+        assert_eq!(ansi, line.contains('\x1b'), "{line:?}");
+        // Each control in its escaped form, for `Display` and `Debug` values alike.
+        assert!(
+            unstyled.ends_with(
+                r"note=red\x1b[31m\n INFO forged\r\t\x07\x7f\u{9b}end raw=raw\x1b]0;title\x07\n"
+            ),
+            "{unstyled:?}"
+        );
+    }
+}
+
+#[test]
+fn text_lines_keep_values_without_control_characters_as_they_are() {
+    let output = Output::default();
+    let subscriber = fmt_to(&output)
+        .map_event_format(ContextFields::text)
+        .finish();
+    let lines = lines_of(&output, subscriber, || {
+        NOTE.sync_scope(r#"C:\dir "quoted" \x1b ü€😀 a=b"#, || {
+            RAW.sync_scope(RawDebug("plain"), || tracing::info!("plain"));
+        });
+    });
+    // Backslashes, quotes, non-ASCII and text that merely looks like an escape are
+    // not touched.
+    assert_eq!(
+        lines,
+        [r#" INFO plain note=C:\dir "quoted" \x1b ü€😀 a=b raw=plain"#]
     );
 }
 
