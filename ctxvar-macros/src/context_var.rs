@@ -295,7 +295,7 @@ struct Variable {
     name: Ident,
     /// The declared type with its lifetimes spelled out (`&str` is `&'static str`).
     ty: Type,
-    default: Option<Expr>,
+    default: DefaultValue,
     /// Whether `Context::current()` (and so `ctxvar::spawn`) captures the variable.
     inherit: bool,
     trace: Option<Trace>,
@@ -303,6 +303,18 @@ struct Variable {
     /// name in lower case (`CORRELATION_ID` as `correlation_id`), the usual spelling
     /// of log fields.
     field: String,
+}
+
+/// A variable's default value.
+enum DefaultValue {
+    /// Required: no default.
+    None,
+    /// `= default`, as written.
+    Given(Expr),
+    /// Written, but left out because the type was reported and replaced (the default
+    /// would not have the new type): the variable is declared as having a default, so
+    /// that its reads compile, and its value is never read, as nothing compiles.
+    Dropped,
 }
 
 /// Checks a parsed declaration, pushing what is wrong to `errors`, and returns the
@@ -342,6 +354,12 @@ fn validate(declaration: Declaration, options: Options, errors: &mut Errors) -> 
         ));
     }
     static_lifetimes(&mut ty);
+    // A type that is reported here is replaced; so are the default (which would not
+    // have the new type) and `trace` (which may not format it): one error.
+    let (type_errors, replaced) = crate::value_type::check(&mut ty);
+    for err in type_errors {
+        errors.push(err);
+    }
     let field = match &options.field {
         Some(field) => {
             if options.trace.is_none() {
@@ -369,9 +387,13 @@ fn validate(declaration: Declaration, options: Options, errors: &mut Errors) -> 
         vis,
         name,
         ty,
-        default,
+        default: match default {
+            Some(_) if replaced => DefaultValue::Dropped,
+            Some(default) => DefaultValue::Given(default),
+            None => DefaultValue::None,
+        },
         inherit: options.inherit.is_none_or(|inherit| inherit.value.value),
-        trace: options.trace,
+        trace: options.trace.filter(|_| !replaced),
         field,
     })
 }
@@ -585,6 +607,7 @@ fn expand_variable(variable: &Variable) -> TokenStream {
     });
     let variable_trait = variable_trait(variable, &kind);
     let unbound_item = &kind.unbound_item;
+    let not_set_item = not_set_item(variable, &cfgs);
 
     quote! {
         #(#cfgs)*
@@ -601,7 +624,7 @@ fn expand_variable(variable: &Variable) -> TokenStream {
         // blanket impl over `Fn() -> Variable<..>`, which says nothing to a reader.
         #(#cfgs)*
         #[doc(hidden)]
-        impl<F: ::core::ops::Fn() -> ::ctxvar::Variable<dyn #name>> #name for F {}
+        impl<__F: ::core::ops::Fn() -> ::ctxvar::Variable<dyn #name>> #name for __F {}
 
         // For every object lifetime, not just `'static`: rustc erases all lifetimes in
         // the types an `async fn` holds across `.await` and proves `Send` for any of
@@ -633,6 +656,43 @@ fn expand_variable(variable: &Variable) -> TokenStream {
 
         #inherited_impl
         #unbound_item
+        #not_set_item
+    }
+}
+
+/// `NAME_is_bound_not_set`: the bound of the hidden `set` method of the variable's
+/// trait, which no `Sized` type implements.
+fn not_set_trait(name: &Ident) -> Ident {
+    Ident::new(&format!("{}_is_bound_not_set", name.unraw()), name.span())
+}
+
+/// The trait behind the error for `NAME.set(value)`, which says how a variable gets a
+/// value. Like `NAME_is_bound_here`, one per variable, so that the message names the
+/// variable as written (a trait generic over the key could only show `dyn NAME`).
+fn not_set_item(variable: &Variable, cfgs: &[&Attribute]) -> TokenStream {
+    let Variable { vis, name, .. } = variable;
+    let name_str = name.unraw().to_string();
+    let not_set = not_set_trait(name);
+    let message =
+        format!("context variable `{name_str}` cannot be assigned: it is bound for a scope");
+    let label = "variables are bound, not assigned";
+    let note = format!(
+        "bind it for a function with `#[with_context({name_str} = value)]`, or for a \
+         future or closure with `{name_str}.scope(value, future)` or \
+         `{name_str}.sync_scope(value, || ..)`"
+    );
+    quote! {
+        #(#cfgs)*
+        #[doc(hidden)]
+        #[allow(non_camel_case_types)]
+        #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
+        #vis trait #not_set {}
+
+        // Only so that rustc does not suggest implementing it (see `NAME_is_bound_here`):
+        // the key type is not `Sized`, so `set` still never compiles.
+        #(#cfgs)*
+        #[diagnostic::do_not_recommend]
+        impl #not_set for dyn #name + '_ {}
     }
 }
 
@@ -656,7 +716,7 @@ fn kind(variable: &Variable, cfgs: &[&Attribute]) -> Kind {
     } = variable;
     let name_str = name.unraw().to_string();
     match default {
-        None => {
+        DefaultValue::None => {
             // Public like the variable (a bound of its public trait) and hidden. rustc
             // prints its name in a `help:` line of the read-outside-a-scope error ("the
             // trait `ITEM_ID_is_bound_here` is not implemented for fn item .."), so the
@@ -701,7 +761,12 @@ fn kind(variable: &Variable, cfgs: &[&Attribute]) -> Kind {
                 default_value: quote!(::core::option::Option::None),
             }
         }
-        Some(default) => Kind {
+        DefaultValue::Dropped => Kind {
+            unbound_item: TokenStream::new(),
+            unbound_bound: TokenStream::new(),
+            default_value: quote!(::core::option::Option::None),
+        },
+        DefaultValue::Given(default) => Kind {
             unbound_item: TokenStream::new(),
             unbound_bound: TokenStream::new(),
             // A typed `let`, so a default of the wrong type is reported at the default,
@@ -752,6 +817,7 @@ fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
     let Variable { vis, name, ty, .. } = variable;
     let name_str = name.unraw().to_string();
     let unbound_bound = &kind.unbound_bound;
+    let not_set = not_set_trait(name);
     let docs = trait_docs(variable);
     quote! {
         #docs
@@ -771,11 +837,11 @@ fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
             /// Runs `f` on a reference to the innermost value (or the default).
             #[doc(hidden)]
             #[track_caller]
-            fn with<R>(&self, f: impl ::core::ops::FnOnce(&#ty) -> R) -> R
+            fn with<__R>(&self, f: impl ::core::ops::FnOnce(&#ty) -> __R) -> __R
             where
                 Self: ::core::marker::Sized #unbound_bound,
             {
-                #private::with::<dyn #name, R>(f)
+                #private::with::<dyn #name, __R>(f)
             }
 
             /// A clone of the innermost value (or the default), or an error if the
@@ -799,14 +865,14 @@ fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
             ///
             /// `ctxvar::AccessError` when the variable is not bound and has no default.
             #[doc(hidden)]
-            fn try_with<R>(
+            fn try_with<__R>(
                 &self,
-                f: impl ::core::ops::FnOnce(&#ty) -> R,
-            ) -> ::core::result::Result<R, ::ctxvar::AccessError>
+                f: impl ::core::ops::FnOnce(&#ty) -> __R,
+            ) -> ::core::result::Result<__R, ::ctxvar::AccessError>
             where
                 Self: ::core::marker::Sized,
             {
-                #private::try_with::<dyn #name, R>(f)
+                #private::try_with::<dyn #name, __R>(f)
             }
 
             /// Whether a read would find a value (a binding or a default).
@@ -836,11 +902,11 @@ fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
 
             /// Runs `future` with this variable bound to `value` on every poll.
             #[doc(hidden)]
-            fn scope<F: ::core::future::IntoFuture>(
+            fn scope<__F: ::core::future::IntoFuture>(
                 &self,
                 value: #ty,
-                future: F,
-            ) -> ::ctxvar::Scope<::ctxvar::Binding<dyn #name>, F::IntoFuture>
+                future: __F,
+            ) -> ::ctxvar::Scope<::ctxvar::Binding<dyn #name>, __F::IntoFuture>
             where
                 Self: ::ctxvar::ContextVar<Key = dyn #name, Value = #ty>,
             {
@@ -849,7 +915,7 @@ fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
 
             /// Runs `f` with this variable bound to `value`.
             #[doc(hidden)]
-            fn sync_scope<R>(&self, value: #ty, f: impl ::core::ops::FnOnce() -> R) -> R
+            fn sync_scope<__R>(&self, value: #ty, f: impl ::core::ops::FnOnce() -> __R) -> __R
             where
                 Self: ::ctxvar::ContextVar<Key = dyn #name, Value = #ty>,
             {
@@ -864,6 +930,16 @@ fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
                 Self: ::core::marker::Sized,
             {
                 #name_str
+            }
+
+            /// Never compiles: `NAME.set(value)` is an error that says how a variable
+            /// gets a value (its bound is implemented by no `Sized` type).
+            #[doc(hidden)]
+            fn set<__V>(&self, value: __V)
+            where
+                Self: ::core::marker::Sized + #not_set,
+            {
+                let _ = value;
             }
         }
     }
@@ -936,10 +1012,14 @@ fn variable_docs(variable: &Variable) -> VariableDocs {
     let ty = tokens_text(quote!(#ty));
     // A long expression would crowd the page, and closures and blocks are not spaced
     // well by `tokens_text`: the declaration shows those.
-    let default = default.as_ref().map(|default| {
-        let default = tokens_text(quote!(#default));
-        (default.len() <= 60 && !default.contains(['`', '|', '{'])).then_some(default)
-    });
+    let default = match default {
+        DefaultValue::None => None,
+        DefaultValue::Given(default) => {
+            let default = tokens_text(quote!(#default));
+            Some((default.len() <= 60 && !default.contains(['`', '|', '{'])).then_some(default))
+        }
+        DefaultValue::Dropped => Some(None),
+    };
     let (lead, default_line) = match &default {
         None => (
             format!("*Context variable* of type `{ty}`, required."),
@@ -1019,7 +1099,7 @@ fn variable_docs(variable: &Variable) -> VariableDocs {
 /// Tokens as a person would write them, for the docs: `Vec<&'static str>` where
 /// `to_string` gives `Vec < & 'static str >`. Only the spacing may differ from the
 /// source, never the tokens.
-fn tokens_text(tokens: TokenStream) -> String {
+pub(crate) fn tokens_text(tokens: TokenStream) -> String {
     use proc_macro2::{Delimiter, Spacing, TokenTree};
     fn push(out: &mut String, tokens: TokenStream) {
         // Whether a space may go before the next token.
@@ -1122,6 +1202,18 @@ mod tests {
             ("", "const ITEM_ID: u64 = 1;"),
             ("", "static ITEM_ID: &'a str;"),
             ("", "static ITEM_ID: Box<dyn Fn(&'a str) + Sync>;"),
+            ("", "static ITEM_ID: impl std::fmt::Display;"),
+            ("", "static ITEM_ID: Vec<impl Send>;"),
+            ("", "static ITEM_ID: str;"),
+            ("", "static ITEM_ID: ([u8]);"),
+            ("", "static ITEM_ID: dyn std::fmt::Display + Send;"),
+            ("", "static ITEM_ID: Vec<T>;"),
+            ("", "static ITEM_ID: std::collections::HashMap<K, V2>;"),
+            (
+                "trace = display",
+                "static ITEM_ID: impl std::fmt::Display = 1;",
+            ),
+            ("", "static ITEM_ID: str = \"none\";"),
         ];
         for (args, item) in cases {
             let output = expand(args, item);
@@ -1231,12 +1323,12 @@ mod tests {
     #[test]
     fn methods_and_blanket_impl_are_hidden() {
         let output = expand("", "pub static ITEM_ID: u64;");
-        let blanket_impl = "# [doc (hidden)] impl < F : :: core :: ops :: Fn ()";
+        let blanket_impl = "# [doc (hidden)] impl < __F : :: core :: ops :: Fn ()";
         let start = output.find("trait ITEM_ID {").unwrap();
         let end = output.find(blanket_impl).unwrap();
         let trait_body = &output[start..end];
         let methods = trait_body.matches(" fn ").count();
-        assert_eq!(methods, 9, "{output}");
+        assert_eq!(methods, 10, "{output}");
         assert_eq!(
             trait_body.matches("# [doc (hidden)] ").count(),
             methods,
@@ -1246,6 +1338,62 @@ mod tests {
             output.contains("context_var#using-the-variable"),
             "{output}"
         );
+    }
+
+    /// A type that cannot be a variable's is replaced by one that can, and so are the
+    /// default and `trace` of the declaration (which would not fit the new type).
+    #[test]
+    fn reported_types_are_replaced() {
+        let output = expand("trace = display", "static ITEM_ID: impl Display = 1;");
+        assert!(output.contains("type Value = ()"), "{output}");
+        assert!(!output.contains("impl Display ;"), "{output}");
+        assert!(!output.contains("TraceDisplay"), "{output}");
+        assert!(
+            !output.contains("1i32") && !output.contains("= 1 ;"),
+            "{output}"
+        );
+        // With a default, so that reads elsewhere compile: no `NAME_is_bound_here`.
+        assert!(!output.contains("ITEM_ID_is_bound_here"), "{output}");
+        let output = expand("", "static ITEM_ID: str;");
+        assert!(
+            output.contains("type Value = :: std :: string :: String"),
+            "{output}"
+        );
+        let output = expand("", "static ITEM_ID: [u8];");
+        assert!(
+            output.contains("type Value = :: std :: vec :: Vec < u8 >"),
+            "{output}"
+        );
+        let output = expand("", "static ITEM_ID: dyn Display + Send;");
+        assert!(
+            output.contains(
+                "type Value = :: std :: boxed :: Box < dyn Display + Send + :: core :: marker :: Sync >"
+            ),
+            "{output}"
+        );
+        let output = expand("", "static ITEM_ID: Vec<T>;");
+        assert!(output.contains("type Value = Vec < () >"), "{output}");
+        // Names that read as types, and type parameters written by path, are kept.
+        for ty in [
+            "Vec<Tx>",
+            "Vec<self::T>",
+            "Vec<T<u8>>",
+            "[u8; 4]",
+            "Box<str>",
+        ] {
+            let output = expand("", &format!("static ITEM_ID: {ty};"));
+            assert!(!output.contains("compile_error"), "{ty}: {output}");
+        }
+    }
+
+    /// The expansion's own type parameters have names that rustc cannot suggest for a
+    /// type the user misspelled (it suggests names within a small edit distance).
+    #[test]
+    fn type_parameters_are_not_single_letters() {
+        let output = expand("", "static ITEM_ID: u64;");
+        for param in ["< R >", "< F :", "< R ,", "-> R"] {
+            assert!(!output.contains(param), "{param}: {output}");
+        }
     }
 
     /// `static NAME;` is rustc's own error: nothing is added to it.
