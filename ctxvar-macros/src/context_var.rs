@@ -15,7 +15,7 @@ use syn::visit::Visit;
 use syn::visit_mut::VisitMut;
 use syn::{Attribute, Expr, Ident, Token, Type, Visibility};
 
-use crate::private::private;
+use crate::private::private_in;
 
 /// The words `#[context_var(..)]` gives a meaning to.
 mod kw {
@@ -41,8 +41,12 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         errors.push(err);
         Options::default()
     });
-    let variable = validate(declaration, options, &mut errors);
+    let renamed = crate::crate_path::renamed();
+    let variable = validate(declaration, options, renamed.as_deref(), &mut errors);
     let mut tokens = errors.into_compile_error();
+    if let Some(renamed) = &renamed {
+        tokens.extend(crate::crate_path::probe(renamed, "context_var"));
+    }
     if let Some(variable) = variable {
         tokens.extend(expand_variable(&variable));
     }
@@ -303,6 +307,11 @@ struct Variable {
     /// name in lower case (`CORRELATION_ID` as `correlation_id`), the usual spelling
     /// of log fields.
     field: String,
+    /// `::ctxvar`, or `::cv` where `Cargo.toml` renames the dependency (see
+    /// `crate_path`), so that the variable is declared either way.
+    runtime: TokenStream,
+    /// The runtime's name in that path, for the links in the variable's docs.
+    runtime_name: String,
 }
 
 /// A variable's default value.
@@ -320,7 +329,12 @@ enum DefaultValue {
 /// Checks a parsed declaration, pushing what is wrong to `errors`, and returns the
 /// variable to declare anyway (the closest to what the user meant), or `None` when
 /// there is no type to declare it with.
-fn validate(declaration: Declaration, options: Options, errors: &mut Errors) -> Option<Variable> {
+fn validate(
+    declaration: Declaration,
+    options: Options,
+    renamed: Option<&str>,
+    errors: &mut Errors,
+) -> Option<Variable> {
     let Declaration {
         attrs,
         vis,
@@ -395,6 +409,15 @@ fn validate(declaration: Declaration, options: Options, errors: &mut Errors) -> 
         inherit: options.inherit.is_none_or(|inherit| inherit.value.value),
         trace: options.trace.filter(|_| !replaced),
         field,
+        // `renamed` is an identifier (`crate_path` checks it), so this cannot panic.
+        runtime: renamed.map_or_else(
+            || quote!(::ctxvar),
+            |renamed| {
+                let renamed = Ident::new(renamed, Span::call_site());
+                quote!(::#renamed)
+            },
+        ),
+        runtime_name: renamed.unwrap_or("ctxvar").to_owned(),
     })
 }
 
@@ -570,7 +593,8 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
 // imports both. A variable with a default gets no `NAME_is_bound_here` trait: it is
 // readable anywhere.
 fn expand_variable(variable: &Variable) -> TokenStream {
-    let private = private(Span::call_site());
+    let runtime = &variable.runtime;
+    let private = private_in(runtime, Span::call_site());
     let Variable {
         attrs,
         vis,
@@ -602,7 +626,7 @@ fn expand_variable(variable: &Variable) -> TokenStream {
     let inherited_impl = inherit.then(|| {
         quote! {
             #(#cfgs)*
-            impl ::ctxvar::Inherited for dyn #name + '_ {}
+            impl #runtime::Inherited for dyn #name + '_ {}
         }
     });
     let variable_trait = variable_trait(variable, &kind);
@@ -614,8 +638,8 @@ fn expand_variable(variable: &Variable) -> TokenStream {
         #[doc(hidden)]
         #[allow(non_snake_case, dead_code)]
         #[inline(always)]
-        #vis fn #name() -> ::ctxvar::Variable<dyn #name> {
-            ::ctxvar::Variable::new()
+        #vis fn #name() -> #runtime::Variable<dyn #name> {
+            #runtime::Variable::new()
         }
 
         #variable_trait
@@ -624,7 +648,7 @@ fn expand_variable(variable: &Variable) -> TokenStream {
         // blanket impl over `Fn() -> Variable<..>`, which says nothing to a reader.
         #(#cfgs)*
         #[doc(hidden)]
-        impl<__F: ::core::ops::Fn() -> ::ctxvar::Variable<dyn #name>> #name for __F {}
+        impl<__F: ::core::ops::Fn() -> #runtime::Variable<dyn #name>> #name for __F {}
 
         // For every object lifetime, not just `'static`: rustc erases all lifetimes in
         // the types an `async fn` holds across `.await` and proves `Send` for any of
@@ -635,7 +659,7 @@ fn expand_variable(variable: &Variable) -> TokenStream {
         // them; each is one item, so every call returns the same one. The key types
         // that share them, `dyn NAME + 'a` for every `'a`, differ only in lifetimes.
         #(#cfgs)*
-        unsafe impl ::ctxvar::ContextKey for dyn #name + '_ {
+        unsafe impl #runtime::ContextKey for dyn #name + '_ {
             type Value = #ty;
             type __Key = Self;
 
@@ -789,10 +813,12 @@ fn kind(variable: &Variable, cfgs: &[&Attribute]) -> Kind {
 /// Without the `tracing` feature of ctxvar, which only `__if_tracing!` can see, it is
 /// instead one error at `trace` that names the feature.
 fn traced_meta(variable: &Variable, trace: Trace, meta: &TokenStream) -> TokenStream {
+    // Spanned at `trace` as the rest, so that errors in these tokens point there.
+    let runtime = &respan(variable.runtime.clone(), trace.span);
     let field = &variable.field;
     let how = match trace.how {
-        TraceHow::Debug => quote_spanned!(trace.span=> ::ctxvar::TraceDebug),
-        TraceHow::Display => quote_spanned!(trace.span=> ::ctxvar::TraceDisplay),
+        TraceHow::Debug => quote_spanned!(trace.span=> #runtime::TraceDebug),
+        TraceHow::Display => quote_spanned!(trace.span=> #runtime::TraceDisplay),
     };
     let ty = &variable.ty;
     let recorded_ty = respan(quote!(#ty), trace.span);
@@ -800,7 +826,7 @@ fn traced_meta(variable: &Variable, trace: Trace, meta: &TokenStream) -> TokenSt
     let missing_feature = "`#[context_var(trace)]` needs the `tracing` feature of ctxvar: \
                            `ctxvar = { version = \"0.1\", features = [\"tracing\"] }`";
     quote_spanned! {trace.span=>
-        ::ctxvar::__if_tracing! {
+        #runtime::__if_tracing! {
             { #meta.traced(#field, #format) } else { ::core::compile_error!(#missing_feature) }
         }
     }
@@ -813,7 +839,8 @@ fn traced_meta(variable: &Variable, trace: Trace, meta: &TokenStream) -> TokenSt
 /// and `with` fail to compile where it is not known to be bound) and empty with a
 /// default.
 fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
-    let private = private(Span::call_site());
+    let runtime = &variable.runtime;
+    let private = private_in(runtime, Span::call_site());
     let Variable { vis, name, ty, .. } = variable;
     let name_str = name.unraw().to_string();
     let unbound_bound = &kind.unbound_bound;
@@ -851,7 +878,7 @@ fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
             ///
             /// `ctxvar::AccessError` when the variable is not bound and has no default.
             #[doc(hidden)]
-            fn try_get(&self) -> ::core::result::Result<#ty, ::ctxvar::AccessError>
+            fn try_get(&self) -> ::core::result::Result<#ty, #runtime::AccessError>
             where
                 Self: #private::CloneValue<#ty>,
             {
@@ -868,7 +895,7 @@ fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
             fn try_with<__R>(
                 &self,
                 f: impl ::core::ops::FnOnce(&#ty) -> __R,
-            ) -> ::core::result::Result<__R, ::ctxvar::AccessError>
+            ) -> ::core::result::Result<__R, #runtime::AccessError>
             where
                 Self: ::core::marker::Sized,
             {
@@ -888,7 +915,7 @@ fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
             /// A value for this variable, to bind with `scope` or `sync_scope`,
             /// possibly together with others (`ctxvar::Bindings`).
             #[doc(hidden)]
-            fn bind(&self, value: #ty) -> ::ctxvar::Bindings<::ctxvar::Binding<dyn #name>>
+            fn bind(&self, value: #ty) -> #runtime::Bindings<#runtime::Binding<dyn #name>>
             where
                 Self: ::core::marker::Sized,
             {
@@ -906,20 +933,20 @@ fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
                 &self,
                 value: #ty,
                 future: __F,
-            ) -> ::ctxvar::Scope<::ctxvar::Binding<dyn #name>, __F::IntoFuture>
+            ) -> #runtime::Scope<#runtime::Binding<dyn #name>, __F::IntoFuture>
             where
-                Self: ::ctxvar::ContextVar<Key = dyn #name, Value = #ty>,
+                Self: #runtime::ContextVar<Key = dyn #name, Value = #ty>,
             {
-                ::ctxvar::ContextVar::scope(*self, value, future)
+                #runtime::ContextVar::scope(*self, value, future)
             }
 
             /// Runs `f` with this variable bound to `value`.
             #[doc(hidden)]
             fn sync_scope<__R>(&self, value: #ty, f: impl ::core::ops::FnOnce() -> __R) -> __R
             where
-                Self: ::ctxvar::ContextVar<Key = dyn #name, Value = #ty>,
+                Self: #runtime::ContextVar<Key = dyn #name, Value = #ty>,
             {
-                ::ctxvar::ContextVar::sync_scope(*self, value, f)
+                #runtime::ContextVar::sync_scope(*self, value, f)
             }
 
             /// The variable's declared name.
@@ -1071,7 +1098,7 @@ fn variable_docs(variable: &Variable) -> VariableDocs {
              `{name}.try_get()` anywhere."
         )
     };
-    let facts = vec![
+    let mut facts = vec![
         // rustdoc has no section for variables: say why the page is a trait's.
         format!(
             "Declared with [`#[context_var]`](ctxvar::context_var). rustdoc lists it under \
@@ -1093,6 +1120,13 @@ fn variable_docs(variable: &Variable) -> VariableDocs {
          as a [`ContextVar`](ctxvar::ContextVar)."
             .to_owned(),
     ];
+    // Where `Cargo.toml` renames ctxvar, its links go through that name.
+    if variable.runtime_name != "ctxvar" {
+        let to = format!("]({}", variable.runtime_name);
+        for fact in &mut facts {
+            *fact = fact.replace("](ctxvar", &to);
+        }
+    }
     VariableDocs { lead, facts }
 }
 

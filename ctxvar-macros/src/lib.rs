@@ -11,6 +11,7 @@
 
 mod args;
 mod context_var;
+mod crate_path;
 mod function;
 #[cfg(test)]
 mod never_panics;
@@ -214,6 +215,12 @@ use proc_macro::TokenStream;
 /// variable is still declared next to the error (a `const` in place of `static` is
 /// declared as the variable it was meant to be, another item is kept as it is), so its
 /// uses elsewhere compile and the mistake is reported once.
+///
+/// The code the attributes generate names the crate `ctxvar`. A crate whose
+/// `Cargo.toml` renames the dependency (`cv = { package = "ctxvar", .. }`) gets one
+/// error at `#[context_var]` that says so, unless its root declares `extern crate cv as
+/// ctxvar;`, which makes the name reachable (the attribute reads only the crate's
+/// `Cargo.toml`, and its workspace's for a `workspace = true` dependency).
 ///
 /// A name declared twice in one module is reported by rustc itself: the name (and the
 /// hidden `NAME_is_bound_here` and `NAME_is_bound_not_set` traits) defined multiple times, and each of the
