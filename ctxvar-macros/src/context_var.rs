@@ -15,7 +15,7 @@ use syn::visit::Visit;
 use syn::visit_mut::VisitMut;
 use syn::{Attribute, Expr, Ident, Token, Type, Visibility};
 
-use crate::private::private;
+use crate::private::private_in;
 
 /// The words `#[context_var(..)]` gives a meaning to.
 mod kw {
@@ -41,8 +41,12 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         errors.push(err);
         Options::default()
     });
-    let variable = validate(declaration, options, &mut errors);
+    let renamed = crate::crate_path::renamed();
+    let variable = validate(declaration, options, renamed.as_deref(), &mut errors);
     let mut tokens = errors.into_compile_error();
+    if let Some(renamed) = &renamed {
+        tokens.extend(crate::crate_path::probe(renamed, "context_var"));
+    }
     if let Some(variable) = variable {
         tokens.extend(expand_variable(&variable));
     }
@@ -295,7 +299,7 @@ struct Variable {
     name: Ident,
     /// The declared type with its lifetimes spelled out (`&str` is `&'static str`).
     ty: Type,
-    default: Option<Expr>,
+    default: DefaultValue,
     /// Whether `Context::current()` (and so `ctxvar::spawn`) captures the variable.
     inherit: bool,
     trace: Option<Trace>,
@@ -303,12 +307,34 @@ struct Variable {
     /// name in lower case (`CORRELATION_ID` as `correlation_id`), the usual spelling
     /// of log fields.
     field: String,
+    /// `::ctxvar`, or `::cv` where `Cargo.toml` renames the dependency (see
+    /// `crate_path`), so that the variable is declared either way.
+    runtime: TokenStream,
+    /// The runtime's name in that path, for the links in the variable's docs.
+    runtime_name: String,
+}
+
+/// A variable's default value.
+enum DefaultValue {
+    /// Required: no default.
+    None,
+    /// `= default`, as written.
+    Given(Expr),
+    /// Written, but left out because the type was reported and replaced (the default
+    /// would not have the new type): the variable is declared as having a default, so
+    /// that its reads compile, and its value is never read, as nothing compiles.
+    Dropped,
 }
 
 /// Checks a parsed declaration, pushing what is wrong to `errors`, and returns the
 /// variable to declare anyway (the closest to what the user meant), or `None` when
 /// there is no type to declare it with.
-fn validate(declaration: Declaration, options: Options, errors: &mut Errors) -> Option<Variable> {
+fn validate(
+    declaration: Declaration,
+    options: Options,
+    renamed: Option<&str>,
+    errors: &mut Errors,
+) -> Option<Variable> {
     let Declaration {
         attrs,
         vis,
@@ -342,6 +368,12 @@ fn validate(declaration: Declaration, options: Options, errors: &mut Errors) -> 
         ));
     }
     static_lifetimes(&mut ty);
+    // A type that is reported here is replaced; so are the default (which would not
+    // have the new type) and `trace` (which may not format it): one error.
+    let (type_errors, replaced) = crate::value_type::check(&mut ty);
+    for err in type_errors {
+        errors.push(err);
+    }
     let field = match &options.field {
         Some(field) => {
             if options.trace.is_none() {
@@ -369,10 +401,23 @@ fn validate(declaration: Declaration, options: Options, errors: &mut Errors) -> 
         vis,
         name,
         ty,
-        default,
+        default: match default {
+            Some(_) if replaced => DefaultValue::Dropped,
+            Some(default) => DefaultValue::Given(default),
+            None => DefaultValue::None,
+        },
         inherit: options.inherit.is_none_or(|inherit| inherit.value.value),
-        trace: options.trace,
+        trace: options.trace.filter(|_| !replaced),
         field,
+        // `renamed` is an identifier (`crate_path` checks it), so this cannot panic.
+        runtime: renamed.map_or_else(
+            || quote!(::ctxvar),
+            |renamed| {
+                let renamed = Ident::new(renamed, Span::call_site());
+                quote!(::#renamed)
+            },
+        ),
+        runtime_name: renamed.unwrap_or("ctxvar").to_owned(),
     })
 }
 
@@ -548,7 +593,8 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
 // imports both. A variable with a default gets no `NAME_is_bound_here` trait: it is
 // readable anywhere.
 fn expand_variable(variable: &Variable) -> TokenStream {
-    let private = private(Span::call_site());
+    let runtime = &variable.runtime;
+    let private = private_in(runtime, Span::call_site());
     let Variable {
         attrs,
         vis,
@@ -580,19 +626,20 @@ fn expand_variable(variable: &Variable) -> TokenStream {
     let inherited_impl = inherit.then(|| {
         quote! {
             #(#cfgs)*
-            impl ::ctxvar::Inherited for dyn #name + '_ {}
+            impl #runtime::Inherited for dyn #name + '_ {}
         }
     });
     let variable_trait = variable_trait(variable, &kind);
     let unbound_item = &kind.unbound_item;
+    let not_set_item = not_set_item(variable, &cfgs);
 
     quote! {
         #(#cfgs)*
         #[doc(hidden)]
         #[allow(non_snake_case, dead_code)]
         #[inline(always)]
-        #vis fn #name() -> ::ctxvar::Variable<dyn #name> {
-            ::ctxvar::Variable::new()
+        #vis fn #name() -> #runtime::Variable<dyn #name> {
+            #runtime::Variable::new()
         }
 
         #variable_trait
@@ -601,7 +648,7 @@ fn expand_variable(variable: &Variable) -> TokenStream {
         // blanket impl over `Fn() -> Variable<..>`, which says nothing to a reader.
         #(#cfgs)*
         #[doc(hidden)]
-        impl<F: ::core::ops::Fn() -> ::ctxvar::Variable<dyn #name>> #name for F {}
+        impl<__F: ::core::ops::Fn() -> #runtime::Variable<dyn #name>> #name for __F {}
 
         // For every object lifetime, not just `'static`: rustc erases all lifetimes in
         // the types an `async fn` holds across `.await` and proves `Send` for any of
@@ -612,7 +659,7 @@ fn expand_variable(variable: &Variable) -> TokenStream {
         // them; each is one item, so every call returns the same one. The key types
         // that share them, `dyn NAME + 'a` for every `'a`, differ only in lifetimes.
         #(#cfgs)*
-        unsafe impl ::ctxvar::ContextKey for dyn #name + '_ {
+        unsafe impl #runtime::ContextKey for dyn #name + '_ {
             type Value = #ty;
             type __Key = Self;
 
@@ -633,6 +680,43 @@ fn expand_variable(variable: &Variable) -> TokenStream {
 
         #inherited_impl
         #unbound_item
+        #not_set_item
+    }
+}
+
+/// `NAME_is_bound_not_set`: the bound of the hidden `set` method of the variable's
+/// trait, which no `Sized` type implements.
+fn not_set_trait(name: &Ident) -> Ident {
+    Ident::new(&format!("{}_is_bound_not_set", name.unraw()), name.span())
+}
+
+/// The trait behind the error for `NAME.set(value)`, which says how a variable gets a
+/// value. Like `NAME_is_bound_here`, one per variable, so that the message names the
+/// variable as written (a trait generic over the key could only show `dyn NAME`).
+fn not_set_item(variable: &Variable, cfgs: &[&Attribute]) -> TokenStream {
+    let Variable { vis, name, .. } = variable;
+    let name_str = name.unraw().to_string();
+    let not_set = not_set_trait(name);
+    let message =
+        format!("context variable `{name_str}` cannot be assigned: it is bound for a scope");
+    let label = "variables are bound, not assigned";
+    let note = format!(
+        "bind it for a function with `#[with_context({name_str} = value)]`, or for a \
+         future or closure with `{name_str}.scope(value, future)` or \
+         `{name_str}.sync_scope(value, || ..)`"
+    );
+    quote! {
+        #(#cfgs)*
+        #[doc(hidden)]
+        #[allow(non_camel_case_types)]
+        #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
+        #vis trait #not_set {}
+
+        // Only so that rustc does not suggest implementing it (see `NAME_is_bound_here`):
+        // the key type is not `Sized`, so `set` still never compiles.
+        #(#cfgs)*
+        #[diagnostic::do_not_recommend]
+        impl #not_set for dyn #name + '_ {}
     }
 }
 
@@ -656,7 +740,7 @@ fn kind(variable: &Variable, cfgs: &[&Attribute]) -> Kind {
     } = variable;
     let name_str = name.unraw().to_string();
     match default {
-        None => {
+        DefaultValue::None => {
             // Public like the variable (a bound of its public trait) and hidden. rustc
             // prints its name in a `help:` line of the read-outside-a-scope error ("the
             // trait `ITEM_ID_is_bound_here` is not implemented for fn item .."), so the
@@ -701,7 +785,12 @@ fn kind(variable: &Variable, cfgs: &[&Attribute]) -> Kind {
                 default_value: quote!(::core::option::Option::None),
             }
         }
-        Some(default) => Kind {
+        DefaultValue::Dropped => Kind {
+            unbound_item: TokenStream::new(),
+            unbound_bound: TokenStream::new(),
+            default_value: quote!(::core::option::Option::None),
+        },
+        DefaultValue::Given(default) => Kind {
             unbound_item: TokenStream::new(),
             unbound_bound: TokenStream::new(),
             // A typed `let`, so a default of the wrong type is reported at the default,
@@ -724,10 +813,12 @@ fn kind(variable: &Variable, cfgs: &[&Attribute]) -> Kind {
 /// Without the `tracing` feature of ctxvar, which only `__if_tracing!` can see, it is
 /// instead one error at `trace` that names the feature.
 fn traced_meta(variable: &Variable, trace: Trace, meta: &TokenStream) -> TokenStream {
+    // Spanned at `trace` as the rest, so that errors in these tokens point there.
+    let runtime = &respan(variable.runtime.clone(), trace.span);
     let field = &variable.field;
     let how = match trace.how {
-        TraceHow::Debug => quote_spanned!(trace.span=> ::ctxvar::TraceDebug),
-        TraceHow::Display => quote_spanned!(trace.span=> ::ctxvar::TraceDisplay),
+        TraceHow::Debug => quote_spanned!(trace.span=> #runtime::TraceDebug),
+        TraceHow::Display => quote_spanned!(trace.span=> #runtime::TraceDisplay),
     };
     let ty = &variable.ty;
     let recorded_ty = respan(quote!(#ty), trace.span);
@@ -735,7 +826,7 @@ fn traced_meta(variable: &Variable, trace: Trace, meta: &TokenStream) -> TokenSt
     let missing_feature = "`#[context_var(trace)]` needs the `tracing` feature of ctxvar: \
                            `ctxvar = { version = \"0.1\", features = [\"tracing\"] }`";
     quote_spanned! {trace.span=>
-        ::ctxvar::__if_tracing! {
+        #runtime::__if_tracing! {
             { #meta.traced(#field, #format) } else { ::core::compile_error!(#missing_feature) }
         }
     }
@@ -748,10 +839,12 @@ fn traced_meta(variable: &Variable, trace: Trace, meta: &TokenStream) -> TokenSt
 /// and `with` fail to compile where it is not known to be bound) and empty with a
 /// default.
 fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
-    let private = private(Span::call_site());
+    let runtime = &variable.runtime;
+    let private = private_in(runtime, Span::call_site());
     let Variable { vis, name, ty, .. } = variable;
     let name_str = name.unraw().to_string();
     let unbound_bound = &kind.unbound_bound;
+    let not_set = not_set_trait(name);
     let docs = trait_docs(variable);
     quote! {
         #docs
@@ -771,11 +864,11 @@ fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
             /// Runs `f` on a reference to the innermost value (or the default).
             #[doc(hidden)]
             #[track_caller]
-            fn with<R>(&self, f: impl ::core::ops::FnOnce(&#ty) -> R) -> R
+            fn with<__R>(&self, f: impl ::core::ops::FnOnce(&#ty) -> __R) -> __R
             where
                 Self: ::core::marker::Sized #unbound_bound,
             {
-                #private::with::<dyn #name, R>(f)
+                #private::with::<dyn #name, __R>(f)
             }
 
             /// A clone of the innermost value (or the default), or an error if the
@@ -785,7 +878,7 @@ fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
             ///
             /// `ctxvar::AccessError` when the variable is not bound and has no default.
             #[doc(hidden)]
-            fn try_get(&self) -> ::core::result::Result<#ty, ::ctxvar::AccessError>
+            fn try_get(&self) -> ::core::result::Result<#ty, #runtime::AccessError>
             where
                 Self: #private::CloneValue<#ty>,
             {
@@ -799,14 +892,14 @@ fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
             ///
             /// `ctxvar::AccessError` when the variable is not bound and has no default.
             #[doc(hidden)]
-            fn try_with<R>(
+            fn try_with<__R>(
                 &self,
-                f: impl ::core::ops::FnOnce(&#ty) -> R,
-            ) -> ::core::result::Result<R, ::ctxvar::AccessError>
+                f: impl ::core::ops::FnOnce(&#ty) -> __R,
+            ) -> ::core::result::Result<__R, #runtime::AccessError>
             where
                 Self: ::core::marker::Sized,
             {
-                #private::try_with::<dyn #name, R>(f)
+                #private::try_with::<dyn #name, __R>(f)
             }
 
             /// Whether a read would find a value (a binding or a default).
@@ -822,7 +915,7 @@ fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
             /// A value for this variable, to bind with `scope` or `sync_scope`,
             /// possibly together with others (`ctxvar::Bindings`).
             #[doc(hidden)]
-            fn bind(&self, value: #ty) -> ::ctxvar::Bindings<::ctxvar::Binding<dyn #name>>
+            fn bind(&self, value: #ty) -> #runtime::Bindings<#runtime::Binding<dyn #name>>
             where
                 Self: ::core::marker::Sized,
             {
@@ -836,24 +929,24 @@ fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
 
             /// Runs `future` with this variable bound to `value` on every poll.
             #[doc(hidden)]
-            fn scope<F: ::core::future::IntoFuture>(
+            fn scope<__F: ::core::future::IntoFuture>(
                 &self,
                 value: #ty,
-                future: F,
-            ) -> ::ctxvar::Scope<::ctxvar::Binding<dyn #name>, F::IntoFuture>
+                future: __F,
+            ) -> #runtime::Scope<#runtime::Binding<dyn #name>, __F::IntoFuture>
             where
-                Self: ::ctxvar::ContextVar<Key = dyn #name, Value = #ty>,
+                Self: #runtime::ContextVar<Key = dyn #name, Value = #ty>,
             {
-                ::ctxvar::ContextVar::scope(*self, value, future)
+                #runtime::ContextVar::scope(*self, value, future)
             }
 
             /// Runs `f` with this variable bound to `value`.
             #[doc(hidden)]
-            fn sync_scope<R>(&self, value: #ty, f: impl ::core::ops::FnOnce() -> R) -> R
+            fn sync_scope<__R>(&self, value: #ty, f: impl ::core::ops::FnOnce() -> __R) -> __R
             where
-                Self: ::ctxvar::ContextVar<Key = dyn #name, Value = #ty>,
+                Self: #runtime::ContextVar<Key = dyn #name, Value = #ty>,
             {
-                ::ctxvar::ContextVar::sync_scope(*self, value, f)
+                #runtime::ContextVar::sync_scope(*self, value, f)
             }
 
             /// The variable's declared name.
@@ -864,6 +957,16 @@ fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
                 Self: ::core::marker::Sized,
             {
                 #name_str
+            }
+
+            /// Never compiles: `NAME.set(value)` is an error that says how a variable
+            /// gets a value (its bound is implemented by no `Sized` type).
+            #[doc(hidden)]
+            fn set<__V>(&self, value: __V)
+            where
+                Self: ::core::marker::Sized + #not_set,
+            {
+                let _ = value;
             }
         }
     }
@@ -936,10 +1039,14 @@ fn variable_docs(variable: &Variable) -> VariableDocs {
     let ty = tokens_text(quote!(#ty));
     // A long expression would crowd the page, and closures and blocks are not spaced
     // well by `tokens_text`: the declaration shows those.
-    let default = default.as_ref().map(|default| {
-        let default = tokens_text(quote!(#default));
-        (default.len() <= 60 && !default.contains(['`', '|', '{'])).then_some(default)
-    });
+    let default = match default {
+        DefaultValue::None => None,
+        DefaultValue::Given(default) => {
+            let default = tokens_text(quote!(#default));
+            Some((default.len() <= 60 && !default.contains(['`', '|', '{'])).then_some(default))
+        }
+        DefaultValue::Dropped => Some(None),
+    };
     let (lead, default_line) = match &default {
         None => (
             format!("*Context variable* of type `{ty}`, required."),
@@ -991,7 +1098,7 @@ fn variable_docs(variable: &Variable) -> VariableDocs {
              `{name}.try_get()` anywhere."
         )
     };
-    let facts = vec![
+    let mut facts = vec![
         // rustdoc has no section for variables: say why the page is a trait's.
         format!(
             "Declared with [`#[context_var]`](ctxvar::context_var). rustdoc lists it under \
@@ -1013,13 +1120,20 @@ fn variable_docs(variable: &Variable) -> VariableDocs {
          as a [`ContextVar`](ctxvar::ContextVar)."
             .to_owned(),
     ];
+    // Where `Cargo.toml` renames ctxvar, its links go through that name.
+    if variable.runtime_name != "ctxvar" {
+        let to = format!("]({}", variable.runtime_name);
+        for fact in &mut facts {
+            *fact = fact.replace("](ctxvar", &to);
+        }
+    }
     VariableDocs { lead, facts }
 }
 
 /// Tokens as a person would write them, for the docs: `Vec<&'static str>` where
 /// `to_string` gives `Vec < & 'static str >`. Only the spacing may differ from the
 /// source, never the tokens.
-fn tokens_text(tokens: TokenStream) -> String {
+pub(crate) fn tokens_text(tokens: TokenStream) -> String {
     use proc_macro2::{Delimiter, Spacing, TokenTree};
     fn push(out: &mut String, tokens: TokenStream) {
         // Whether a space may go before the next token.
@@ -1122,6 +1236,18 @@ mod tests {
             ("", "const ITEM_ID: u64 = 1;"),
             ("", "static ITEM_ID: &'a str;"),
             ("", "static ITEM_ID: Box<dyn Fn(&'a str) + Sync>;"),
+            ("", "static ITEM_ID: impl std::fmt::Display;"),
+            ("", "static ITEM_ID: Vec<impl Send>;"),
+            ("", "static ITEM_ID: str;"),
+            ("", "static ITEM_ID: ([u8]);"),
+            ("", "static ITEM_ID: dyn std::fmt::Display + Send;"),
+            ("", "static ITEM_ID: Vec<T>;"),
+            ("", "static ITEM_ID: std::collections::HashMap<K, V2>;"),
+            (
+                "trace = display",
+                "static ITEM_ID: impl std::fmt::Display = 1;",
+            ),
+            ("", "static ITEM_ID: str = \"none\";"),
         ];
         for (args, item) in cases {
             let output = expand(args, item);
@@ -1231,12 +1357,12 @@ mod tests {
     #[test]
     fn methods_and_blanket_impl_are_hidden() {
         let output = expand("", "pub static ITEM_ID: u64;");
-        let blanket_impl = "# [doc (hidden)] impl < F : :: core :: ops :: Fn ()";
+        let blanket_impl = "# [doc (hidden)] impl < __F : :: core :: ops :: Fn ()";
         let start = output.find("trait ITEM_ID {").unwrap();
         let end = output.find(blanket_impl).unwrap();
         let trait_body = &output[start..end];
         let methods = trait_body.matches(" fn ").count();
-        assert_eq!(methods, 9, "{output}");
+        assert_eq!(methods, 10, "{output}");
         assert_eq!(
             trait_body.matches("# [doc (hidden)] ").count(),
             methods,
@@ -1246,6 +1372,62 @@ mod tests {
             output.contains("context_var#using-the-variable"),
             "{output}"
         );
+    }
+
+    /// A type that cannot be a variable's is replaced by one that can, and so are the
+    /// default and `trace` of the declaration (which would not fit the new type).
+    #[test]
+    fn reported_types_are_replaced() {
+        let output = expand("trace = display", "static ITEM_ID: impl Display = 1;");
+        assert!(output.contains("type Value = ()"), "{output}");
+        assert!(!output.contains("impl Display ;"), "{output}");
+        assert!(!output.contains("TraceDisplay"), "{output}");
+        assert!(
+            !output.contains("1i32") && !output.contains("= 1 ;"),
+            "{output}"
+        );
+        // With a default, so that reads elsewhere compile: no `NAME_is_bound_here`.
+        assert!(!output.contains("ITEM_ID_is_bound_here"), "{output}");
+        let output = expand("", "static ITEM_ID: str;");
+        assert!(
+            output.contains("type Value = :: std :: string :: String"),
+            "{output}"
+        );
+        let output = expand("", "static ITEM_ID: [u8];");
+        assert!(
+            output.contains("type Value = :: std :: vec :: Vec < u8 >"),
+            "{output}"
+        );
+        let output = expand("", "static ITEM_ID: dyn Display + Send;");
+        assert!(
+            output.contains(
+                "type Value = :: std :: boxed :: Box < dyn Display + Send + :: core :: marker :: Sync >"
+            ),
+            "{output}"
+        );
+        let output = expand("", "static ITEM_ID: Vec<T>;");
+        assert!(output.contains("type Value = Vec < () >"), "{output}");
+        // Names that read as types, and type parameters written by path, are kept.
+        for ty in [
+            "Vec<Tx>",
+            "Vec<self::T>",
+            "Vec<T<u8>>",
+            "[u8; 4]",
+            "Box<str>",
+        ] {
+            let output = expand("", &format!("static ITEM_ID: {ty};"));
+            assert!(!output.contains("compile_error"), "{ty}: {output}");
+        }
+    }
+
+    /// The expansion's own type parameters have names that rustc cannot suggest for a
+    /// type the user misspelled (it suggests names within a small edit distance).
+    #[test]
+    fn type_parameters_are_not_single_letters() {
+        let output = expand("", "static ITEM_ID: u64;");
+        for param in ["< R >", "< F :", "< R ,", "-> R"] {
+            assert!(!output.contains(param), "{param}: {output}");
+        }
     }
 
     /// `static NAME;` is rustc's own error: nothing is added to it.

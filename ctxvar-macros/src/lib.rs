@@ -11,12 +11,14 @@
 
 mod args;
 mod context_var;
+mod crate_path;
 mod function;
 #[cfg(test)]
 mod never_panics;
 mod private;
 mod provide;
 mod uses_context;
+mod value_type;
 mod with_context;
 mod work;
 
@@ -45,6 +47,20 @@ use proc_macro::TokenStream;
 ///
 /// - The value type must be `Send + Sync + 'static`; elided lifetimes (`&str`) mean
 ///   `'static`, as in any `static`.
+/// - It must be one concrete, sized type, as a variable holds its value and has one
+///   type for the whole program: not `impl Trait` (write `Box<dyn Trait + Send +
+///   Sync>`), not `str`, a slice or `dyn Trait` (write `String` or `Arc<str>`, `Vec<T>`
+///   or `Arc<[T]>`, `Box<dyn Trait + Send + Sync>`).
+/// - A variable cannot be generic. The attribute cannot see which types are in scope,
+///   so it takes a type named with one uppercase letter, optionally followed by digits
+///   (`T`, `K`, `V2`), written alone and without generic arguments, to be a type
+///   parameter, and rejects it; a type of your own with such a name is written by its
+///   path (`self::T`, `crate::model::T`).
+///
+/// ```compile_fail
+/// #[ctxvar::context_var]
+/// static ITEMS: Vec<T>; // error: a context variable cannot be generic: write a concrete type in place of `T` ..
+/// ```
 /// - The default is a constant expression, as for any `static`; it is read, never
 ///   cloned into place, by `with`, and cloned by `get`.
 /// - Visibility, doc comments, `#[cfg]` and other attributes are kept.
@@ -63,6 +79,19 @@ use proc_macro::TokenStream;
 /// | `sync_scope(value, \|\| ..)` | anywhere | the closure's result |
 /// | `bind(value)` | anywhere | `Bindings`, to bind several variables at once |
 /// | `name()` | anywhere | the declared name |
+///
+/// A variable is never assigned: `ITEM_ID.set(5)` is a compile error that names the
+/// ways to bind it (`#[with_context(ITEM_ID = 5)]` on a function, `ITEM_ID.scope(5,
+/// future)` or `ITEM_ID.sync_scope(5, || ..)`).
+///
+/// ```compile_fail
+/// #[ctxvar::context_var]
+/// static ITEM_ID: u64;
+///
+/// fn assign() {
+///     ITEM_ID.set(5); // error: context variable `ITEM_ID` cannot be assigned: it is bound for a scope
+/// }
+/// ```
 ///
 /// A required variable read outside such a function is a compile error:
 ///
@@ -175,7 +204,8 @@ use proc_macro::TokenStream;
 ///
 /// Each under the tokens at fault: an item that is not `static NAME: Type;` or
 /// `static NAME: Type = default;`, `static mut`, a value type that is not
-/// `Send + Sync + 'static` (or names a lifetime other than `'static`), a default of the
+/// `Send + Sync + 'static` (or names a lifetime other than `'static`), an `impl Trait`,
+/// unsized or generic value type (see [Syntax](#syntax)), a default of the
 /// wrong type or that is not a constant expression, an argument other than
 /// `inherit = true`, `inherit = false`, `trace`, `trace = debug`, `trace = display` or
 /// `field = "name"` (or one given twice; `field` without `trace`, or a name with other
@@ -187,8 +217,14 @@ use proc_macro::TokenStream;
 /// declared as the variable it was meant to be, another item is kept as it is), so its
 /// uses elsewhere compile and the mistake is reported once.
 ///
+/// The code the attributes generate names the crate `ctxvar`. A crate whose
+/// `Cargo.toml` renames the dependency (`cv = { package = "ctxvar", .. }`) gets one
+/// error at `#[context_var]` that says so, unless its root declares `extern crate cv as
+/// ctxvar;`, which makes the name reachable (the attribute reads only the crate's
+/// `Cargo.toml`, and its workspace's for a `workspace = true` dependency).
+///
 /// A name declared twice in one module is reported by rustc itself: the name (and the
-/// hidden `NAME_is_bound_here` trait) defined multiple times, and each of the
+/// hidden `NAME_is_bound_here` and `NAME_is_bound_not_set` traits) defined multiple times, and each of the
 /// variable's impls as conflicting. The attribute cannot see the other declaration,
 /// and the impls are keyed by the name, so these errors come together; none of them
 /// names a hidden item.
@@ -252,7 +288,9 @@ use proc_macro::TokenStream;
 ///     {
 ///         ctxvar::ContextVar::sync_scope(*self, value, f)
 ///     }
-///     // ... and `with`, `try_with`, `is_bound`, `bind`, `scope`, `name` alike.
+///     // ... and `with`, `try_with`, `is_bound`, `bind`, `scope`, `name` alike, and a
+///     // `set` whose bound (a trait like `ITEM_ID_is_bound_here`, implemented by no
+///     // `Sized` type) makes `ITEM_ID.set(..)` an error that says how to bind it.
 /// }
 ///
 /// #[doc(hidden)]

@@ -130,6 +130,9 @@ const ITEMS: &[&str] = &[
     "static mut ITEM_ID: for<'a> fn(&'a str) -> &'b str;",
     "const ITEM_ID: u64 = 1;",
     "static ITEM_ID;",
+    "static ITEM_ID: (impl Display + ?Sized + 'a, [T2]) = x;",
+    "static ITEM_ID: (dyn ?Sized + use<>);",
+    "static ITEM_ID: str = \"x\";",
     "struct S;",
     "fn f();",
 ];

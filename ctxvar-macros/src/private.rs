@@ -9,3 +9,9 @@ use quote::quote_spanned;
 pub(crate) fn private(span: Span) -> TokenStream {
     quote_spanned!(span=> ::ctxvar::__private)
 }
+
+/// `private(span)` for a runtime named by `runtime` (`::ctxvar`, or the name
+/// `Cargo.toml` gives it: see `crate_path`).
+pub(crate) fn private_in(runtime: &TokenStream, span: Span) -> TokenStream {
+    quote_spanned!(span=> #runtime::__private)
+}
