@@ -754,7 +754,10 @@ fn kind(variable: &Variable, cfgs: &[&Attribute]) -> Kind {
                  declare that callers bind it with `#[uses_context({name_str})]`"
             );
             let note_path = "inside such a function, name the variable as in the attribute \
-                             (a read by another path is not checked)";
+                             (a read by another path is not checked), and read it in the \
+                             function's own code: a `macro_rules!` macro defined outside the \
+                             function cannot see its binding (define the macro inside the \
+                             function, or pass it the value)";
             let item = quote! {
                 #(#cfgs)*
                 #[doc(hidden)]

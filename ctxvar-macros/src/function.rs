@@ -4,13 +4,17 @@ use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::parse::{ParseStream, Parser};
+use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::visit::Visit;
-use syn::{Attribute, Expr, ItemFn, Path, ReturnType, Signature, Stmt, Visibility};
+use syn::{Attribute, Expr, ItemFn, Path, ReturnType, Signature, Stmt, Token, Visibility};
 
 use crate::args::last_ident;
+use crate::misuse::report_misuse;
 use crate::private::private;
-use crate::work::{CapturePoint, Contexts, Elsewhere, Import, Site, Why, WorkKind, path_is, site};
+use crate::work::{
+    CapturePoint, Contexts, Elsewhere, Import, Site, Why, WorkKind, carrying_macros, path_is, site,
+};
 
 /// A function an attribute was put on, split into the parts the expansions rebuild.
 pub(crate) struct Function {
@@ -228,6 +232,35 @@ impl Function {
             ReturnType::Type(_, ty) if !mentions_impl_trait(ty) => Some(ty.to_token_stream()),
             ReturnType::Type(..) => None,
         }
+    }
+}
+
+/// Where the statements that an outer `#[uses_context]` put first in the body end:
+/// its items and its evidence (`let VAR = Provided::require(..)`), which
+/// `#[with_context]` below it keeps before the values it evaluates, so that they may
+/// read the variables callers provide: `#[uses_context(DEPTH)]` above
+/// `#[with_context(DEPTH = DEPTH.get() + 1)]`. No evidence, no such statements: 0.
+pub(crate) fn outer_evidence_end(stmts: &[Stmt]) -> usize {
+    let is_evidence = |stmt: &Stmt| match stmt {
+        Stmt::Local(local) => {
+            let tokens = local.to_token_stream().to_string();
+            tokens.contains("_is_bound_only_inside_this_function")
+                || (tokens.contains("Provided") && tokens.contains("require"))
+        }
+        _ => false,
+    };
+    let end = stmts
+        .iter()
+        .position(|stmt| !(is_evidence(stmt) || matches!(stmt, Stmt::Item(_) | Stmt::Macro(_))))
+        .unwrap_or(stmts.len());
+    if stmts[..end].iter().any(is_evidence) {
+        // Up to the last evidence statement: what follows it is the user's.
+        stmts[..end]
+            .iter()
+            .rposition(is_evidence)
+            .map_or(0, |last| last + 1)
+    } else {
+        0
     }
 }
 
@@ -453,7 +486,11 @@ pub(crate) fn rewrite_body(
     };
     let mut errors = TokenStream::new();
     if !vars.is_empty() {
-        errors = with_spawned_evidence(&mut block, &vars, function);
+        let sig = &function.sig;
+        let returns_lazily = sig.asyncness.is_none()
+            && matches!(&sig.output, ReturnType::Type(_, ty) if mentions_impl_trait(ty));
+        errors = report_misuse(&mut block.stmts, &vars, returns_lazily);
+        errors.extend(with_spawned_evidence(&mut block, &vars, function));
         with_fallible_reads(&mut block, &vars);
     }
     (block.stmts, errors)
@@ -609,6 +646,8 @@ struct Rewrite<'a> {
     regions: usize,
     /// The variables already reported in a region, so that each gets one error there.
     reported: Vec<(usize, syn::Ident)>,
+    /// The function's own macros that pass work to a capture point.
+    carrying_macros: Vec<syn::Ident>,
 }
 
 /// Work that runs without the function's context, as the messages describe it.
@@ -702,6 +741,39 @@ impl syn::visit_mut::VisitMut for Rewrite<'_> {
     }
 
     fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
+        if let Some(name) = mac
+            .path
+            .get_ident()
+            .filter(|name| self.carrying_macros.contains(name))
+        {
+            // A macro of the function's own that passes its argument to a capture point:
+            // its `async` blocks and closures are carried work.
+            let call = format!("{name}!");
+            let span = name.span();
+            let parser = Punctuated::<Expr, Token![,]>::parse_terminated;
+            if let Ok(mut args) = syn::parse::Parser::parse2(parser, mac.tokens.clone()) {
+                for arg in &mut args {
+                    if matches!(arg, Expr::Async(_) | Expr::Closure(_)) {
+                        let point = CapturePoint {
+                            helper: (span, span),
+                            work_kind: WorkKind::Task,
+                            work: arg,
+                            import: None,
+                            captured_earlier: false,
+                            call: call.clone(),
+                            check: None,
+                        };
+                        // The call cannot be wrapped in a macro's argument list: no
+                        // evidence at the call (see `AtCall`).
+                        let _ = self.carried(point);
+                    } else {
+                        syn::visit_mut::VisitMut::visit_expr_mut(self, arg);
+                    }
+                }
+                mac.tokens = args.into_token_stream();
+                return;
+            }
+        }
         // Reads in a macro's arguments, at the token level (`info!("{}", ID.get())`
         // in a spawned block).
         if self.outside.is_some() {
@@ -770,6 +842,7 @@ impl<'a> Rewrite<'a> {
             errors: TokenStream::new(),
             regions: 0,
             reported: Vec::new(),
+            carrying_macros: carrying_macros(&function.block),
         }
     }
 
@@ -999,7 +1072,7 @@ fn give_prelude(work: &mut Expr, prelude: &TokenStream, vars: &[&Path]) {
 /// `(::ctxvar::__private::Provided::<KEY>::assume_bound(&Anchor::new()))`: evidence
 /// that borrows nothing beyond its statement, for a read already reported, so that
 /// the report is its one error. Spanned like [`fallible_receiver`].
-fn detached_receiver(var: &Path, span: Span) -> Group {
+pub(crate) fn detached_receiver(var: &Path, span: Span) -> Group {
     let private = private(Span::call_site());
     let key = key_type(var);
     let mut receiver = Group::new(
@@ -1068,7 +1141,7 @@ fn capture_elsewhere_message(name: &str, call: &str, outside: &Outside) -> Strin
 
 /// The names the function binds with patterns of its own: parameters, `let`s,
 /// closure parameters, `match`, `if let`, `while let` and `for` patterns.
-fn names_bound_by_patterns(function: &ItemFn) -> Vec<syn::Ident> {
+pub(crate) fn names_bound_by_patterns(function: &ItemFn) -> Vec<syn::Ident> {
     struct Collect(Vec<syn::Ident>);
     impl Visit<'_> for Collect {
         fn visit_pat_ident(&mut self, pat: &syn::PatIdent) {

@@ -13,6 +13,7 @@ mod args;
 mod context_var;
 mod crate_path;
 mod function;
+mod misuse;
 #[cfg(test)]
 mod never_panics;
 mod private;
@@ -547,9 +548,9 @@ pub fn context_var(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn with_context(args: TokenStream, item: TokenStream) -> TokenStream {
     let original = proc_macro2::TokenStream::from(item.clone());
-    with_context::expand(args.into(), item.into())
-        .unwrap_or_else(|err| with_error(err, original))
-        .into()
+    let expanded = with_context::expand(args.into(), item.into())
+        .unwrap_or_else(|err| with_error(err, original));
+    reachable_as_ctxvar("with_context", expanded).into()
 }
 
 /// Declares that a function's callers bind some context variables.
@@ -768,9 +769,25 @@ pub fn with_context(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn uses_context(args: TokenStream, item: TokenStream) -> TokenStream {
     let original = proc_macro2::TokenStream::from(item.clone());
-    uses_context::expand(args.into(), item.into())
-        .unwrap_or_else(|err| with_error(err, original))
-        .into()
+    let expanded = uses_context::expand(args.into(), item.into())
+        .unwrap_or_else(|err| with_error(err, original));
+    reachable_as_ctxvar("uses_context", expanded).into()
+}
+
+/// `expanded`, which names the runtime `::ctxvar`, after the error for a dependency
+/// renamed in `Cargo.toml` (see `crate_path`), if it is.
+fn reachable_as_ctxvar(
+    attribute: &str,
+    expanded: proc_macro2::TokenStream,
+) -> proc_macro2::TokenStream {
+    match crate_path::renamed() {
+        Some(renamed) => {
+            let mut tokens = crate_path::probe(&renamed, attribute);
+            tokens.extend(expanded);
+            tokens
+        }
+        None => expanded,
+    }
 }
 
 /// The error, followed by the user's item unchanged, so that one mistake in an

@@ -2,12 +2,15 @@
 
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 
-use crate::args::{Assignment, parse_assignments};
+use crate::args::{Assignment, last_ident, parse_assignments, parse_requirements};
 use crate::function::{
-    Body, Evidence, Function, Parsed, evidence, ide_references, key_type, rename_self, rewrite_body,
+    Body, Evidence, Function, Parsed, evidence, ide_references, key_type, names_bound_by_patterns,
+    outer_evidence_end, rename_self, rewrite_body,
 };
+use crate::misuse::report_reads_in_values;
 use crate::provide::provide_to_awaits;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
@@ -15,8 +18,29 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
         Parsed::Function(function) => function,
         Parsed::LeftToRustc => return Ok(item),
     };
-    let assignments = parse_assignments(args)?;
-    Ok(expand_function(&function, &assignments))
+    let mut assignments = parse_assignments(args)?;
+    let vars: Vec<syn::Path> = assignments.iter().map(|a| a.var.clone()).collect();
+    let vars: Vec<&syn::Path> = vars.iter().collect();
+    // Provided to the values by `#[uses_context]` on the same function: above this
+    // attribute (which expanded first: its evidence is in the body), or below it
+    // (which will put its evidence before the values).
+    let mut provided = names_bound_by_patterns(&function.item);
+    for attr in &function.outer_attrs {
+        let is_uses_context = last_ident(attr.path()) == "uses_context";
+        if let (true, Ok(list)) = (is_uses_context, attr.meta.require_list()) {
+            if let Ok(vars) = parse_requirements(list.tokens.clone()) {
+                provided.extend(vars.iter().map(|var| last_ident(var).unraw()));
+            }
+        }
+    }
+    let errors = report_reads_in_values(
+        assignments.iter_mut().map(|a| &mut a.value),
+        &vars,
+        &provided,
+    );
+    let mut tokens = errors;
+    tokens.extend(expand_function(&function, &assignments));
+    Ok(tokens)
 }
 
 // Input:
@@ -69,8 +93,9 @@ fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStre
     let evaluate = |bindings: &TokenStream| quote_spanned!(span=> let #evaluated = #bindings;);
     let body = match function.body() {
         Body::Async(stmts) => {
+            let (outer, stmts) = stmts.split_at(outer_evidence_end(stmts));
             let (items, stmts) = spawned(stmts);
-            provided = items;
+            provided = quote!(#(#outer)* #items);
             let evaluate = evaluate(&chain_bindings(assignments, Clone::clone));
             let fake_return = fake_return(function);
             // The values are evaluated first (they must see the caller's bindings and
@@ -115,22 +140,12 @@ fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStre
             }
         }
         Body::Sync(stmts) => {
+            let (outer, stmts) = stmts.split_at(outer_evidence_end(stmts));
             let (items, stmts) = spawned(stmts);
-            provided = items;
+            provided = quote!(#(#outer)* #items);
             let evaluate = evaluate(&chain_bindings(assignments, Clone::clone));
             let output = function.nameable_return_type().map(|ty| quote!(-> #ty));
-            // The body runs in a closure, which cannot be `#[track_caller]` on stable
-            // Rust: the location would silently be the closure's. Reported next to the
-            // expansion, which keeps the attribute, so this is the one error.
-            let track_caller = function.track_caller().map(|attr| {
-                syn::Error::new_spanned(
-                    attr,
-                    "`#[with_context]` cannot keep `#[track_caller]` on a plain `fn`: it \
-                     runs the body inside a closure, where the caller's location is lost; \
-                     bind the variables in a function that this one calls instead",
-                )
-                .to_compile_error()
-            });
+            let track_caller = track_caller_error(function);
             // The call is the function's return value. Its receiver is parenthesized
             // with the span of the body's `{` and its arguments with that of the `}`,
             // so rustc spans the call over the body, and an error about what the
@@ -162,6 +177,21 @@ fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStre
     };
     let references = ide_references(&function.item, &vars);
     function.with_body(&quote!(#provided #references #body))
+}
+
+/// The body of a plain `fn` runs in a closure, which cannot be `#[track_caller]` on
+/// stable Rust: the location would silently be the closure's. Reported next to the
+/// expansion, which keeps the attribute, so this is the one error.
+fn track_caller_error(function: &Function) -> Option<TokenStream> {
+    function.track_caller().map(|attr| {
+        syn::Error::new_spanned(
+            attr,
+            "`#[with_context]` cannot keep `#[track_caller]` on a plain `fn`: it runs the \
+             body inside a closure, where the caller's location is lost; bind the variables \
+             in a function that this one calls instead",
+        )
+        .to_compile_error()
+    })
 }
 
 /// `Bindings::<Binding<dyn A>>::new(a).and(...)...`, each value passed through `value`.

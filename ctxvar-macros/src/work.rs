@@ -19,7 +19,7 @@
 //! error (the backstop), and work that runs elsewhere without outliving it is checked
 //! at run time.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Expr, Path};
@@ -519,4 +519,68 @@ pub(crate) fn with_segment_names<R>(path: &Path, f: impl FnOnce(&[&str]) -> R) -
     let names: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     f(&names)
+}
+
+/// The `macro_rules!` macros defined in `block` (at any depth) that pass one of their
+/// arguments to a capture point: `macro_rules! go { ($e:expr) => { ctxvar::spawn($e) } }`.
+/// An `async` block or closure given to such a macro is carried work, as it would be
+/// given to the helper directly. (A macro defined outside the function is out of the
+/// attribute's sight.)
+pub(crate) fn carrying_macros(block: &syn::Block) -> Vec<syn::Ident> {
+    struct Find(Vec<syn::Ident>);
+    impl syn::visit::Visit<'_> for Find {
+        fn visit_macro(&mut self, mac: &syn::Macro) {
+            if mac.path.is_ident("macro_rules") {
+                let mut tokens = mac.tokens.clone().into_iter();
+                if let (Some(TokenTree::Ident(name)), true) = (
+                    tokens.next(),
+                    passes_a_metavariable_to_a_helper(mac.tokens.clone()),
+                ) {
+                    self.0.push(name);
+                }
+            }
+        }
+        fn visit_item(&mut self, item: &syn::Item) {
+            // `macro_rules! name { .. }` in a block is an `Item::Macro` that holds the
+            // name apart from the tokens.
+            if let syn::Item::Macro(item) = item {
+                if let (true, Some(name)) = (item.mac.path.is_ident("macro_rules"), &item.ident) {
+                    if passes_a_metavariable_to_a_helper(item.mac.tokens.clone()) {
+                        self.0.push(name.clone());
+                    }
+                }
+            }
+        }
+    }
+    let mut find = Find(Vec::new());
+    syn::visit::Visit::visit_block(&mut find, block);
+    find.0
+}
+
+/// Whether `tokens` contain `ctxvar::spawn($x)` (or `spawn_local`, `spawn_blocking`,
+/// `thread::spawn`) or `$x.in_current_context()`, at any depth.
+fn passes_a_metavariable_to_a_helper(tokens: TokenStream) -> bool {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    let is_metavariable = |stream: TokenStream| {
+        let inner: Vec<TokenTree> = stream.into_iter().collect();
+        matches!(inner.as_slice(), [TokenTree::Punct(dollar), TokenTree::Ident(_)] if dollar.as_char() == '$')
+    };
+    tokens.iter().enumerate().any(|(i, token)| match token {
+        TokenTree::Ident(name) if SPAWNS.iter().any(|spawn| name == spawn) => {
+            let by_ctxvar = tokens[..i].iter().rev().take(6).any(
+                |before| matches!(before, TokenTree::Ident(crate_name) if crate_name == "ctxvar"),
+            );
+            by_ctxvar
+                && matches!(tokens.get(i + 1), Some(TokenTree::Group(args))
+                    if args.delimiter() == proc_macro2::Delimiter::Parenthesis
+                        && is_metavariable(args.stream()))
+        }
+        TokenTree::Ident(method) if method == "in_current_context" => {
+            i >= 3
+                && matches!(&tokens[i - 1], TokenTree::Punct(dot) if dot.as_char() == '.')
+                && matches!(&tokens[i - 3], TokenTree::Punct(dollar) if dollar.as_char() == '$')
+        }
+        TokenTree::Group(group) => passes_a_metavariable_to_a_helper(group.stream()),
+        _ => false,
+    })
 }

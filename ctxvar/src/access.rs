@@ -126,10 +126,13 @@ where
 fn unbound_in_checked_scope(err: AccessError) -> ! {
     panic!(
         "context variable `{name}` is not bound here, although this read is inside a function \
-         that binds or requires it. Likely cause: a future or closure created in that function \
-         is being run outside it (for example on a scoped thread, or by an executor that polls \
-         it after the function returned). Keep such work inside the function's extent, or use \
-         `{name}.try_get()` where the variable may be missing",
+         that binds or requires it. Likely cause: work written in that function runs where \
+         its bindings are not in effect: started by a function the attributes do not \
+         recognise (a spawn or thread of another library, or a wrapper of your own: start \
+         it with ctxvar's helpers, or capture `ctxvar::Context::current()` in the function \
+         and run the work in it), or a future or closure built there and run after it \
+         returned. Keep such work inside the function's extent, or use `{name}.try_get()` \
+         where the variable may be missing",
         name = err.name()
     )
 }
@@ -148,9 +151,14 @@ pub(crate) fn require<K: ContextKey + ?Sized>(function: &'static str) {
 #[track_caller]
 fn required_but_unbound(name: &str, function: &str) -> ! {
     panic!(
-        "`{function}` requires context variable `{name}`, but no caller bound it. Bind it in a \
-         caller with `#[with_context({name} = ...)]` (or `{name}.scope(value, future)`), or, if \
-         this runs in a spawned task or thread, bind it again there: a new task or thread \
-         starts with no bindings"
+        "`{function}` requires context variable `{name}`, but it is not bound where \
+         `{function}` was called. Causes, with their fixes: (1) no caller binds it: bind it \
+         in a caller with `#[with_context({name} = ...)]` or `{name}.scope(value, future)`; \
+         (2) it was called in a task or thread that starts with nothing bound (`tokio::spawn`, \
+         `std::thread::spawn`): start that work with `ctxvar::spawn` (or \
+         `ctxvar::spawn_blocking`, `ctxvar::thread::spawn`), or spawn \
+         `future.in_current_context()`; (3) it is a request handler, and its router lacks \
+         the layer that binds `{name}` for each request: add `ctxvar::tower::BindLayer` (or \
+         the baggage layer) to the router"
     )
 }

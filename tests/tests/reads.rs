@@ -76,14 +76,20 @@ fn uses_context_checks_on_entry_and_names_the_function_variable_and_fix() {
     });
     assert!(
         message.starts_with(
-            "`needs_item` requires context variable `ITEM_ID`, but no caller bound it."
+            "`needs_item` requires context variable `ITEM_ID`, but it is not bound where \
+             `needs_item` was called."
         ),
         "{message}"
     );
-    assert!(
-        message.contains("#[with_context(ITEM_ID = ...)]"),
-        "{message}"
-    );
+    // The three causes a user meets, each with its fix.
+    for fix in [
+        "#[with_context(ITEM_ID = ...)]",
+        "ctxvar::spawn",
+        "in_current_context()",
+        "ctxvar::tower::BindLayer",
+    ] {
+        assert!(message.contains(fix), "{fix}: {message}");
+    }
 }
 
 #[uses_context(ITEM_ID)]
