@@ -558,7 +558,8 @@ pub fn with_context(args: TokenStream, item: TokenStream) -> TokenStream {
 /// Inside the function `get` and `with` compile for those variables; on entry (the
 /// first poll of an `async fn`) each is checked, and if one is not bound the function
 /// panics with a message that names it, the variable and the fix. After a successful
-/// entry no infallible read in the body can fail.
+/// entry no `get` or `with` in the body can fail, except in work the attributes cannot
+/// see run elsewhere (below).
 ///
 /// ```
 /// use ctxvar::{context_var, uses_context};
@@ -735,16 +736,29 @@ pub fn with_context(args: TokenStream, item: TokenStream) -> TokenStream {
 /// call):
 ///
 /// ```text
-/// `table_name` requires context variable `TENANT`, but no caller bound it. Bind it in
-/// a caller with `#[with_context(TENANT = ...)]` (or `TENANT.scope(value, future)`), or,
-/// if this runs in a spawned task or thread, bind it again there: a new task or thread
-/// starts with no bindings
+/// `table_name` requires context variable `TENANT`, but it is not bound where
+/// `table_name` was called. Causes, with their fixes: (1) no caller binds it: bind it
+/// in a caller with `#[with_context(TENANT = ...)]` or `TENANT.scope(value, future)`;
+/// (2) it was called in a task or thread that starts with nothing bound
+/// (`tokio::spawn`, `std::thread::spawn`): start that work with `ctxvar::spawn` (or
+/// `ctxvar::spawn_blocking`, `ctxvar::thread::spawn`), or spawn
+/// `future.in_current_context()`; (3) it is a request handler, and its router lacks
+/// the layer that binds `TENANT` for each request: add `ctxvar::tower::BindLayer` (or
+/// the baggage layer) to the router
 /// ```
 ///
-/// After a successful entry, no `get` or `with` of those variables in the body can
-/// fail, unless work created in the body is run outside it (a future moved out and
-/// polled later, or a closure run on a scoped thread); that read panics with the
-/// variable's name and this cause.
+/// What holds after a successful entry, exactly: a `get` or `with` of those variables
+/// in the body cannot fail when it runs in the function itself, in its closures and
+/// `async` blocks polled or called there, or in work that carries the context (ctxvar's
+/// spawn helpers, `.in_current_context()`, `Context::current()`'s `run`, `scope` and
+/// `scope_stream`). A read in work run without the function's context that the
+/// attributes can see (another crate's spawn, a scoped thread's `spawn`, a body
+/// stream, `Context::empty()` or a context parameter, `.in_context(ctx)`, a closure or
+/// `async` block a plain `fn` returns) is a compile error. Work they cannot see, run
+/// elsewhere without outliving the function (a closure passed to a function of yours
+/// that runs it on a scoped thread, a wrapper `macro_rules!` defined outside the
+/// function), is not covered: a read there panics with the variable's name and this
+/// cause, and `try_get` is the read for it.
 ///
 /// # Equivalent code without the macro
 ///

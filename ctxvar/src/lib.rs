@@ -85,14 +85,17 @@
 //! At run time:
 //!
 //! - `#[uses_context]` checks on entry that each variable is bound, and otherwise
-//!   panics with a message naming the function, the variable and the fix. After that
-//!   entry, no infallible read in its body can fail.
+//!   panics with a message naming the function, the variable and the fix (and the
+//!   three causes a user meets). After that entry, no infallible read in its body can
+//!   fail where the attributes can see how its work runs (the table in [Starting
+//!   work](#starting-work)); `uses_context`'s docs say exactly what holds.
 //! - `try_get`, `try_with` and `is_bound` compile anywhere (in an annotated function,
 //!   also in work that escapes it) and report a missing value as an [`AccessError`] or
 //!   `false`: use them in callbacks, `Drop` impls, trait objects and code run by
 //!   foreign executors.
-//! - A read the compiler could not follow (work created in a scope and run outside it,
-//!   for example on a scoped thread) panics with the variable's name and that cause.
+//! - A read the compiler could not follow (work created in a scope and run outside it
+//!   by a function the attributes do not recognise) panics with the variable's name and
+//!   that cause.
 //!
 //! # Semantics of a poll
 //!
@@ -163,6 +166,8 @@
 //! | `std::thread::scope(..)`'s `spawn(f)`, a callback run later, another executor | nothing | `let ctx = Context::current();` then [`ctx.run(f)`](Context::run) or [`ctx.scope(fut)`](Context::scope) where it runs |
 //! | a task a library spawns (hyper's HTTP/2 streams) | nothing | give the library [`executor::InheritContext::new(executor)`](executor::InheritContext) |
 //! | a `Stream` polled by someone else | its poller's bindings | [`Context::scope_stream`], [`Bindings::scope_stream`] |
+//! | a response body stream (`Body::from_stream(s)`), polled after the handler returned | nothing | `Body::from_stream(Context::current().scope_stream(s))` |
+//! | [`Context::empty()`]'s `run`/`scope`, a context captured elsewhere, [`fut.in_context(ctx)`](ContextFutureExt::in_context) | exactly that context's bindings | run it in `Context::current()` instead, or read with `try_get` |
 //!
 //! | helper | cost over the plain call |
 //! |---|---|
@@ -254,24 +259,32 @@
 //! ```
 //!
 //! Inside a `#[with_context]`/`#[uses_context]` function, the rule is one sentence:
-//! **work that carries the context (a block or closure written as the argument of one
-//! of ctxvar's spawn helpers, or an `async` block followed by `.in_current_context()`)
-//! may read the function's variables with `get`; any work may use `try_get`,
-//! `try_with` and `is_bound`.** (`with` goes with `get`.) The attribute gives carried
-//! work evidence of its own, since it runs in the context captured at the call (and
-//! rejects, at compile time, a read of an `inherit = false` variable there). A helper
-//! is recognised by its path (`ctxvar::spawn(..)`, `ctxvar::thread::spawn(..)`) or by
-//! the name it was imported under (`spawn(..)`, `spawn_blocking(..)`,
-//! `spawn_local(..)`, `thread::spawn(..)`); in the second case the expansion checks
-//! that the name is ctxvar's, and if it is another crate's (`use tokio::spawn`, `use
-//! std::thread`), a read in its work is a compile error that says so.
-//! `.in_current_context()` is recognised when its receiver is the `async` block
-//! itself (or in `ctxvar::ContextFutureExt::in_current_context(async { .. })`); a block
-//! stored in a variable first and passed on later keeps the function's evidence. The future
-//! `.in_current_context()` returns is `'static`, so it can go anywhere: a
-//! [`JoinSet`](https://docs.rs/tokio/latest/tokio/task/struct.JoinSet.html), a
-//! runtime handle, a local to spawn later, a return value. The fallible reads need
-//! no evidence: in a plain `tokio::spawn`ed task or `std::thread::spawn`ed thread they
+//! **work that carries the function's context may read its variables with `get`; any
+//! work may use `try_get`, `try_with` and `is_bound`.** (`with` goes with `get`.) The
+//! attributes know, by how the call is written, which work carries the context; this
+//! table is all they know:
+//!
+//! | written in the function | the work | `get` there |
+//! |---|---|---|
+//! | `ctxvar::spawn(w)`, `spawn_local`, `spawn_blocking`, `ctxvar::thread::spawn(w)` (by path, or by the name imported; that name is checked to be ctxvar's) | carries the context | compiles |
+//! | `async { .. }.in_current_context()`, `ctxvar::ContextFutureExt::in_current_context(async { .. })` | carries the context | compiles |
+//! | `Context::current().run(w)`, `.scope(w)`, `.scope_stream(s)`, and the same on a local captured in the function (`let ctx = Context::current();`), wherever that runs | carries the context | compiles, also in a stream's adaptors |
+//! | a `macro_rules!` macro defined in the function that passes its argument to one of the above | carries the context | compiles |
+//! | another crate's `spawn`, `spawn_local`, `spawn_blocking` (a function or a method: `tokio::spawn`, `set.spawn`, a scoped thread's `s.spawn`) | starts with nothing bound | a compile error naming the call and the fix |
+//! | `Body::from_stream(s)` (any `from_stream`) | a body polled after the handler returned | a compile error: `scope_stream` |
+//! | `Context::empty()`'s or a context parameter's `run`/`scope`/`scope_stream`, `w.in_context(ctx)` | exactly that context's bindings | a compile error: `try_get`, or `Context::current()` |
+//! | `VAR.scope(v, w)`, `bindings.scope(w)`, `block_on(w)` | runs here, with bindings added | compiles |
+//!
+//! Carried work gets evidence of its own, since it runs in the context captured at the
+//! call; a read there of a variable declared `inherit = false` is a compile error. A
+//! capture (`ctxvar::spawn(..)`, `.in_current_context()`, `Context::current()`) written
+//! inside work that starts with nothing bound captures nothing, and is a compile error
+//! too. `.in_current_context()` is recognised when its receiver is the `async` block
+//! itself; a block stored in a variable first and passed on later keeps the function's
+//! evidence. The future `.in_current_context()` returns is `'static`, so it can go
+//! anywhere: a [`JoinSet`](https://docs.rs/tokio/latest/tokio/task/struct.JoinSet.html),
+//! a runtime handle, a local to spawn later, a return value. The fallible reads need no
+//! evidence: in a plain `tokio::spawn`ed task or `std::thread::spawn`ed thread they
 //! compile and report what that work sees, which is nothing (`Err`, `false`).
 //!
 //! ```
@@ -299,10 +312,12 @@
 //!
 //! # What the escape error means
 //!
-//! The evidence inside an annotated function borrows a local of that function named
-//! `VAR_is_bound_only_inside_this_function`. Work that reads `VAR` and is sent where it
-//! could outlive the function (`tokio::spawn`, `std::thread::spawn`) therefore fails
-//! to compile with:
+//! Work the table above does not know (a spawn under another name, a closure stored
+//! and run later) is still checked, by the borrow checker: the evidence inside an
+//! annotated function borrows a local of that function named
+//! `VAR_is_bound_only_inside_this_function`, so work that reads `VAR` and could
+//! outlive the function (a `'static` task, thread or return value) fails to compile
+//! with:
 //!
 //! ```text
 //! error[E0597]: `REQUEST_ID_is_bound_only_inside_this_function` does not live long enough
@@ -310,32 +325,30 @@
 //! 4 | #[with_context(REQUEST_ID = 7)]
 //!   |                ^^^^^^^^^^ borrowed value does not live long enough
 //! 5 | async fn handle() {
-//! 6 |     tokio::spawn(async move { log(REQUEST_ID.get()) });
-//!   |     -------------------------------------------------- argument requires that
+//! 6 |     run_later(async move { log(REQUEST_ID.get()) });
+//!   |     ----------------------------------------------- argument requires that
 //!   |            `REQUEST_ID_is_bound_only_inside_this_function` is borrowed for `'static`
 //! ```
 //!
-//! That task would run without the binding. Spawn it with `ctxvar::spawn` (which
-//! carries the context), bind the variable inside the task, or, where a missing value
-//! is expected, read it with `try_get`, `try_with` or `is_bound`, which compile in any
-//! work.
+//! That work would run without the binding. Start it with one of ctxvar's helpers,
+//! carry the context into it (`.in_current_context()`, or `Context::current()` and
+//! `ctx.run`), bind the variable inside it, or, where a missing value is expected,
+//! read it with `try_get`, `try_with` or `is_bound`, which compile in any work. Inside
+//! carried work the evidence is the work's own, `VAR_is_bound_only_inside_this_task`
+//! (or `.._this_thread`, `.._this_future`, `.._this_closure`, `.._this_stream`).
 //!
 //! A spawn helper called by a name of its own (`spawn(..)`, `thread::spawn(..)`) is
 //! taken for ctxvar's, and checked: if the name is another crate's (`use
 //! tokio::spawn`, `use std::thread`), a read in its work fails with "this function is
 //! not ctxvar's, so the work it starts does not see the function's context
-//! variables", under the name. Import ctxvar's helper instead, or make the work carry
-//! the context with `.in_current_context()`.
+//! variables", under the name.
 //!
-//! A `ctxvar` helper and `.in_current_context()` capture the context where they are
-//! *called*, so the call itself must run inside the function: a `ctxvar::spawn(..)` or
-//! `async { .. }.in_current_context()` written inside a `tokio::spawn`ed block, inside
-//! a closure run on a plain thread, or inside a returned `'static` closure or future
-//! gives the same error (or E0515, "cannot return value referencing local variable
-//! `VAR_is_bound_only_inside_this_function`"), since the call borrows the function's
-//! evidence. Inside work that carries the context, the work's own evidence is
-//! `VAR_is_bound_only_inside_this_task` (or `.._this_thread`, `.._this_future`), and
-//! the same error names it when that work sends a read on to `tokio::spawn`.
+//! What the attributes cannot see is checked at run time: a read whose scope is gone
+//! panics with the variable's name and the likely cause. Such work is started by a
+//! function the table does not list (a wrapper `macro_rules!` defined outside the
+//! function, a library's own spawn, a scoped-thread API under another name), or is a
+//! future or closure built in the function and run after it returned by a route the
+//! borrow checker allows.
 //!
 //! # Feature flags
 //!

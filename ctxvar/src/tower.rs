@@ -92,6 +92,48 @@
 //! `Router::layer`, each call wraps what is already there, so the layers added
 //! *before* `BindLayer` are inside it.
 //!
+//! # Streamed response bodies
+//!
+//! The layer's scope ends when the handler's future completes. A streamed body
+//! (`Body::from_stream`) is polled after that, by the server, so it sees nothing bound
+//! unless it carries the context itself: wrap the stream in
+//! [`Context::current().scope_stream(..)`](crate::Context::scope_stream) (feature
+//! `stream`) where the handler builds it. Inside an annotated handler, a `get` in a
+//! stream given to `from_stream` without it is a compile error that says so; with it,
+//! the closures of a stream written as `scope_stream`'s argument read with `get` (a
+//! stream built earlier and passed by name keeps the function's evidence: read with
+//! `try_get` there).
+//!
+//! ```
+//! # #![allow(dead_code, unused_imports)] // without the `stream` feature, only the declaration remains
+//! use axum::body::Body;
+//! use ctxvar::{Context, context_var, uses_context};
+//! use futures::stream::{self, StreamExt};
+//!
+//! #[context_var]
+//! static REQUEST_ID: String;
+//!
+//! # #[cfg(feature = "stream")]
+//! #[uses_context(REQUEST_ID)]
+//! async fn lines() -> Body {
+//!     Body::from_stream(Context::current().scope_stream(
+//!         stream::iter(1..=3)
+//!             .map(|n| Ok::<_, std::convert::Infallible>(format!("{} {n}\n", REQUEST_ID.get()))),
+//!     ))
+//! }
+//!
+//! # #[cfg(feature = "stream")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let body = REQUEST_ID.scope("r-7".to_owned(), lines()).await;
+//! // Polled after the scope ended, as a server does.
+//! let bytes = axum::body::to_bytes(body, 1024).await.unwrap();
+//! assert_eq!(bytes, "r-7 1\nr-7 2\nr-7 3\n");
+//! # }
+//! # #[cfg(not(feature = "stream"))]
+//! # fn main() {}
+//! ```
+//!
 //! # Headers come from the client
 //!
 //! A header's value is whatever the client sent, so nothing here panics on it, and
