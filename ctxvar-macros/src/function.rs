@@ -489,11 +489,42 @@ pub(crate) fn rewrite_body(
         let sig = &function.sig;
         let returns_lazily = sig.asyncness.is_none()
             && matches!(&sig.output, ReturnType::Type(_, ty) if mentions_impl_trait(ty));
+        with_reads_by_path(&mut block, &vars);
         errors = report_misuse(&mut block.stmts, &vars, returns_lazily);
         errors.extend(with_spawned_evidence(&mut block, &vars, function));
         with_fallible_reads(&mut block, &vars);
     }
     (block.stmts, errors)
+}
+
+/// Makes every method call on a variable named by the path written in the attribute
+/// (`vars::ITEM_ID.get()` under `#[with_context(vars::ITEM_ID = ..)]`) a call on the
+/// name the attribute gives the function's evidence (`ITEM_ID`), so that a read by
+/// that path is checked like a read by the name. (By any other path, `ITEM_ID` is the
+/// variable itself, whose `get` compiles only with a default.)
+fn with_reads_by_path(block: &mut syn::Block, vars: &[&Path]) {
+    struct ByPath<'a> {
+        vars: &'a [&'a Path],
+    }
+    impl syn::visit_mut::VisitMut for ByPath<'_> {
+        fn visit_expr_method_call_mut(&mut self, call: &mut syn::ExprMethodCall) {
+            if let Expr::Path(receiver) = &*call.receiver {
+                let written = receiver.path.to_token_stream().to_string();
+                let var = self.vars.iter().find(|var| {
+                    var.segments.len() > 1 && var.to_token_stream().to_string() == written
+                });
+                if let (Some(var), None) = (var, &receiver.qself) {
+                    let local = last_ident(var).clone();
+                    *call.receiver = syn::parse_quote!(#local);
+                }
+            }
+            syn::visit_mut::visit_expr_method_call_mut(self, call);
+        }
+        fn visit_item_mut(&mut self, _: &mut syn::Item) {
+            // A nested item is not part of this function's body.
+        }
+    }
+    syn::visit_mut::VisitMut::visit_block_mut(&mut ByPath { vars }, block);
 }
 
 /// Makes every `VAR.try_get()`, `VAR.try_with(..)` and `VAR.is_bound()` in `block`
