@@ -12,6 +12,7 @@ use syn::{Attribute, Expr, ItemFn, Path, ReturnType, Signature, Stmt, Token, Vis
 use crate::args::last_ident;
 use crate::misuse::report_misuse;
 use crate::private::private;
+use crate::provide::provide_to_awaits;
 use crate::work::{
     CapturePoint, Contexts, Elsewhere, Import, Site, Why, WorkKind, carrying_macros, path_is, site,
 };
@@ -264,6 +265,23 @@ pub(crate) fn outer_evidence_end(stmts: &[Stmt]) -> usize {
     }
 }
 
+impl Function {
+    /// The passes both attributes run over the body `stmts` (all of it, or what follows
+    /// `#[async_trait]`'s prologue), for the variables `vars` the attribute provides:
+    /// the read check and its rewrites ([`rewrite_body`]), then the evidence for
+    /// strict helpers at every `.await` ([`provide_to_awaits`]). Returns what goes
+    /// first in the body (errors, and items that declare the evidence) and the new
+    /// statements.
+    pub(crate) fn rewrite(&self, stmts: &[Stmt], vars: &[&Path]) -> (TokenStream, Vec<Stmt>) {
+        let plain_fn = matches!(self.body(), Body::Sync(_));
+        let (stmts, mut first) = rewrite_body(stmts, vars, &self.item);
+        let (items, stmts) =
+            provide_to_awaits(stmts, vars, &self.outer_attrs, &self.item.sig, plain_fn);
+        first.extend(items);
+        (first, stmts)
+    }
+}
+
 /// The shapes of body the attributes know how to wrap.
 pub(crate) enum Body<'a> {
     /// An `async fn`: the statements run on the future's first poll.
@@ -469,11 +487,7 @@ fn with_spawned_evidence(block: &mut syn::Block, vars: &[&Path], function: &Item
 ///
 /// Returns the new statements, and the errors for reads in work that runs without the
 /// function's context (see [`crate::work`]), to emit next to the function.
-pub(crate) fn rewrite_body(
-    stmts: &[Stmt],
-    vars: &[&Path],
-    function: &ItemFn,
-) -> (Vec<Stmt>, TokenStream) {
+fn rewrite_body(stmts: &[Stmt], vars: &[&Path], function: &ItemFn) -> (Vec<Stmt>, TokenStream) {
     let shadowed = names_bound_by_patterns(function);
     let vars: Vec<&Path> = vars
         .iter()
@@ -594,27 +608,10 @@ impl FallibleReads<'_> {
     /// The rewrite at the token level, for a macro's input: `VAR . try_get` where
     /// `VAR` is not preceded by `.` or `::`.
     fn rewrite_tokens(&self, tokens: TokenStream) -> TokenStream {
-        let tokens: Vec<TokenTree> = tokens.into_iter().collect();
-        let mut out = Vec::with_capacity(tokens.len());
-        for (i, token) in tokens.iter().enumerate() {
-            let replaced = match token {
-                TokenTree::Ident(ident)
-                    if is_fallible_read(&tokens, i) && !follows_dot_or_path(&tokens, i) =>
-                {
-                    self.var_named(ident)
-                        .map(|(var, ident)| TokenTree::Group(fallible_receiver(var, ident.span())))
-                }
-                TokenTree::Group(group) => {
-                    let mut inner =
-                        Group::new(group.delimiter(), self.rewrite_tokens(group.stream()));
-                    inner.set_span(group.span());
-                    Some(TokenTree::Group(inner))
-                }
-                _ => None,
-            };
-            out.push(replaced.unwrap_or_else(|| token.clone()));
-        }
-        out.into_iter().collect()
+        replace_receivers(tokens, FALLIBLE_READS, &mut |ident| {
+            self.var_named(ident)
+                .map(|(var, ident)| fallible_receiver(var, ident.span()))
+        })
     }
 }
 
@@ -629,20 +626,27 @@ impl FallibleReads<'_> {
 fn fallible_receiver(var: &Path, span: Span) -> Group {
     let private = private(Span::call_site());
     let key = key_type(var);
-    let mut receiver = Group::new(
-        Delimiter::Parenthesis,
-        quote!(#private::Fallible::<#key>::new()),
-    );
-    receiver.set_span(span);
-    receiver
+    receiver_at(quote!(#private::Fallible::<#key>::new()), span)
+}
+
+/// `(receiver)`, its parentheses spanned at `span`.
+fn receiver_at(receiver: TokenStream, span: Span) -> Group {
+    let mut group = Group::new(Delimiter::Parenthesis, receiver);
+    group.set_span(span);
+    group
 }
 
 /// Whether the token at `i` is followed by `.try_get`, `.try_with` or `.is_bound`.
 fn is_fallible_read(tokens: &[TokenTree], i: usize) -> bool {
+    is_followed_by_a_call_of(tokens, i, FALLIBLE_READS)
+}
+
+/// Whether the token at `i` is followed by `.` and one of `methods`.
+fn is_followed_by_a_call_of(tokens: &[TokenTree], i: usize, methods: &[&str]) -> bool {
     matches!(
         (tokens.get(i + 1), tokens.get(i + 2)),
         (Some(TokenTree::Punct(dot)), Some(TokenTree::Ident(method)))
-            if dot.as_char() == '.' && FALLIBLE_READS.iter().any(|read| method == read)
+            if dot.as_char() == '.' && methods.iter().any(|name| method == name)
     )
 }
 
@@ -915,30 +919,11 @@ impl<'a> Rewrite<'a> {
 
     /// [`Rewrite::report_read`] at the token level, for a macro's arguments.
     fn report_reads_in_tokens(&mut self, tokens: TokenStream) -> TokenStream {
-        let tokens: Vec<TokenTree> = tokens.into_iter().collect();
-        let mut out = Vec::with_capacity(tokens.len());
-        for (i, token) in tokens.iter().enumerate() {
-            let replaced = match token {
-                TokenTree::Ident(ident)
-                    if is_infallible_read(&tokens, i) && !follows_dot_or_path(&tokens, i) =>
-                {
-                    self.var_named(ident).map(|var| {
-                        let detached = detached_receiver(var, ident.span());
-                        self.report(ident);
-                        TokenTree::Group(detached)
-                    })
-                }
-                TokenTree::Group(group) => {
-                    let stream = self.report_reads_in_tokens(group.stream());
-                    let mut inner = Group::new(group.delimiter(), stream);
-                    inner.set_span(group.span());
-                    Some(TokenTree::Group(inner))
-                }
-                _ => None,
-            };
-            out.push(replaced.unwrap_or_else(|| token.clone()));
-        }
-        out.into_iter().collect()
+        replace_receivers(tokens, &["get", "with"], &mut |ident| {
+            let var = self.var_named(ident)?;
+            self.report(ident);
+            Some(detached_receiver(var, ident.span()))
+        })
     }
 
     /// One error per variable and region: the read at `read`.
@@ -1106,21 +1091,41 @@ fn give_prelude(work: &mut Expr, prelude: &TokenStream, vars: &[&Path]) {
 pub(crate) fn detached_receiver(var: &Path, span: Span) -> Group {
     let private = private(Span::call_site());
     let key = key_type(var);
-    let mut receiver = Group::new(
-        Delimiter::Parenthesis,
+    receiver_at(
         quote!(#private::Provided::<#key>::assume_bound(&#private::Anchor::new())),
-    );
-    receiver.set_span(span);
-    receiver
+        span,
+    )
 }
 
-/// Whether the token at `i` is followed by `.get` or `.with`.
-fn is_infallible_read(tokens: &[TokenTree], i: usize) -> bool {
-    matches!(
-        (tokens.get(i + 1), tokens.get(i + 2)),
-        (Some(TokenTree::Punct(dot)), Some(TokenTree::Ident(method)))
-            if dot.as_char() == '.' && (method == "get" || method == "with")
-    )
+/// `tokens` (a macro's arguments), with the receiver `NAME` of every call
+/// `NAME.method(..)` of `methods` (where `NAME` follows neither `.` nor `::`) replaced
+/// by what `replace` gives for it, if anything; at any depth.
+fn replace_receivers(
+    tokens: TokenStream,
+    methods: &[&str],
+    replace: &mut dyn FnMut(&syn::Ident) -> Option<Group>,
+) -> TokenStream {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut out = Vec::with_capacity(tokens.len());
+    for (i, token) in tokens.iter().enumerate() {
+        let replaced = match token {
+            TokenTree::Ident(ident)
+                if is_followed_by_a_call_of(&tokens, i, methods)
+                    && !follows_dot_or_path(&tokens, i) =>
+            {
+                replace(ident).map(TokenTree::Group)
+            }
+            TokenTree::Group(group) => {
+                let stream = replace_receivers(group.stream(), methods, replace);
+                let mut inner = Group::new(group.delimiter(), stream);
+                inner.set_span(group.span());
+                Some(TokenTree::Group(inner))
+            }
+            _ => None,
+        };
+        out.push(replaced.unwrap_or_else(|| token.clone()));
+    }
+    out.into_iter().collect()
 }
 
 /// The error for a read of `name` in work that runs without the function's context.

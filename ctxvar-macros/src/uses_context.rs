@@ -6,8 +6,7 @@ use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::args::{is_strict_flag, parse_requirements};
-use crate::function::{Body, Evidence, Function, Parsed, evidence, ide_references, rewrite_body};
-use crate::provide::provide_to_awaits;
+use crate::function::{Body, Evidence, Function, Parsed, evidence, ide_references};
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let function = match Function::parse(&item, "uses_context")? {
@@ -93,21 +92,9 @@ fn expand_function(function: &Function, vars: &[syn::Path], strict: bool) -> Tok
     let name = function.name();
     let vars: Vec<&syn::Path> = vars.iter().collect();
     let evidence = evidence(&vars, &Evidence::Required { function: &name });
-    let plain_fn = matches!(function.body(), Body::Sync(_));
-    let provided = |(stmts, mut errors): (Vec<syn::Stmt>, TokenStream)| {
-        let (items, stmts) = provide_to_awaits(
-            stmts,
-            &vars,
-            &function.outer_attrs,
-            &function.item.sig,
-            plain_fn,
-        );
-        errors.extend(items);
-        (errors, stmts)
-    };
     let body = match function.body() {
         Body::Async(stmts) | Body::Sync(stmts) => {
-            let (items, stmts) = provided(rewrite_body(stmts, &vars, &function.item));
+            let (items, stmts) = function.rewrite(stmts, &vars);
             quote! {
                 #items
                 #evidence
@@ -123,7 +110,7 @@ fn expand_function(function: &Function, vars: &[syn::Path], strict: bool) -> Tok
             rest,
             ..
         } => {
-            let (items, rest) = provided(rewrite_body(rest, &vars, &function.item));
+            let (items, rest) = function.rewrite(rest, &vars);
             quote! {
                 #box_pin(async move {
                     #items

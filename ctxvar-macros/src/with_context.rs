@@ -8,10 +8,9 @@ use syn::spanned::Spanned;
 use crate::args::{Assignment, last_ident, parse_assignments, parse_requirements};
 use crate::function::{
     Body, Evidence, Function, Parsed, evidence, ide_references, key_type, names_bound_by_patterns,
-    outer_evidence_end, rename_self, rewrite_body,
+    outer_evidence_end, rename_self,
 };
 use crate::misuse::report_reads_in_values;
-use crate::provide::provide_to_awaits;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let function = match Function::parse(&item, "with_context")? {
@@ -69,19 +68,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
 fn expand_function(function: &Function, assignments: &[Assignment]) -> TokenStream {
     let vars: Vec<&syn::Path> = assignments.iter().map(|a| &a.var).collect();
     let evidence = evidence(&vars, &Evidence::Bound);
-    let plain_fn = matches!(function.body(), Body::Sync(_));
-    let spawned = |stmts: &[syn::Stmt]| {
-        let (stmts, mut errors) = rewrite_body(stmts, &vars, &function.item);
-        let (items, stmts) = provide_to_awaits(
-            stmts,
-            &vars,
-            &function.outer_attrs,
-            &function.item.sig,
-            plain_fn,
-        );
-        errors.extend(items);
-        (errors, stmts)
-    };
+    let spawned = |stmts: &[syn::Stmt]| function.rewrite(stmts, &vars);
     let mut provided = TokenStream::new();
     let evaluated = syn::Ident::new("__ctxvar_bindings", proc_macro2::Span::mixed_site());
     // Spanned at the first variable: rustc checks the local's type at its `let`, and
