@@ -436,7 +436,13 @@ fn drop_warnings(work: impl FnOnce()) -> Vec<(String, Option<u64>)> {
     }
     let record = Record::default();
     let subscriber = tracing_subscriber::registry().with(record.clone());
-    tracing::subscriber::with_default(subscriber, work);
+    tracing::subscriber::with_default(subscriber, || {
+        // Other tests run on other threads without a subscriber: a callsite they reach
+        // first may have cached "never" while this one was being installed (seen under
+        // valgrind, whose timing differs). Asking again makes this one count.
+        tracing::callsite::rebuild_interest_cache();
+        work();
+    });
     record.0.lock().unwrap().clone()
 }
 
