@@ -343,6 +343,14 @@
 //! not ctxvar's, so the work it starts does not see the function's context
 //! variables", under the name.
 //!
+//! A `macro_rules!` wrapper around a spawn helper (`macro_rules! go { ($e:expr) =>
+//! { ctxvar::spawn($e) } }`) carries the context when it is defined inside the
+//! annotated function, where the attribute sees it. Defined outside, it is out of
+//! sight, and the borrow checker rejects `go!(async move { REQUEST_ID.get() })` with
+//! the error above although the helper carries the context: define the macro inside
+//! the function, or make the work carry the context before handing it over, `let
+//! work = async move { REQUEST_ID.get() }.in_current_context(); go!(work)`.
+//!
 //! What the attributes cannot see is checked at run time: a read whose scope is gone
 //! panics with the variable's name and the likely cause. Such work is started by a
 //! function the table does not list (a wrapper `macro_rules!` defined outside the
