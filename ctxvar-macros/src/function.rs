@@ -701,6 +701,7 @@ struct Outside {
 
 impl syn::visit_mut::VisitMut for Rewrite<'_> {
     fn visit_expr_mut(&mut self, expr: &mut Expr) {
+        self.contexts.assigned(expr);
         if self.outside.is_some() {
             self.report_read(expr);
         }

@@ -314,6 +314,7 @@ fn mentions_fn(tokens: TokenStream) -> bool {
 
 impl syn::visit_mut::VisitMut for Awaits<'_> {
     fn visit_expr_mut(&mut self, expr: &mut Expr) {
+        self.contexts.assigned(expr);
         let outer = self.place;
         let contexts = self.contexts.clone();
         match site(expr, &contexts) {

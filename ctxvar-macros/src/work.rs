@@ -134,6 +134,21 @@ impl Contexts {
         }
     }
 
+    /// Notes an assignment `NAME = ..` seen in the walk: a local captured in the
+    /// function may now hold any context.
+    pub(crate) fn assigned(&mut self, expr: &Expr) {
+        if let Expr::Assign(assign) = expr {
+            if let Expr::Path(path) = &*assign.left {
+                if let Some(ident) = path.path.get_ident() {
+                    if self.captured_here.contains(ident) {
+                        self.captured_here.retain(|name| name != ident);
+                        self.other.push(ident.clone());
+                    }
+                }
+            }
+        }
+    }
+
     /// What `expr` is known to be, if it is known to be a `Context`.
     fn context_is(&self, expr: &Expr) -> Option<ContextIs> {
         match expr {
