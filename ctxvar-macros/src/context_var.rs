@@ -632,6 +632,7 @@ fn expand_variable(variable: &Variable) -> TokenStream {
     let variable_trait = variable_trait(variable, &kind);
     let unbound_item = &kind.unbound_item;
     let not_set_item = not_set_item(variable, &cfgs);
+    let not_carried_item = (!variable.inherit).then(|| not_carried_item(variable, &cfgs));
 
     quote! {
         #(#cfgs)*
@@ -681,6 +682,77 @@ fn expand_variable(variable: &Variable) -> TokenStream {
         #inherited_impl
         #unbound_item
         #not_set_item
+        #not_carried_item
+    }
+}
+
+/// The methods of the variable's trait that exist for their errors: `check_carried`,
+/// which the attributes call, and `set`, which a user may try.
+fn check_methods(variable: &Variable) -> TokenStream {
+    let name = &variable.name;
+    let not_set = not_set_trait(name);
+    let carried_bound = (!variable.inherit).then(|| {
+        let carried = not_carried_trait(name);
+        quote!(+ #carried)
+    });
+    quote! {
+            /// What `#[with_context]` and `#[uses_context]` call where work that runs in
+            /// a captured context (`ctxvar::spawn(..)`, `Context::current().run(..)`)
+            /// mentions the variable: it compiles only if the variable is inherited.
+            #[doc(hidden)]
+            #[inline(always)]
+            fn check_carried()
+            where
+                Self: ::core::marker::Sized #carried_bound,
+            {
+            }
+
+            /// Never compiles: `NAME.set(value)` is an error that says how a variable
+            /// gets a value (its bound is implemented by no `Sized` type).
+            #[doc(hidden)]
+            fn set<__V>(&self, value: __V)
+            where
+                Self: ::core::marker::Sized + #not_set,
+            {
+                let _ = value;
+            }
+    }
+}
+
+/// `NAME_is_carried`: for a variable declared `inherit = false`, the bound of the
+/// hidden `check_carried` method of its trait, which no `Sized` type implements.
+fn not_carried_trait(name: &Ident) -> Ident {
+    Ident::new(&format!("{}_is_carried", name.unraw()), name.span())
+}
+
+/// The trait behind the error for a variable declared `inherit = false` that work run
+/// in a captured context reads: one per such variable, so that the message names it as
+/// written. Inherited variables need none (their `check_carried` has no bound), so a
+/// variable declared twice gets no error from it.
+fn not_carried_item(variable: &Variable, cfgs: &[&Attribute]) -> TokenStream {
+    let Variable { vis, name, .. } = variable;
+    let name_str = name.unraw().to_string();
+    let carried = not_carried_trait(name);
+    let message = format!(
+        "context variable `{name_str}` is declared `inherit = false`, so a captured \
+         context does not carry it"
+    );
+    let label = format!("`{name_str}` is not bound in work that runs in a captured context");
+    let note = "`Context::current()`, `.in_current_context()` and ctxvar's spawn helpers \
+                carry every bound variable except those declared \
+                `#[context_var(inherit = false)]`; bind it again inside the work, or read \
+                it with `try_get()`";
+    quote! {
+        #(#cfgs)*
+        #[doc(hidden)]
+        #[allow(non_camel_case_types)]
+        #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
+        #vis trait #carried {}
+
+        // Only so that rustc does not suggest implementing it (see `NAME_is_bound_here`).
+        #(#cfgs)*
+        #[diagnostic::do_not_recommend]
+        impl #carried for dyn #name + '_ {}
     }
 }
 
@@ -847,7 +919,7 @@ fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
     let Variable { vis, name, ty, .. } = variable;
     let name_str = name.unraw().to_string();
     let unbound_bound = &kind.unbound_bound;
-    let not_set = not_set_trait(name);
+    let checks = check_methods(variable);
     let docs = trait_docs(variable);
     quote! {
         #docs
@@ -962,15 +1034,7 @@ fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
                 #name_str
             }
 
-            /// Never compiles: `NAME.set(value)` is an error that says how a variable
-            /// gets a value (its bound is implemented by no `Sized` type).
-            #[doc(hidden)]
-            fn set<__V>(&self, value: __V)
-            where
-                Self: ::core::marker::Sized + #not_set,
-            {
-                let _ = value;
-            }
+            #checks
         }
     }
 }
@@ -1365,7 +1429,7 @@ mod tests {
         let end = output.find(blanket_impl).unwrap();
         let trait_body = &output[start..end];
         let methods = trait_body.matches(" fn ").count();
-        assert_eq!(methods, 10, "{output}");
+        assert_eq!(methods, 11, "{output}");
         assert_eq!(
             trait_body.matches("# [doc (hidden)] ").count(),
             methods,

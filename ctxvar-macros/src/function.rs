@@ -1009,18 +1009,21 @@ impl<'a> Rewrite<'a> {
             // the work's evidence is reported under `ctxvar::spawn`.
             let amp = quote_spanned!(first=> &);
             let reference = quote_spanned!(last=> #amp #anchor);
-            // Fails to compile for a variable declared `inherit = false`; spanned at
-            // the variable in the attribute.
+            // Fails to compile for a variable declared `inherit = false`, with a message
+            // that names it; spanned at the variable in the attribute. Called through
+            // the variable's trait (named by the same path whether or not it is
+            // imported), on a type that implements it like the variable does.
             let key = key_type(var);
-            let check = quote_spanned!(local.span()=> <#key as ::ctxvar::Inherited>::CHECK);
+            let check = quote_spanned! {local.span()=>
+                <fn() -> ::ctxvar::Variable<dyn #var> as #var>::check_carried();
+            };
             let scoped = crate::private::private(var.span());
             prelude.extend(quote! {
                 #[allow(non_snake_case)]
                 let #anchor = #private::Anchor::new();
             });
             prelude.extend(quote_spanned! {var.span()=>
-                #[allow(clippy::let_unit_value)]
-                let () = #check;
+                #check
                 #[allow(non_snake_case, unused_variables)]
                 let #local = #scoped::Provided::<#key>::assume_bound(#reference);
             });
