@@ -457,7 +457,7 @@ fn mentions_impl_trait(ty: &syn::Type) -> bool {
 //              let __ctxvar_evidence_at_call = (A,);      // borrows the scope's evidence
 //              ctxvar::spawn(async move {
 //                  let A_is_bound_only_inside_this_task = Anchor::new();
-//                  let () = <dyn A as Inherited>::CHECK;  // not `inherit = false`
+//                  <fn() -> Variable<dyn A> as A>::check_carried(); // not `inherit = false`
 //                  let A = Provided::<dyn A>::assume_bound(&A_is_bound_only_inside_this_task);
 //                  A.get()
 //              })

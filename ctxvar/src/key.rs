@@ -118,8 +118,11 @@ impl<T: Send + Sync + 'static> ContextValue for T {}
 /// [`Context::current()`](crate::Context::current) captures: all but those declared
 /// `#[context_var(inherit = false)]`.
 ///
-/// Inside an annotated function, a block passed to `ctxvar::spawn` (or another
-/// helper) may only read variables that implement it, since the task sees no other.
+/// Inside an annotated function, a strict helper awaited in work that runs in a
+/// captured context (a block passed to `ctxvar::spawn`, or another helper) may only
+/// require variables that implement it, since the work sees no other. (A read there of
+/// a variable that does not is checked by the variable's own trait, whose error names
+/// it as written.)
 ///
 /// ```
 /// use ctxvar::{context_var, Inherited};
@@ -139,13 +142,9 @@ impl<T: Send + Sync + 'static> ContextValue for T {}
 )]
 //
 // Safe to implement: the runtime never relies on it. A wrong impl (for a variable
-// declared `inherit = false`) only lets a read in a spawned block compile, and that
-// read then panics with the variable's name, as any read of an unbound variable does.
-pub trait Inherited: ContextKey {
-    /// What the attributes evaluate to check the bound where a spawned block reads.
-    #[doc(hidden)]
-    const CHECK: () = ();
-}
+// declared `inherit = false`) only lets a strict helper be awaited in a spawned block,
+// and its entry check then panics with the variable's name.
+pub trait Inherited: ContextKey {}
 
 /// Metadata of one variable; `#[context_var]` places one in a `static`.
 #[doc(hidden)]
