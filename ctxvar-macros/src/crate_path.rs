@@ -1,23 +1,15 @@
-//! Whether the crate being compiled renames its dependency on ctxvar in `Cargo.toml`
-//! (`cv = { package = "ctxvar", .. }`), for one error that says so instead of rustc's
-//! "cannot find `ctxvar`" for each path of an expansion.
-//!
-//! The expansions name the runtime `::ctxvar`. That works without a rename, and with a
-//! rename if the crate root also declares `extern crate cv as ctxvar;`, which the
-//! attributes cannot see. So a rename found here is not an error by itself: the
-//! attribute emits [`probe`], an item that fails, with the message, only when the
-//! crate root has nothing named `ctxvar`.
+//! The name the crate being compiled gives its dependency on ctxvar in `Cargo.toml`
+//! (`cv = { package = "ctxvar", .. }`), so that the expansions name the runtime as the
+//! crate does (`::cv::..`) and a renamed dependency works as serde's and tracing's
+//! `crate = ..` options let one, with nothing to write.
 //!
 //! Only `$CARGO_MANIFEST_DIR/Cargo.toml` (and, for a `workspace = true` dependency,
 //! the workspace's `Cargo.toml`) is read, line by line, once per manifest. A manifest
-//! this does not understand counts as no rename: the result is then rustc's errors, as
-//! before, never an error of ours that is wrong.
+//! this does not understand counts as no rename: the expansions then name `::ctxvar`,
+//! which also works where the crate root declares `extern crate cv as ctxvar;`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-
-use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
 
 /// The name the crate being compiled gives ctxvar in `Cargo.toml` (with `-` as `_`),
 /// if it is not `ctxvar`.
@@ -282,53 +274,6 @@ fn dependencies(manifest: &str, workspace: bool) -> Vec<Dependency> {
 
 fn dependencies_of_workspace(root: &str) -> Vec<Dependency> {
     dependencies(root, true)
-}
-
-/// The item that reports a renamed dependency: an error at `#[attribute]` if, and only
-/// if, the crate root has nothing named `ctxvar` (such as `extern crate cv as
-/// ctxvar;`, which also makes `::ctxvar` resolve).
-///
-/// A glob import of the crate root, in a block inside one that declares a module
-/// `ctxvar` of its own: the glob's `ctxvar`, if there is one, shadows that module.
-/// `ctxvar::Context` is then the runtime's, for which a trait of the probe is
-/// implemented; otherwise it is the module's, for which it is not, and the trait's
-/// `on_unimplemented` message is the error.
-pub(crate) fn probe(renamed: &str, attribute: &str) -> TokenStream {
-    let span = Span::call_site();
-    let runtime = format_ident!("{renamed}");
-    let message = format!(
-        "ctxvar is a dependency named `{renamed}` in Cargo.toml, but the code that \
-         `#[{attribute}]` generates names it `ctxvar`"
-    );
-    let label = "the ctxvar crate must be reachable as `ctxvar`";
-    let note = format!(
-        "depend on it as `ctxvar = {{ .. }}`, or add `extern crate {renamed} as ctxvar;` to \
-         the crate root"
-    );
-    let check = quote_spanned!(span=> reachable::<ctxvar::Context>);
-    quote! {
-        const _: () = {
-            #[allow(non_camel_case_types)]
-            #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
-            trait ctxvar_is_reachable_as_ctxvar {}
-
-            #[diagnostic::do_not_recommend]
-            impl ctxvar_is_reachable_as_ctxvar for ::#runtime::Context {}
-
-            #[allow(dead_code, non_camel_case_types)]
-            mod ctxvar {
-                pub struct Context;
-            }
-
-            const _: () = {
-                #[allow(unused_imports)]
-                use crate::*;
-
-                fn reachable<T: ?::core::marker::Sized + ctxvar_is_reachable_as_ctxvar>() {}
-                let _ = #check;
-            };
-        };
-    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use syn::{Attribute, Expr, ItemFn, Path, ReturnType, Signature, Stmt, Token, Vis
 
 use crate::args::last_ident;
 use crate::misuse::report_misuse;
-use crate::private::private;
+use crate::private::{private, runtime};
 use crate::provide::provide_to_awaits;
 use crate::work::{
     CapturePoint, Contexts, Elsewhere, Import, Site, Why, WorkKind, carrying_macros, path_is, site,
@@ -847,10 +847,11 @@ impl AtCall {
             // is `ctxvar`'s, which returns a `ContextScope` (or `ContextStream`),
             // and not a method of that name that carries nothing.
             let carried = syn::Ident::new("__ctxvar_carried", Span::mixed_site());
+            let runtime = runtime(Span::call_site());
             let ty = if work_kind == WorkKind::Future {
-                quote!(::ctxvar::ContextScope<_>)
+                quote!(#runtime::ContextScope<_>)
             } else {
-                quote!(::ctxvar::ContextStream<_>)
+                quote!(#runtime::ContextStream<_>)
             };
             syn::parse_quote!({
                 #check
@@ -1014,8 +1015,9 @@ impl<'a> Rewrite<'a> {
             // the variable's trait (named by the same path whether or not it is
             // imported), on a type that implements it like the variable does.
             let key = key_type(var);
+            let runtime = runtime(local.span());
             let check = quote_spanned! {local.span()=>
-                <fn() -> ::ctxvar::Variable<dyn #var> as #var>::check_carried();
+                <fn() -> #runtime::Variable<dyn #var> as #var>::check_carried();
             };
             let scoped = crate::private::private(var.span());
             prelude.extend(quote! {
@@ -1276,7 +1278,8 @@ pub(crate) fn evidence(vars: &[&Path], evidence: &Evidence<'_>) -> TokenStream {
 /// (`ContextKey::__Key`) and spanned at the variable: if `VAR` is a trait that is not
 /// a variable, the projection is the one place that fails, and rustc reports it once.
 pub(crate) fn key_type(var: &Path) -> TokenStream {
-    quote_spanned!(var.span()=> <dyn #var as ::ctxvar::ContextKey>::__Key)
+    let runtime = runtime(var.span());
+    quote_spanned!(var.span()=> <dyn #var as #runtime::ContextKey>::__Key)
 }
 
 /// For rust-analyzer only (`#[cfg(rust_analyzer)]`, which it sets and rustc does

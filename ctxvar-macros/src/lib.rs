@@ -218,11 +218,12 @@ use proc_macro::TokenStream;
 /// declared as the variable it was meant to be, another item is kept as it is), so its
 /// uses elsewhere compile and the mistake is reported once.
 ///
-/// The code the attributes generate names the crate `ctxvar`. A crate whose
-/// `Cargo.toml` renames the dependency (`cv = { package = "ctxvar", .. }`) gets one
-/// error at `#[context_var]` that says so, unless its root declares `extern crate cv as
-/// ctxvar;`, which makes the name reachable (the attribute reads only the crate's
-/// `Cargo.toml`, and its workspace's for a `workspace = true` dependency).
+/// The code the attributes generate names the runtime as the crate's `Cargo.toml` does:
+/// `ctxvar`, or the name a renamed dependency has (`cv = { package = "ctxvar", .. }`),
+/// so a rename needs nothing else (`#[cv::with_context(..)]`, `cv::spawn(..)`). The
+/// attributes read only the crate's `Cargo.toml`, and its workspace's for a
+/// `workspace = true` dependency; where they cannot tell, they name `ctxvar`, which
+/// `extern crate cv as ctxvar;` at the crate root makes reachable.
 ///
 /// A name declared twice in one module is reported by rustc itself: the name (and the
 /// hidden `NAME_is_bound_here` and `NAME_is_bound_not_set` traits) defined multiple times, and each of the
@@ -548,9 +549,9 @@ pub fn context_var(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn with_context(args: TokenStream, item: TokenStream) -> TokenStream {
     let original = proc_macro2::TokenStream::from(item.clone());
-    let expanded = with_context::expand(args.into(), item.into())
-        .unwrap_or_else(|err| with_error(err, original));
-    reachable_as_ctxvar("with_context", expanded).into()
+    with_context::expand(args.into(), item.into())
+        .unwrap_or_else(|err| with_error(err, original))
+        .into()
 }
 
 /// Declares that a function's callers bind some context variables.
@@ -783,25 +784,9 @@ pub fn with_context(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn uses_context(args: TokenStream, item: TokenStream) -> TokenStream {
     let original = proc_macro2::TokenStream::from(item.clone());
-    let expanded = uses_context::expand(args.into(), item.into())
-        .unwrap_or_else(|err| with_error(err, original));
-    reachable_as_ctxvar("uses_context", expanded).into()
-}
-
-/// `expanded`, which names the runtime `::ctxvar`, after the error for a dependency
-/// renamed in `Cargo.toml` (see `crate_path`), if it is.
-fn reachable_as_ctxvar(
-    attribute: &str,
-    expanded: proc_macro2::TokenStream,
-) -> proc_macro2::TokenStream {
-    match crate_path::renamed() {
-        Some(renamed) => {
-            let mut tokens = crate_path::probe(&renamed, attribute);
-            tokens.extend(expanded);
-            tokens
-        }
-        None => expanded,
-    }
+    uses_context::expand(args.into(), item.into())
+        .unwrap_or_else(|err| with_error(err, original))
+        .into()
 }
 
 /// The error, followed by the user's item unchanged, so that one mistake in an

@@ -9,7 +9,7 @@ use syn::spanned::Spanned;
 use syn::{Attribute, Expr, Path, Stmt, Token};
 
 use crate::args::{is_strict_flag, last_ident, parse_assignments, parse_requirements};
-use crate::private::private;
+use crate::private::{private, runtime};
 use crate::work::{Contexts, Elsewhere, Site, site};
 
 /// `stmts` with every `.await` given the evidence that this function provides
@@ -101,11 +101,12 @@ pub(crate) fn provide_to_awaits(
     // The bound names a lifetime of the impl, so that rustc checks it where the
     // evidence is used, not at the impl (where it fails for `inherit = false`).
     let carried_items = awaits.carried_used.then(|| {
+        let runtime = runtime(Span::call_site());
         let impls = vars.iter().map(|var| {
             quote_spanned! {var.span()=>
                 impl<'k> #trait_path<dyn #var + 'k> for #carried
                 where
-                    dyn #var + 'k: ::ctxvar::Inherited,
+                    dyn #var + 'k: #runtime::Inherited,
                 {
                 }
             }

@@ -7,6 +7,7 @@ use syn::spanned::Spanned;
 
 use crate::args::{is_strict_flag, parse_requirements};
 use crate::function::{Body, Evidence, Function, Parsed, evidence, ide_references};
+use crate::private::runtime;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let function = match Function::parse(&item, "uses_context")? {
@@ -131,16 +132,18 @@ fn expand_function(function: &Function, vars: &[syn::Path], strict: bool) -> Tok
         syn::ReturnType::Default => (syn::token::RArrow::default(), quote!(())),
         syn::ReturnType::Type(arrow, ty) => (*arrow, quote!(#ty)),
     };
-    let keys = vars
-        .iter()
-        .map(|var| quote_spanned!(var.span()=> ::ctxvar::Variable<dyn #var>));
+    let keys = vars.iter().map(|var| {
+        let runtime = runtime(var.span());
+        quote_spanned!(var.span()=> #runtime::Variable<dyn #var>)
+    });
     // The `impl Future` is this expansion's, whose tokens have this crate's edition,
     // 2024: it captures every lifetime in scope, as the future of an `async fn` does,
     // also in a helper's crate of edition 2021 (`tests/edition-2021` checks it).
+    let runtime = runtime(proc_macro2::Span::call_site());
     let returned = quote! {
-        ::ctxvar::NeedsContext<(#(#keys,)*), impl ::core::future::Future<Output = #output>>
+        #runtime::NeedsContext<(#(#keys,)*), impl ::core::future::Future<Output = #output>>
     };
-    let future = quote!(::ctxvar::NeedsContext::__new(async move { #body }));
+    let future = quote!(#runtime::NeedsContext::__new(async move { #body }));
     // rustc answers an `.await` of something that is not a future with advice to make
     // the function `async`, which does not apply to a strict helper. With the user's
     // span, that advice would print `async async fn`; spanned in the expansion, it

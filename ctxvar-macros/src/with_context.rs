@@ -11,6 +11,7 @@ use crate::function::{
     outer_evidence_end, rename_self,
 };
 use crate::misuse::report_reads_in_values;
+use crate::private::runtime;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let function = match Function::parse(&item, "with_context")? {
@@ -190,13 +191,14 @@ fn chain_bindings(
         let expr = value(expr);
         // A typed `let`, so that a value of the wrong type is reported as "expected
         // `u64`, found `&str`" at the value, "expected due to this" at the variable.
-        let ty = quote_spanned!(var.span()=> <dyn #var as ::ctxvar::ContextKey>::Value);
+        let runtime = runtime(var.span());
+        let ty = quote_spanned!(var.span()=> <dyn #var as #runtime::ContextKey>::Value);
         let value = syn::Ident::new("__ctxvar_value", proc_macro2::Span::mixed_site());
         let key = key_type(var);
         // Spanned at the variable like the key, so that for a path that is not a
         // variable, rustc's one error is there and not also at the attribute.
         quote_spanned! {var.span()=>
-            ::ctxvar::Bindings::<::ctxvar::Binding<#key>>::new({
+            #runtime::Bindings::<#runtime::Binding<#key>>::new({
                 let #value: #ty = #expr;
                 #value
             })

@@ -25,6 +25,7 @@ use syn::spanned::Spanned;
 use syn::{Expr, Path};
 
 use crate::args::last_ident;
+use crate::private::{runtime, runtime_name};
 
 /// What a call does with the work written in its arguments (or receiver).
 pub(crate) enum Site<'a> {
@@ -316,7 +317,8 @@ fn method_site<'a>(call: &'a mut syn::ExprMethodCall, contexts: &Contexts) -> Op
     let check = match &*call.receiver {
         Expr::Call(current) => {
             let callee = &current.func;
-            Some(quote_spanned!(callee.span()=> let _: fn() -> ::ctxvar::Context = #callee;))
+            let runtime = runtime(callee.span());
+            Some(quote_spanned!(callee.span()=> let _: fn() -> #runtime::Context = #callee;))
         }
         _ => None,
     };
@@ -472,11 +474,17 @@ fn helper_call(call: &mut syn::ExprCall) -> Option<CapturePoint<'_>> {
         ] => Some((WorkKind::Future, None)),
         ["spawn" | "spawn_local" | "spawn_blocking"] if path.leading_colon.is_none() => Some((
             WorkKind::Task,
-            Some(quote_spanned!(span=> ::ctxvar::#first_name)),
+            Some({
+                let runtime = runtime(span);
+                quote_spanned!(span=> #runtime::#first_name)
+            }),
         )),
         ["thread", "spawn"] if path.leading_colon.is_none() => Some((
             WorkKind::Thread,
-            Some(quote_spanned!(span=> ::ctxvar::thread::spawn)),
+            Some({
+                let runtime = runtime(span);
+                quote_spanned!(span=> #runtime::thread::spawn)
+            }),
         )),
         _ => None,
     })?;
@@ -530,8 +538,14 @@ pub(crate) fn path_is(callee: &Expr, test: impl FnOnce(&[&str]) -> bool) -> bool
 }
 
 /// `f` of the segment names of `path` (`Box::pin` → `["Box", "pin"]`), to match on.
+///
+/// A first segment that names the runtime by the name the crate gives it in
+/// `Cargo.toml` (`cv::spawn`, see `crate_path`) reads as `ctxvar`.
 pub(crate) fn with_segment_names<R>(path: &Path, f: impl FnOnce(&[&str]) -> R) -> R {
-    let names: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let mut names: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    if names.len() > 1 && names[0] != "ctxvar" && names[0] == runtime_name() {
+        "ctxvar".clone_into(&mut names[0]);
+    }
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     f(&names)
 }
@@ -582,9 +596,10 @@ fn passes_a_metavariable_to_a_helper(tokens: TokenStream) -> bool {
     };
     tokens.iter().enumerate().any(|(i, token)| match token {
         TokenTree::Ident(name) if SPAWNS.iter().any(|spawn| name == spawn) => {
-            let by_ctxvar = tokens[..i].iter().rev().take(6).any(
-                |before| matches!(before, TokenTree::Ident(crate_name) if crate_name == "ctxvar"),
-            );
+            let by_ctxvar = tokens[..i].iter().rev().take(6).any(|before| {
+                matches!(before, TokenTree::Ident(crate_name)
+                    if *crate_name == "ctxvar" || *crate_name == runtime_name())
+            });
             by_ctxvar
                 && matches!(tokens.get(i + 1), Some(TokenTree::Group(args))
                     if args.delimiter() == proc_macro2::Delimiter::Parenthesis

@@ -1,7 +1,7 @@
 //! A crate that renames its dependency on ctxvar in `Cargo.toml` (`cv = { package =
-//! "ctxvar", .. }`): the code the attributes generate names the crate `ctxvar`, so
-//! `#[context_var]` gives one error that says so and how to fix it, and none once the
-//! crate root declares `extern crate cv as ctxvar;`.
+//! "ctxvar", .. }`): the code the attributes generate names the runtime as the crate
+//! does, so the three attributes, the checks and the carried work all work under the
+//! new name, with nothing else to write.
 //!
 //! trybuild cannot show this (it names the dependency `ctxvar` itself), so the test
 //! builds a crate of its own with `cargo check`, offline, with the workspace's lock
@@ -45,36 +45,61 @@ fn check(lib: &str) -> (bool, String) {
     (output.status.success(), stderr)
 }
 
-const DECLARATION: &str = "
+const PROGRAM: &str = "
+use cv::ContextFutureExt;
+
 #[cv::context_var]
 pub static ITEM_ID: u64;
 
-pub fn read() -> Option<u64> {
-    ITEM_ID.try_get().ok()
+#[cv::context_var(inherit = false)]
+pub static TRANSACTION: u64;
+
+#[cv::uses_context(ITEM_ID)]
+pub fn read() -> u64 {
+    ITEM_ID.get()
+}
+
+#[cv::uses_context(ITEM_ID, strict)]
+pub async fn strict_read() -> u64 {
+    ITEM_ID.get()
+}
+
+#[cv::with_context(ITEM_ID = 7)]
+pub async fn bound() -> u64 {
+    let on_thread = cv::thread::spawn(move || ITEM_ID.get()).join().unwrap();
+    let carried = async move { ITEM_ID.get() }.in_current_context().await;
+    let in_context = cv::Context::current().run(|| ITEM_ID.get());
+    read() + strict_read().await + on_thread + carried + in_context
 }
 ";
 
 #[test]
-fn renamed_dependency() {
-    // One error, ours, at the attribute: the variable itself is declared through `cv`.
-    let (compiled, stderr) = check(DECLARATION);
-    assert!(!compiled, "{stderr}");
-    let errors: Vec<&str> = stderr
-        .lines()
-        .filter(|line| line.contains("error") && !line.starts_with("error: could not compile"))
-        .collect();
-    assert_eq!(errors.len(), 1, "{stderr}");
+fn a_renamed_dependency_works_under_its_new_name() {
+    let (compiled, stderr) = check(PROGRAM);
+    assert!(compiled, "{stderr}");
+
+    // The checks are there under the new name: a read where nothing is bound, and one
+    // of an `inherit = false` variable in carried work, are our errors.
+    let unbound = format!("{PROGRAM}\npub fn unbound() -> u64 {{ ITEM_ID.get() }}\n");
+    let (compiled, stderr) = check(&unbound);
+    assert!(!compiled);
     assert!(
-        errors[0].starts_with("src/lib.rs:2:1: error[E0277]: ctxvar is a dependency named `cv` in Cargo.toml, but the code that `#[context_var]` generates names it `ctxvar`"),
+        stderr.contains("context variable `ITEM_ID` is read outside a scope that binds it"),
+        "{stderr}"
+    );
+    let not_carried = format!(
+        "{PROGRAM}\n#[cv::with_context(TRANSACTION = 1)]\n\
+         pub fn not_carried() -> u64 {{ cv::Context::current().run(|| TRANSACTION.get()) }}\n"
+    );
+    let (compiled, stderr) = check(&not_carried);
+    assert!(!compiled);
+    assert!(
+        stderr.contains("context variable `TRANSACTION` is declared `inherit = false`"),
         "{stderr}"
     );
 
-    // The fix the error names, with the other attributes, whose code names `ctxvar`.
-    let fixed = format!(
-        "extern crate cv as ctxvar;\n{DECLARATION}\n\
-         #[ctxvar::with_context(ITEM_ID = 7)]\n\
-         pub fn bound() -> u64 {{ ITEM_ID.get() }}\n"
-    );
-    let (compiled, stderr) = check(&fixed);
+    // Where the crate root also names it `ctxvar`, both names work.
+    let both = format!("extern crate cv as ctxvar;\n{PROGRAM}");
+    let (compiled, stderr) = check(&both);
     assert!(compiled, "{stderr}");
 }

@@ -39,9 +39,6 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let renamed = crate::crate_path::renamed();
     let variable = validate(declaration, options, renamed.as_deref(), &mut errors);
     let mut tokens = errors.into_compile_error();
-    if let Some(renamed) = &renamed {
-        tokens.extend(crate::crate_path::probe(renamed, "context_var"));
-    }
     if let Some(variable) = variable {
         tokens.extend(expand_variable(&variable));
     }
