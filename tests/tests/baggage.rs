@@ -228,10 +228,21 @@ fn the_member_limit_counts_every_non_empty_member_and_over_it_nothing_binds() {
     assert_eq!(tenant(&[empty.as_bytes()]).unwrap(), "acme");
 }
 
+/// Makes sure a subscriber that wants every event is installed for the process, so
+/// that no callsite can cache "never": tests run in parallel, and one that reaches a
+/// callsite first, on a thread without a subscriber, could otherwise register it as
+/// uninteresting while another thread's capture was being installed, and that capture
+/// would miss the event (seen once under valgrind, whose timing differs). A capture
+/// installed for one thread still receives that thread's events alone.
+fn always_interested() {
+    let _ = global_capture();
+}
+
 /// The warnings logged on this thread while `work` runs: `(message, fields)`.
 fn warnings(work: impl FnOnce()) -> Vec<String> {
     let capture = Capture::default();
     let subscriber = tracing_subscriber::registry().with(capture.clone());
+    always_interested();
     tracing::subscriber::with_default(subscriber, work);
     capture
         .events()
@@ -436,13 +447,8 @@ fn drop_warnings(work: impl FnOnce()) -> Vec<(String, Option<u64>)> {
     }
     let record = Record::default();
     let subscriber = tracing_subscriber::registry().with(record.clone());
-    tracing::subscriber::with_default(subscriber, || {
-        // Other tests run on other threads without a subscriber: a callsite they reach
-        // first may have cached "never" while this one was being installed (seen under
-        // valgrind, whose timing differs). Asking again makes this one count.
-        tracing::callsite::rebuild_interest_cache();
-        work();
-    });
+    always_interested();
+    tracing::subscriber::with_default(subscriber, work);
     record.0.lock().unwrap().clone()
 }
 
