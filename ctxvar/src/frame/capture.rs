@@ -67,7 +67,8 @@ fn capture_walk() -> Captured {
             });
             Captured::One(held)
         }
-        // SAFETY: as above, for each owner.
+        // SAFETY: every owner belongs to a linked frame, so its block is alive and
+        // holds its entry's value.
         _ => Captured::Many(unsafe { SharedFrame::new(found.iter().copied(), count) }),
     }
 }
@@ -182,7 +183,10 @@ impl Drop for HeldEntry {
 // what `Shared<T>` allows. The entry's value points into that block, to a `Send + Sync`
 // value, and its key to a `static`.
 unsafe impl Send for HeldEntry {}
-// SAFETY: as above; a shared `HeldEntry` gives only shared access to the value.
+// SAFETY: a shared `HeldEntry` gives only shared access to the value, a `T` of a
+// `Shared<T>` with `T: Send + Sync`, and its key points to a `static`; cloning it takes
+// a count of the block with an atomic add, and the clone may be sent and dropped
+// elsewhere, which the `Send` impl covers.
 unsafe impl Sync for HeldEntry {}
 
 /// Several captured bindings in one reference-counted allocation laid out as a root
@@ -251,7 +255,8 @@ impl SharedFrame {
         // SAFETY: `head` is the head of this block, whose layout has room for `count`
         // entries and `count` owners after it.
         let entries = unsafe { entries_of(head) }.cast_mut();
-        // SAFETY: as above.
+        // SAFETY: `head` is the head of this `SharedFrame` block, with its provenance,
+        // and the layout puts `count` owners after its `count` entries.
         let owners = unsafe { owners_of(head, count) }.cast_mut();
         let mut written = 0;
         for (entry, owner) in visible.take(count) {
@@ -263,11 +268,12 @@ impl SharedFrame {
             }
             // SAFETY: in bounds: `written < count`.
             let entry_slot = unsafe { entries.add(written) };
-            // SAFETY: as above.
+            // SAFETY: in bounds: `written < count`, and the block has `count` owners.
             let owner_slot = unsafe { owners.add(written) };
-            // SAFETY: both slots are in bounds and not yet written.
+            // SAFETY: the entry slot is in bounds and not yet written.
             unsafe { entry_slot.write(entry) };
-            // SAFETY: as above.
+            // SAFETY: the owner slot is in bounds (aligned: `RawOwner`'s alignment is at
+            // most `Entry`'s) and not yet written.
             unsafe { owner_slot.write(owner) };
             written += 1;
         }
@@ -313,7 +319,8 @@ impl Drop for SharedFrame {
         let len = unsafe { (*head).len };
         // SAFETY: the block's `len` owners follow its entries.
         let owners = unsafe { owners_of(head, len) };
-        // SAFETY: as above, all initialised in `new`.
+        // SAFETY: the block's `len` owners, all initialised in `new`, alive until the
+        // block is freed below.
         let owners = unsafe { core::slice::from_raw_parts(owners, len) };
         for (index, &owner) in owners.iter().enumerate() {
             if !owners[..index].contains(&owner) {
@@ -333,7 +340,10 @@ impl Drop for SharedFrame {
 // never written after `new` (a root frame's parent stays null), so threads that enter
 // the frame at once only read it.
 unsafe impl Send for SharedFrame {}
-// SAFETY: as above.
+// SAFETY: a shared `SharedFrame` can only be entered, which reads the head (never
+// written after `new`) and, through it, values that are `Sync`; and cloned, which
+// takes a count with an atomic add, the clone then being sent and dropped elsewhere,
+// which the `Send` impl covers.
 unsafe impl Sync for SharedFrame {}
 
 /// `slots[..count]`, known to be initialised (`<[MaybeUninit<T>]>::assume_init_ref`,

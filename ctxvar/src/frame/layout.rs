@@ -152,9 +152,9 @@ pub(super) unsafe fn entries_of(frame: *const FrameHead) -> *const Entry {
 /// `frame` points to a live `SharedFrame`'s head, with its provenance.
 #[inline]
 pub(super) unsafe fn owners_of(frame: *const FrameHead, len: usize) -> *const RawOwner {
-    // SAFETY: per the contract, the frame's `len` entries and then its owners follow
-    // the head (`SharedFrame::layout`).
+    // SAFETY: per the contract, `frame` is a live frame's head, with its provenance.
     let entries = unsafe { entries_of(frame) };
-    // SAFETY: as above.
+    // SAFETY: per the contract, the frame's `len` entries and then its owners follow
+    // the head (`SharedFrame::layout`), so the owners start `len` entries on.
     unsafe { entries.add(len).cast::<RawOwner>() }
 }

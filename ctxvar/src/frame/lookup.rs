@@ -87,9 +87,9 @@ impl Iterator for ChainEntries {
                 // SAFETY: a frame's `len` entries follow its head (`repr(C)`), and
                 // `self.frame` carries the provenance of the whole frame.
                 let entries = unsafe { entries_of(self.frame) };
-                // SAFETY: as above; `index < len`.
+                // SAFETY: `index < len`, so the offset stays among the frame's entries.
                 let entry = unsafe { entries.add(index) };
-                // SAFETY: as above.
+                // SAFETY: an entry of a live frame, written when the frame was made.
                 let entry = unsafe { *entry };
                 let owner = if let Some(owner) = head.owner {
                     owner
@@ -97,9 +97,10 @@ impl Iterator for ChainEntries {
                     // SAFETY: a frame without an owner is a context's `SharedFrame`,
                     // whose `len` owners follow its entries.
                     let owners = unsafe { owners_of(self.frame, head.len) };
-                    // SAFETY: as above; `index < len`.
+                    // SAFETY: `index < len`, so the offset stays among the frame's
+                    // `len` owners.
                     let owner = unsafe { owners.add(index) };
-                    // SAFETY: as above.
+                    // SAFETY: an owner of a live `SharedFrame`, written in its `new`.
                     unsafe { *owner }
                 };
                 return Some((entry, owner));
@@ -196,12 +197,13 @@ fn walk(frame: *const FrameHead, key: *const VarHeader) -> Option<*const ()> {
         // SAFETY: a frame's `len >= 1` entries follow its head; `frame` carries the
         // provenance of the whole frame (see `Frame::enter`).
         let newest = unsafe { entries_of(frame) };
-        // SAFETY: as above.
+        // SAFETY: `len >= 1`, so `newest` is the frame's first entry, alive with it.
         let entry = unsafe { &*newest };
         if ptr::eq(entry.key, key) {
             return Some(entry.value);
         }
-        // SAFETY: as above; the other `len - 1` entries follow.
+        // SAFETY: one entry on from the first of `len >= 1`, so within the frame (or
+        // just past its last entry when `len` is 1); the other `len - 1` follow.
         let others = unsafe { newest.add(1) };
         walk_rest(others, head.len - 1, head.parent.get(), key)
     } else {
@@ -247,7 +249,7 @@ fn find(first: *const Entry, len: usize, key: *const VarHeader) -> Option<*const
     for index in 0..len {
         // SAFETY: the caller's frame is alive and has `len` entries.
         let at = unsafe { first.add(index) };
-        // SAFETY: as above.
+        // SAFETY: `index < len`: one of the caller's entries, alive with its frame.
         let entry = unsafe { &*at };
         if ptr::eq(entry.key, key) {
             return Some(entry.value);

@@ -76,7 +76,8 @@ fn a_frame_can_be_entered_again_after_it_moved() {
     // SAFETY: `values` outlives both calls.
     unsafe { frame.enter(|| assert_eq!(read(&KEY_A), Some(1))) };
     let moved = Box::new(frame);
-    // SAFETY: as above; the stale pointers of the first entry are overwritten.
+    // SAFETY: `values` outlives the call; the stale pointers of the first entry are
+    // overwritten.
     unsafe { moved.enter(|| assert_eq!(read(&KEY_A), Some(1))) };
     assert!(is_empty());
 }
