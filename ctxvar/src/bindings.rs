@@ -54,7 +54,7 @@ pub trait BindingList: Sized + sealed::Sealed {
 
 mod sealed {
     pub trait Sealed {}
-    impl<K: crate::ContextKey + ?Sized> Sealed for crate::Binding<K> {}
+    impl<K: crate::key::ContextKey + ?Sized> Sealed for super::Binding<K> {}
     impl<A: Sealed, B: Sealed> Sealed for (A, B) {}
 }
 

@@ -153,8 +153,11 @@ impl Context {
     /// ```
     #[cfg(feature = "stream")]
     #[cfg_attr(docsrs, doc(cfg(feature = "stream")))]
-    pub fn scope_stream<S: futures_core::Stream>(self, stream: S) -> crate::ContextStream<S> {
-        crate::ContextStream::new(self, stream)
+    pub fn scope_stream<S: futures_core::Stream>(
+        self,
+        stream: S,
+    ) -> crate::stream::ContextStream<S> {
+        crate::stream::ContextStream::new(self, stream)
     }
 }
 

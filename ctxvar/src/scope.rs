@@ -203,8 +203,11 @@ impl<L: BindingList + Send + Sync> Bindings<L> {
     /// ```
     #[cfg(feature = "stream")]
     #[cfg_attr(docsrs, doc(cfg(feature = "stream")))]
-    pub fn scope_stream<S: futures_core::Stream>(self, stream: S) -> crate::ScopeStream<L, S> {
-        crate::ScopeStream::new(Scope::new(self.into_list(), stream))
+    pub fn scope_stream<S: futures_core::Stream>(
+        self,
+        stream: S,
+    ) -> crate::stream::ScopeStream<L, S> {
+        crate::stream::ScopeStream::new(Scope::new(self.into_list(), stream))
     }
 
     /// Runs a closure with these bindings installed.
