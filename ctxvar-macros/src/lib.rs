@@ -10,9 +10,13 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod args;
+mod carried;
 mod context_var;
 mod crate_path;
+mod evidence;
+mod fallible;
 mod function;
+mod ide;
 mod misuse;
 #[cfg(test)]
 mod never_panics;

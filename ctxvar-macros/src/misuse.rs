@@ -20,6 +20,7 @@ use syn::visit_mut::VisitMut;
 use syn::{Expr, Path, Stmt};
 
 use crate::args::last_ident;
+use crate::carried::detached_receiver;
 
 /// Reports the misuses of `vars` in `stmts` and replaces them; `returns_lazily` says
 /// that the function is a plain `fn` whose return type mentions `impl Trait` (a lazy
@@ -94,7 +95,7 @@ impl Misuse<'_> {
             .iter()
             .find(|var| last_ident(var).unraw() == *name)
             .expect("a variable of `vars`");
-        let receiver = crate::function::detached_receiver(var, span);
+        let receiver = detached_receiver(var, span);
         syn::parse_quote_spanned!(span=> #receiver.get())
     }
 
@@ -305,7 +306,7 @@ fn detach_reads(expr: &mut Expr, vars: &[&Path]) {
                             .map(|var| (*var, ident.span()))
                     });
                     if let Some((var, span)) = var {
-                        let detached = crate::function::detached_receiver(var, span);
+                        let detached = detached_receiver(var, span);
                         *call.receiver = Expr::Verbatim(detached.into_token_stream());
                     }
                 }

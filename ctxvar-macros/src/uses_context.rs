@@ -6,7 +6,9 @@ use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::args::{is_strict_flag, parse_requirements};
-use crate::function::{Body, Evidence, Function, Parsed, evidence, ide_references};
+use crate::evidence::{Evidence, evidence};
+use crate::function::{Body, Function, Parsed};
+use crate::ide::ide_references;
 use crate::private::runtime;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {

@@ -6,10 +6,11 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 
 use crate::args::{Assignment, last_ident, parse_assignments, parse_requirements};
+use crate::evidence::{Evidence, evidence, key_type};
 use crate::function::{
-    Body, Evidence, Function, Parsed, evidence, ide_references, key_type, names_bound_by_patterns,
-    outer_evidence_end, rename_self,
+    Body, Function, Parsed, names_bound_by_patterns, outer_evidence_end, rename_self,
 };
+use crate::ide::ide_references;
 use crate::misuse::report_reads_in_values;
 use crate::private::runtime;
 
