@@ -193,18 +193,23 @@
 
 use core::fmt;
 use core::str::FromStr;
-use core::task::Poll;
 use std::borrow::Cow;
-use std::collections::HashSet;
 use std::sync::Arc;
 
-use http::{HeaderMap, HeaderName, HeaderValue, Request};
+use http::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::baggage::BaggageExt as _;
-use tower_layer::Layer;
-use tower_service::Service;
 
-use crate::context::{Context, ContextScope};
+use crate::context::Context;
 use crate::var::ContextVar;
+
+mod layer;
+mod members;
+
+pub use layer::{BaggageLayer, BaggageService};
+use members::{
+    Members, is_header_text, is_token, member_key, percent_decode, percent_encode, split_member,
+    trim,
+};
 
 /// The most bytes the `baggage` headers of a request may hold together (counting a
 /// comma between two headers): 8192, the W3C limit. Over it, nothing is bound.
@@ -728,260 +733,5 @@ fn bind_nested(values: &[(&Entry, Cow<'_, str>)], out: &mut Option<Context>) {
             entry.var,
         );
         bind_nested(rest, out);
-    }
-}
-
-/// The members of an outgoing header, in order, within the limits.
-#[derive(Default)]
-struct Members<'k> {
-    text: String,
-    written: usize,
-    /// The keys seen, written or dropped. A set, not a list: the members come from the
-    /// network, and a list scanned for each new key made a header of n members cost
-    /// n² comparisons (seconds for the 400 KiB a server accepts).
-    keys: HashSet<&'k str>,
-    dropped: usize,
-    /// A member came after the header was full: it and the rest were not read.
-    unread: bool,
-}
-
-/// The fewest bytes a member takes: a one-character key and `=`, with an empty value.
-const SHORTEST_MEMBER: usize = 2;
-
-impl<'k> Members<'k> {
-    /// Appends `member` unless its key was seen already (the first wins) or it would
-    /// exceed a limit. It is then dropped whole (W3C forbids sending part of one), and
-    /// its key still counts as seen: a member of lower priority with the same key
-    /// (a stale value) must not go out in its place.
-    fn push(&mut self, key: &'k str, member: &str) {
-        if !self.keys.insert(key) {
-            return;
-        }
-        let separator = usize::from(!self.text.is_empty());
-        if self.written == MAX_MEMBERS || self.text.len() + separator + member.len() > MAX_BYTES {
-            self.dropped += 1;
-            return;
-        }
-        if separator == 1 {
-            self.text.push(',');
-        }
-        self.text.push_str(member);
-        self.written += 1;
-    }
-
-    /// Whether no member can be appended any more: [`MAX_MEMBERS`] written, or no room
-    /// for a comma and the shortest member. Then the header is final, and the callers
-    /// stop reading (marking the rest unread): whatever follows could only be dropped,
-    /// and reading it would let the size of the input, not of the output, decide the
-    /// work.
-    fn stop_if_full(&mut self) -> bool {
-        let full = self.written == MAX_MEMBERS
-            || (!self.text.is_empty() && self.text.len() + 1 + SHORTEST_MEMBER > MAX_BYTES);
-        self.unread |= full;
-        full
-    }
-}
-
-/// Optional whitespace (spaces and tabs) removed from both ends.
-fn trim(bytes: &[u8]) -> &[u8] {
-    let is_ows = |byte: &u8| *byte == b' ' || *byte == b'\t';
-    let start = bytes.iter().position(|b| !is_ows(b)).unwrap_or(bytes.len());
-    let end = bytes
-        .iter()
-        .rposition(|b| !is_ows(b))
-        .map_or(start, |end| end + 1);
-    &bytes[start..end]
-}
-
-/// A member's key and value (properties dropped), both trimmed; `None` when it is
-/// malformed: no `=`, or a key that is not a token.
-fn split_member(member: &[u8]) -> Option<(&[u8], &[u8])> {
-    let without_properties = member.split(|&byte| byte == b';').next().unwrap_or(member);
-    let equals = without_properties.iter().position(|&byte| byte == b'=')?;
-    let key = trim(&without_properties[..equals]);
-    let value = trim(&without_properties[equals + 1..]);
-    is_token(key).then_some((key, value))
-}
-
-/// The key of a well-formed member, as text.
-fn member_key(member: &[u8]) -> Option<&str> {
-    let (key, _) = split_member(member)?;
-    core::str::from_utf8(key).ok()
-}
-
-/// A token character (RFC 9110): what a baggage key is made of.
-const fn is_tchar(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric()
-        || matches!(
-            byte,
-            b'!' | b'#'
-                | b'$'
-                | b'%'
-                | b'&'
-                | b'\''
-                | b'*'
-                | b'+'
-                | b'-'
-                | b'.'
-                | b'^'
-                | b'_'
-                | b'`'
-                | b'|'
-                | b'~'
-        )
-}
-
-/// One or more token characters.
-fn is_token(bytes: &[u8]) -> bool {
-    !bytes.is_empty() && bytes.iter().copied().all(is_tchar)
-}
-
-/// A byte W3C allows unescaped in a value: visible ASCII except `"`, `,`, `;` and `\`.
-/// `%` is allowed but always starts an escape, so it is escaped when writing.
-const fn is_value_octet(byte: u8) -> bool {
-    matches!(byte, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E)
-}
-
-/// A byte a header value may carry again as it is: visible ASCII, space or tab.
-const fn is_header_text(byte: u8) -> bool {
-    matches!(byte, b'\t' | 0x20..=0x7E)
-}
-
-/// Appends `text` percent-encoded: every byte that is not a value octet, and `%`.
-fn percent_encode(text: &str, out: &mut String) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for byte in text.bytes() {
-        if is_value_octet(byte) && byte != b'%' {
-            out.push(char::from(byte));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(byte >> 4)]));
-            out.push(char::from(HEX[usize::from(byte & 0xF)]));
-        }
-    }
-}
-
-/// The value percent-decoded, or `None` for a byte W3C does not allow unescaped, an
-/// escape that is not `%` and two hex digits, or a result that is not UTF-8. Borrows
-/// when there is nothing to decode.
-fn percent_decode(value: &[u8]) -> Option<Cow<'_, str>> {
-    if !value.iter().copied().all(is_value_octet) {
-        return None;
-    }
-    if !value.contains(&b'%') {
-        return core::str::from_utf8(value).ok().map(Cow::Borrowed);
-    }
-    let mut decoded = Vec::with_capacity(value.len());
-    let mut bytes = value.iter().copied();
-    while let Some(byte) = bytes.next() {
-        if byte == b'%' {
-            let high = hex_digit(bytes.next()?)?;
-            let low = hex_digit(bytes.next()?)?;
-            decoded.push(high << 4 | low);
-        } else {
-            decoded.push(byte);
-        }
-    }
-    String::from_utf8(decoded).ok().map(Cow::Owned)
-}
-
-/// The value of one hex digit, either case.
-const fn hex_digit(byte: u8) -> Option<u8> {
-    match byte {
-        b'0'..=b'9' => Some(byte - b'0'),
-        b'a'..=b'f' => Some(byte - b'a' + 10),
-        b'A'..=b'F' => Some(byte - b'A' + 10),
-        _ => None,
-    }
-}
-
-/// A [`Layer`] that wraps services in a [`BaggageService`]; made by
-/// [`Baggage::layer`], which shows it in an axum router.
-///
-/// ```
-/// use ctxvar::baggage::{Baggage, BaggageLayer};
-/// use ctxvar::context_var;
-/// use tower::{Layer, ServiceExt, service_fn};
-///
-/// #[context_var]
-/// static TENANT: String;
-///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
-/// let layer: BaggageLayer = Baggage::new().var("tenant", TENANT).layer();
-/// let service = layer.layer(service_fn(|_: http::Request<()>| async {
-///     Ok::<_, std::convert::Infallible>(TENANT.try_get())
-/// }));
-/// let request = http::Request::get("/").header("baggage", "tenant=acme").body(()).unwrap();
-/// assert_eq!(service.oneshot(request).await.unwrap(), Ok("acme".to_owned()));
-/// # }
-/// ```
-#[derive(Clone, Debug)]
-pub struct BaggageLayer {
-    baggage: Baggage,
-}
-
-impl<S> Layer<S> for BaggageLayer {
-    type Service = BaggageService<S>;
-
-    fn layer(&self, inner: S) -> BaggageService<S> {
-        BaggageService {
-            inner,
-            baggage: self.baggage.clone(),
-        }
-    }
-}
-
-/// A [`Service`] that handles each request in the context [`Baggage::extract`] returns
-/// for its headers; made by [`BaggageLayer`].
-///
-/// Its `call` runs the inner `call` in that context and returns the inner future in a
-/// [`ContextScope`], which enters the context on every poll and while the future is
-/// dropped. `poll_ready` is the inner service's.
-///
-/// ```
-/// use ctxvar::baggage::{Baggage, BaggageService};
-/// use ctxvar::{ContextScope, context_var};
-/// use tower::{Layer, Service, service_fn};
-///
-/// #[context_var]
-/// static TENANT: String;
-///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
-/// let inner = service_fn(|_: http::Request<()>| async {
-///     Ok::<_, std::convert::Infallible>(TENANT.try_get())
-/// });
-/// let mut service: BaggageService<_> = Baggage::new().var("tenant", TENANT).layer().layer(inner);
-/// let request = http::Request::get("/").header("baggage", "tenant=acme").body(()).unwrap();
-/// // The future's type can be named, in a hand-written service that wraps this one.
-/// let future: ContextScope<_> = service.call(request);
-/// assert_eq!(future.await.unwrap(), Ok("acme".to_owned()));
-/// # }
-/// ```
-#[derive(Clone, Debug)]
-pub struct BaggageService<S> {
-    inner: S,
-    baggage: Baggage,
-}
-
-impl<S, B> Service<Request<B>> for BaggageService<S>
-where
-    S: Service<Request<B>>,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = ContextScope<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut core::task::Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        let ctx = self.baggage.extract(request.headers());
-        // The inner `call` may work before it returns its future (a layer that logs
-        // there), and the future is where the handler runs: both see the context.
-        let future = ctx.run(|| self.inner.call(request));
-        ctx.scope(future)
     }
 }
