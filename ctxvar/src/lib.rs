@@ -358,6 +358,28 @@
 //! future or closure built in the function and run after it returned by a route the
 //! borrow checker allows.
 //!
+//! # Names in error messages
+//!
+//! The compile-time checks are carried by types, and rustc names some of them in its
+//! `help:` and `note:` lines. Every name a user can meet there, and what it means:
+//!
+//! | name in the message | what it is |
+//! |---|---|
+//! | `ITEM_ID_is_bound_here` | the bound of `ITEM_ID.get()` and `.with(..)` outside annotated functions: missing means "no scope provides `ITEM_ID` here" |
+//! | `ITEM_ID_is_carried` | for a variable declared `inherit = false`: missing means "read in work that runs in a captured context, which does not carry it" |
+//! | `ITEM_ID_is_bound_not_set` | the bound of `ITEM_ID.set(..)`, which nothing meets: variables are bound, not assigned |
+//! | `fn() -> Variable<dyn ITEM_ID> {ITEM_ID}`, `Variable<dyn ITEM_ID>` | the variable itself: its name is a function returning a [`Variable`], whose key type is `dyn ITEM_ID` |
+//! | `dyn ITEM_ID` | the variable's key type ([`ContextKey`]), a tag that names it in types |
+//! | `Provided<'_, dyn ITEM_ID>` | inside an annotated function, the variable's name is this evidence that it is bound ([`Provided`]) |
+//! | `ITEM_ID_is_bound_only_inside_this_function` (`.._task`, `.._thread`, `.._future`, `.._closure`, `.._stream`) | the local the evidence borrows ([`Anchor`]): "does not live long enough" means the work outlives the scope that binds `ITEM_ID` (see [What the escape error means](#what-the-escape-error-means)) |
+//! | [`NeedsContext<(Variable<dyn TENANT>,), F>`](NeedsContext) | what a strict helper returns: its future `F`, awaitable only where `TENANT` is provided |
+//! | `AwaitableAnywhere<dyn TENANT>` | implemented by no future: missing means "a strict helper awaited where nothing provides `TENANT`" |
+//! | `AwaitableIn<SpawnedWithoutContext>` | missing means "a strict helper awaited in work that runs without this function's context" |
+//! | `Provides<dyn TENANT>`, `Provide<..>`, `ContextThisFunctionProvides`, `ContextCarriedProvides` | the evidence an annotated function gives its `.await`s: what it provides, and, in carried work, what a captured context carries of it |
+//! | [`Inherited`] | implemented for every variable a captured context carries (all but `inherit = false`) |
+//! | `IsCtxvarHelper` | the check that a spawn helper called by an imported name is ctxvar's |
+//! | [`ContextValue`], `CloneValue` | what a value type must be (`Send + Sync + 'static`), and what `get` needs of it (`Clone`) |
+//!
 //! # Feature flags
 //!
 //! - `tokio` (default): [`spawn`], [`spawn_blocking`], [`spawn_local`], which call

@@ -6,6 +6,9 @@
 //! function, with a local `Provided` value whose reads have no such bound. The local
 //! borrows an [`Anchor`] that lives in the function body, so work that captures it
 //! cannot outlive the function (it cannot be moved into a `'static` task or thread).
+//!
+//! The names these checks show in rustc's messages, here and in `strict.rs`, are
+//! listed with their meaning in the crate docs, "Names in error messages".
 
 use core::fmt;
 use core::future::IntoFuture;
