@@ -48,7 +48,7 @@ pin_project! {
         // Dropped only by `PinnedDrop`, in place, with the bindings installed. Not an
         // `Option`: the frame's address escapes to the thread-local during a poll, so
         // the compiler could not hoist the `Some` check out of a polling loop, and it
-        // cost two instructions per poll.
+        // cost a test and a branch on every poll.
         #[pin]
         future: ManuallyDrop<F>,
     }

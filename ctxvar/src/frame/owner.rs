@@ -5,7 +5,7 @@
 //! Why not `Arc`: a binding call makes one such block for its values, so that a
 //! `Context` captured inside it can keep them alive without cloning them. Through the
 //! global allocator, that block's `malloc` and `free` cost more than tokio's whole
-//! scope (about 140 instructions of a 200-instruction bind and run, with glibc). A
+//! scope (most of a bind and run, with glibc, in the downstream benchmark). A
 //! short per-thread list of freed blocks of two sizes turns the usual bind, which
 //! frees its block before the next bind on the same thread takes one, into a pop and
 //! a push. A type-erased strong count of an `Arc` also needs a table of two
