@@ -98,7 +98,6 @@ pub(crate) struct Rewrite<'a> {
 pub(crate) struct Outside {
     why: Why,
     call: String,
-    closures_anywhere: bool,
     /// ctxvar's helper that would carry the context, if the call has one.
     carrying_helper: Option<&'static str>,
     /// Whether the work is a closure (a thread's), not a future.
@@ -115,7 +114,10 @@ impl syn::visit_mut::VisitMut for Rewrite<'_> {
         }
         let pending_work = match expr {
             Expr::Async(_) => true,
-            Expr::Closure(_) => self.pending.as_ref().is_some_and(|p| p.closures_anywhere),
+            Expr::Closure(_) => self
+                .pending
+                .as_ref()
+                .is_some_and(|p| p.why.closures_anywhere()),
             _ => false,
         };
         if pending_work {
@@ -127,12 +129,10 @@ impl syn::visit_mut::VisitMut for Rewrite<'_> {
                 return;
             }
         }
-        let contexts = self.contexts.clone();
         let mut at_call = None;
-        match site(expr, &contexts) {
+        match site(expr, &self.contexts) {
             Some(Site::Carried(point)) => at_call = self.carried(point),
             Some(Site::Elsewhere(elsewhere)) => {
-                let closures_anywhere = elsewhere.closures_anywhere();
                 let Elsewhere {
                     why,
                     call,
@@ -147,7 +147,6 @@ impl syn::visit_mut::VisitMut for Rewrite<'_> {
                 let region = Outside {
                     why,
                     call,
-                    closures_anywhere,
                     carrying_helper,
                     closure: false,
                     region: self.regions,

@@ -50,9 +50,14 @@ struct Misuse<'a> {
     errors: TokenStream,
 }
 
-impl Misuse<'_> {
+impl<'a> Misuse<'a> {
     /// The variable's name, if `expr` is the bare name of one of `vars`.
     fn var_of(&self, expr: &Expr) -> Option<syn::Ident> {
+        self.var_named(expr).map(|(name, _)| name)
+    }
+
+    /// The variable's name and path, if `expr` is the bare name of one of `vars`.
+    fn var_named(&self, expr: &Expr) -> Option<(syn::Ident, &'a Path)> {
         let Expr::Path(path) = expr else {
             return None;
         };
@@ -61,10 +66,12 @@ impl Misuse<'_> {
             return None;
         }
         let name = ident.unraw();
-        self.vars
+        let var = self
+            .vars
             .iter()
-            .any(|var| last_ident(var).unraw() == name)
-            .then_some(name)
+            .copied()
+            .find(|var| last_ident(var).unraw() == name)?;
+        Some((name, var))
     }
 
     fn report(&mut self, at: &impl ToTokens, message: String) {
@@ -76,7 +83,7 @@ impl Misuse<'_> {
     /// value there instead (what the user meant), through evidence that borrows
     /// nothing.
     fn value_use(&mut self, expr: &mut Expr) {
-        if let Some(name) = self.var_of(expr) {
+        if let Some((name, var)) = self.var_named(expr) {
             self.report(
                 expr,
                 format!(
@@ -84,19 +91,10 @@ impl Misuse<'_> {
                      `{name}.get()` (a clone), or `{name}.with(|value| ..)` (by reference)"
                 ),
             );
-            *expr = self.read_of(&name, expr.span());
+            let span = expr.span();
+            let receiver = detached_receiver(var, span);
+            *expr = syn::parse_quote_spanned!(span=> #receiver.get());
         }
-    }
-
-    /// `(evidence).get()` for the variable named `name`.
-    fn read_of(&self, name: &syn::Ident, span: proc_macro2::Span) -> Expr {
-        let var = self
-            .vars
-            .iter()
-            .find(|var| last_ident(var).unraw() == *name)
-            .expect("a variable of `vars`");
-        let receiver = detached_receiver(var, span);
-        syn::parse_quote_spanned!(span=> #receiver.get())
     }
 
     fn assigned(&mut self, at: &impl ToTokens, name: &syn::Ident) {

@@ -317,8 +317,7 @@ impl syn::visit_mut::VisitMut for Awaits<'_> {
     fn visit_expr_mut(&mut self, expr: &mut Expr) {
         self.contexts.assigned(expr);
         let outer = self.place;
-        let contexts = self.contexts.clone();
-        match site(expr, &contexts) {
+        match site(expr, &self.contexts) {
             Some(Site::Carried(point)) => {
                 // Its work runs in the context current here (inside escaping work,
                 // none), with the variables that are inherited. Called by an imported

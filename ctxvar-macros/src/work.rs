@@ -48,21 +48,11 @@ pub(crate) struct Elsewhere<'a> {
     /// arguments that are not work.
     pub(crate) here: Vec<&'a mut Expr>,
     /// The parts that hold the work: their `async` blocks (and, see
-    /// [`Elsewhere::closures_anywhere`], closures) run elsewhere.
+    /// [`Why::closures_anywhere`], closures) run elsewhere.
     pub(crate) work: Vec<&'a mut Expr>,
     /// ctxvar's helper that starts the same work carrying the context, for a spawn
     /// called by its path: `ctxvar::spawn` for `tokio::spawn`.
     pub(crate) carrying_helper: Option<&'static str>,
-}
-
-impl Elsewhere<'_> {
-    /// Whether a closure anywhere in the work runs elsewhere, or only one that is the
-    /// work itself. An `async` block is lazy wherever it is written; a closure nested
-    /// in a spawn's argument (`tokio::spawn(run(items.iter().map(|i| ..).collect()))`)
-    /// may run right here. A body stream's closures are its adaptors'.
-    pub(crate) fn closures_anywhere(&self) -> bool {
-        self.why == Why::Body
-    }
 }
 
 /// Why work runs without the function's context.
@@ -76,11 +66,21 @@ pub(crate) enum Why {
     AnotherContext,
 }
 
+impl Why {
+    /// Whether a closure anywhere in the work runs elsewhere, or only one that is the
+    /// work itself. An `async` block is lazy wherever it is written; a closure nested
+    /// in a spawn's argument (`tokio::spawn(run(items.iter().map(|i| ..).collect()))`)
+    /// may run right here. A body stream's closures are its adaptors'.
+    pub(crate) fn closures_anywhere(self) -> bool {
+        self == Why::Body
+    }
+}
+
 /// The contexts the function holds in locals, by name: captured in the function
 /// itself (`let ctx = Context::current();`), or not known to have its bindings (a
 /// parameter of type `Context`, `Context::empty()`, a capture made inside work that
 /// runs elsewhere).
-#[derive(Default, Clone)]
+#[derive(Default)]
 pub(crate) struct Contexts {
     captured_here: Vec<syn::Ident>,
     other: Vec<syn::Ident>,
