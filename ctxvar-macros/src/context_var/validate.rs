@@ -141,6 +141,20 @@ pub(super) fn validate(
     })
 }
 
+/// A visitor of a type that keeps the lifetimes the enclosing `for<..>`s bind.
+trait UnderForLifetimes: Sized {
+    /// The lifetimes bound by the enclosing `for<..>`s.
+    fn bound(&mut self) -> &mut Vec<Ident>;
+
+    /// Runs `visit` with the lifetimes `bound` introduces added to [`Self::bound`].
+    fn with_bound(&mut self, bound: Option<&syn::BoundLifetimes>, visit: impl FnOnce(&mut Self)) {
+        let before = self.bound().len();
+        self.bound().extend(introduced(bound));
+        visit(self);
+        self.bound().truncate(before);
+    }
+}
+
 /// The first lifetime in `ty` other than `'static`, `'_` and those a `for<..>`
 /// inside the type introduces.
 pub(super) fn first_named_lifetime(ty: &Type) -> Option<syn::Lifetime> {
@@ -150,16 +164,9 @@ pub(super) fn first_named_lifetime(ty: &Type) -> Option<syn::Lifetime> {
         bound: Vec<Ident>,
         found: Option<syn::Lifetime>,
     }
-    impl Find {
-        fn with_bound(
-            &mut self,
-            bound: Option<&syn::BoundLifetimes>,
-            visit: impl FnOnce(&mut Self),
-        ) {
-            let before = self.bound.len();
-            self.bound.extend(introduced(bound));
-            visit(self);
-            self.bound.truncate(before);
+    impl UnderForLifetimes for Find {
+        fn bound(&mut self) -> &mut Vec<Ident> {
+            &mut self.bound
         }
     }
     impl<'ast> Visit<'ast> for Find {
@@ -216,16 +223,9 @@ pub(super) fn static_lifetimes(ty: &mut Type) {
         /// current node: elided lifetimes there stay elided.
         in_fn: usize,
     }
-    impl Fill {
-        fn with_bound(
-            &mut self,
-            bound: Option<&syn::BoundLifetimes>,
-            visit: impl FnOnce(&mut Self),
-        ) {
-            let before = self.bound.len();
-            self.bound.extend(introduced(bound));
-            visit(self);
-            self.bound.truncate(before);
+    impl UnderForLifetimes for Fill {
+        fn bound(&mut self) -> &mut Vec<Ident> {
+            &mut self.bound
         }
     }
     impl VisitMut for Fill {
