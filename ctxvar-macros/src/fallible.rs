@@ -9,7 +9,7 @@ use syn::{Expr, Path};
 
 use crate::args::last_ident;
 use crate::evidence::key_type;
-use crate::private::private;
+use crate::private::runtime;
 
 /// Makes every `VAR.try_get()`, `VAR.try_with(..)` and `VAR.is_bound()` in `block`
 /// (including in macro invocations, `format!("{:?}", VAR.try_get())`, at the token
@@ -26,7 +26,7 @@ use crate::private::private;
 /// error in the call is reported at the user's tokens.
 //
 // Input:   A.try_get()
-// Output:  (::ctxvar::__private::Fallible::<<dyn A as ContextKey>::__Key>::new()).try_get()
+// Output:  (::ctxvar::Variable::<<dyn A as ContextKey>::__Key>::new()).try_get()
 pub(crate) fn with_fallible_reads(block: &mut syn::Block, vars: &[&Path]) {
     syn::visit_mut::VisitMut::visit_block_mut(&mut FallibleReads { vars }, block);
 }
@@ -85,18 +85,18 @@ impl FallibleReads<'_> {
     }
 }
 
-/// `(::ctxvar::__private::Fallible::<KEY>::new())`, its parentheses spanned at the
+/// `(::ctxvar::Variable::<KEY>::new())`, its parentheses spanned at the
 /// user's `VAR` (`span`), so that an error about the call is reported there.
 ///
 /// The tokens inside are not: rust-analyzer takes every token of the expansion spanned
 /// at `VAR` for the read itself, and hover and go-to-definition there would list the
-/// crate `ctxvar`, its hidden module and `Fallible`, not the variable (see
+/// crate `ctxvar` and `Variable`, not the variable (see
 /// [`ide_references`]). The key is spanned at the variable in the attribute, the path
 /// at the attribute.
 pub(crate) fn fallible_receiver(var: &Path, span: Span) -> Group {
-    let private = private(Span::call_site());
+    let runtime = runtime(Span::call_site());
     let key = key_type(var);
-    receiver_at(quote!(#private::Fallible::<#key>::new()), span)
+    receiver_at(quote!(#runtime::Variable::<#key>::new()), span)
 }
 
 /// `(receiver)`, its parentheses spanned at `span`.

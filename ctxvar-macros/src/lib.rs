@@ -278,14 +278,18 @@ use proc_macro::TokenStream;
 ///     where
 ///         Self: private::CloneValue<u64> + ITEM_ID_is_bound_here,
 ///     {
-///         private::get::<Self, dyn ITEM_ID>()
+///         // The checked read is the evidence type's: the bound above decides where
+///         // it compiles, so here it may assume the variable is provided.
+///         ctxvar::Provided::<dyn ITEM_ID>::assume_bound(&ctxvar::Anchor::new())
+///             .with(<Self as private::CloneValue<u64>>::clone_value)
 ///     }
 ///     #[doc(hidden)]
 ///     fn try_get(&self) -> Result<u64, ctxvar::AccessError>
 ///     where
 ///         Self: private::CloneValue<u64>,
 ///     {
-///         private::try_get::<Self, dyn ITEM_ID>()
+///         // Every other method forwards to `Variable`, the one implementation.
+///         Variable::<dyn ITEM_ID>::new().try_with(<Self as private::CloneValue<u64>>::clone_value)
 ///     }
 ///     #[doc(hidden)]
 ///     fn sync_scope<R>(&self, value: u64, f: impl FnOnce() -> R) -> R

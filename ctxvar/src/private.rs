@@ -1,12 +1,6 @@
 //! The contract between `ctxvar-macros` expansions and this crate. Not public API:
 //! nothing here is covered by semver.
 
-use core::marker::PhantomData;
-
-use crate::access;
-use crate::bindings::{Binding, Bindings};
-use crate::key::ContextKey;
-
 pub use crate::AwaitableAnywhere;
 pub use crate::frame::ReadCache;
 pub use crate::key::VarMeta;
@@ -42,116 +36,6 @@ impl<S, T: Clone> CloneValue<T> for S {
     fn clone_value(value: &T) -> T {
         value.clone()
     }
-}
-
-/// What `VAR.try_get()`, `VAR.try_with(f)` and `VAR.is_bound()` call inside a
-/// `#[with_context]` or `#[uses_context]` function, in place of the evidence `VAR`.
-///
-/// These reads compile anywhere and report what the work that makes them sees, so
-/// they need not borrow the function's anchor as the evidence does: written this way,
-/// they compile in `'static` work too (a `tokio::spawn`ed block, a closure on a plain
-/// thread).
-pub struct Fallible<K: ?Sized>(PhantomData<fn(&K)>);
-
-impl<K: ContextKey + ?Sized> Default for Fallible<K> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<K: ?Sized> core::fmt::Debug for Fallible<K> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("Fallible")
-    }
-}
-
-impl<K: ContextKey + ?Sized> Fallible<K> {
-    /// The reads of the variable whose key is `K`.
-    #[inline]
-    #[must_use]
-    pub const fn new() -> Self {
-        Fallible(PhantomData)
-    }
-
-    /// `VAR.try_get()`.
-    ///
-    /// # Errors
-    ///
-    /// When the variable is not bound and has no default.
-    #[inline]
-    pub fn try_get(self) -> Result<K::Value, access::AccessError>
-    where
-        K::Value: Clone,
-    {
-        access::try_with::<K, _>(Clone::clone)
-    }
-
-    /// `VAR.try_with(f)`.
-    ///
-    /// # Errors
-    ///
-    /// When the variable is not bound and has no default.
-    #[inline]
-    pub fn try_with<R>(self, f: impl FnOnce(&K::Value) -> R) -> Result<R, access::AccessError> {
-        access::try_with::<K, R>(f)
-    }
-
-    /// `VAR.is_bound()`.
-    #[inline]
-    #[must_use]
-    pub fn is_bound(self) -> bool {
-        access::is_bound::<K>()
-    }
-}
-
-/// Body of `NAME.bind(value)` on a variable's trait.
-#[inline]
-pub fn bind<K: ContextKey + ?Sized>(value: K::Value) -> Bindings<Binding<K>> {
-    Bindings::new(value)
-}
-
-/// Body of `NAME.get()` on a variable's trait.
-#[inline]
-#[track_caller]
-pub fn get<S: CloneValue<K::Value>, K: ContextKey + ?Sized>() -> K::Value {
-    access::with_checked::<K, _>(S::clone_value)
-}
-
-/// Body of `NAME.with(f)` on a variable's trait.
-#[inline]
-#[track_caller]
-pub fn with<K: ContextKey + ?Sized, R>(f: impl FnOnce(&K::Value) -> R) -> R {
-    access::with_checked::<K, R>(f)
-}
-
-/// Body of `NAME.try_get()` on a variable's trait.
-///
-/// # Errors
-///
-/// When the variable is not bound and has no default.
-#[inline]
-pub fn try_get<S: CloneValue<K::Value>, K: ContextKey + ?Sized>()
--> Result<K::Value, access::AccessError> {
-    access::try_with::<K, _>(S::clone_value)
-}
-
-/// Body of `NAME.try_with(f)` on a variable's trait.
-///
-/// # Errors
-///
-/// When the variable is not bound and has no default.
-#[inline]
-pub fn try_with<K: ContextKey + ?Sized, R>(
-    f: impl FnOnce(&K::Value) -> R,
-) -> Result<R, access::AccessError> {
-    access::try_with::<K, R>(f)
-}
-
-/// Body of `NAME.is_bound()` on a variable's trait.
-#[inline]
-#[must_use]
-pub fn is_bound<K: ContextKey + ?Sized>() -> bool {
-    access::is_bound::<K>()
 }
 
 /// Checks that a spawn helper called by a name of its own (`spawn(..)`, after `use

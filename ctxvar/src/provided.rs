@@ -18,6 +18,7 @@ use crate::access::{self, AccessError};
 use crate::bindings::{Binding, Bindings};
 use crate::key::ContextKey;
 use crate::scope::Scope;
+use crate::var::Variable;
 
 /// A local that `#[with_context]` and `#[uses_context]` create in the function body;
 /// every [`Provided`] of the function borrows it.
@@ -230,7 +231,7 @@ impl<'a, K: ContextKey + ?Sized> Provided<'a, K> {
     where
         K::Value: Clone,
     {
-        access::try_with::<K, _>(Clone::clone)
+        Variable::<K>::new().try_get()
     }
 
     /// Runs `f` on the innermost value, or returns an error if the variable is not
@@ -254,7 +255,7 @@ impl<'a, K: ContextKey + ?Sized> Provided<'a, K> {
     /// ```
     #[inline]
     pub fn try_with<R>(&self, f: impl FnOnce(&K::Value) -> R) -> Result<R, AccessError> {
-        access::try_with::<K, R>(f)
+        Variable::<K>::new().try_with(f)
     }
 
     /// Whether a read would find a value (a binding or a default).
@@ -274,7 +275,7 @@ impl<'a, K: ContextKey + ?Sized> Provided<'a, K> {
     #[inline]
     #[must_use]
     pub fn is_bound(&self) -> bool {
-        access::is_bound::<K>()
+        Variable::<K>::new().is_bound()
     }
 
     /// A value for this variable, to bind with [`Bindings::scope`] or
@@ -294,7 +295,7 @@ impl<'a, K: ContextKey + ?Sized> Provided<'a, K> {
     /// ```
     #[inline]
     pub fn bind(&self, value: K::Value) -> Bindings<Binding<K>> {
-        Bindings::new(value)
+        Variable::<K>::new().bind(value)
     }
 
     /// Runs a future with this variable rebound to `value`; see [`Bindings::scope`].
@@ -324,7 +325,7 @@ impl<'a, K: ContextKey + ?Sized> Provided<'a, K> {
     where
         K::Value: Send + Sync,
     {
-        self.bind(value).scope(future)
+        Variable::<K>::new().scope(value, future)
     }
 
     /// Runs a closure with this variable rebound to `value`; see
@@ -347,7 +348,7 @@ impl<'a, K: ContextKey + ?Sized> Provided<'a, K> {
     where
         K::Value: Send + Sync,
     {
-        self.bind(value).sync_scope(f)
+        Variable::<K>::new().sync_scope(value, f)
     }
 
     /// The variable's declared name.
@@ -367,6 +368,6 @@ impl<'a, K: ContextKey + ?Sized> Provided<'a, K> {
     #[inline]
     #[must_use]
     pub fn name(&self) -> &'static str {
-        K::name()
+        Variable::<K>::new().name()
     }
 }

@@ -1,4 +1,14 @@
-//! [`ContextVar`]: the methods every variable has, for generic code and path calls.
+//! The read surface: [`Variable`], which implements every method a variable has
+//! wherever it is named (bound or not), and [`ContextVar`], the same methods for
+//! generic code and calls by path.
+//!
+//! These are the one implementation of the fallible reads and the binding calls.
+//! Everything else that offers them forwards here: [`ContextVar`]'s methods, the
+//! evidence type's ([`Provided`](crate::Provided)), and the trait `#[context_var]`
+//! generates for each variable, whose methods make `ITEM_ID.try_get()` work without an
+//! import. The infallible reads (`get`, `with`), which compile only where a variable is
+//! provided, are the evidence type's. A new read method is one method here, and one
+//! forwarding line in each of those three.
 
 use core::future::IntoFuture;
 use core::marker::PhantomData;
@@ -34,6 +44,143 @@ impl<K: ?Sized> Variable<K> {
     #[must_use]
     pub const fn new() -> Self {
         Variable(PhantomData)
+    }
+}
+
+impl<K: ContextKey + ?Sized> Variable<K> {
+    /// A clone of the innermost value (or the default).
+    ///
+    /// # Errors
+    ///
+    /// [`AccessError`] when the variable is not bound and has no default.
+    ///
+    /// ```
+    /// #[ctxvar::context_var]
+    /// static ITEM_ID: u64;
+    ///
+    /// let item_id = ctxvar::Variable::<dyn ITEM_ID>::new();
+    /// assert!(item_id.try_get().is_err());
+    /// assert_eq!(item_id.sync_scope(7, || item_id.try_get()), Ok(7));
+    /// ```
+    #[inline]
+    pub fn try_get(self) -> Result<K::Value, AccessError>
+    where
+        K::Value: Clone,
+    {
+        access::try_with::<K, _>(Clone::clone)
+    }
+
+    /// Runs `f` on a reference to the innermost value (or the default).
+    ///
+    /// Holds no lock or borrow of any shared state: `f` may bind variables and read
+    /// this one again.
+    ///
+    /// # Errors
+    ///
+    /// [`AccessError`] when the variable is not bound and has no default.
+    ///
+    /// ```
+    /// #[ctxvar::context_var]
+    /// static NAME: String;
+    ///
+    /// let name = ctxvar::Variable::<dyn NAME>::new();
+    /// let len = name.sync_scope("ada".to_owned(), || name.try_with(String::len));
+    /// assert_eq!(len, Ok(3));
+    /// ```
+    #[inline]
+    pub fn try_with<R>(self, f: impl FnOnce(&K::Value) -> R) -> Result<R, AccessError> {
+        access::try_with::<K, R>(f)
+    }
+
+    /// Whether a read would find a value (a binding or a default).
+    ///
+    /// ```
+    /// #[ctxvar::context_var]
+    /// static ITEM_ID: u64;
+    /// #[ctxvar::context_var]
+    /// static RETRIES: u32 = 3;
+    ///
+    /// assert!(!ctxvar::Variable::<dyn ITEM_ID>::new().is_bound());
+    /// assert!(ctxvar::Variable::<dyn RETRIES>::new().is_bound()); // its default
+    /// ```
+    #[inline]
+    #[must_use]
+    pub fn is_bound(self) -> bool {
+        access::is_bound::<K>()
+    }
+
+    /// A value for this variable, to bind with [`Bindings::scope`] or
+    /// [`Bindings::sync_scope`], possibly together with others.
+    ///
+    /// ```
+    /// #[ctxvar::context_var]
+    /// static ITEM_ID: u64;
+    /// #[ctxvar::context_var]
+    /// static TENANT: &'static str;
+    ///
+    /// let both = ctxvar::Variable::<dyn ITEM_ID>::new()
+    ///     .bind(7)
+    ///     .and(ctxvar::Variable::<dyn TENANT>::new().bind("acme"));
+    /// assert_eq!(both.sync_scope(|| (ITEM_ID.try_get(), TENANT.try_get())), (Ok(7), Ok("acme")));
+    /// ```
+    #[inline]
+    pub fn bind(self, value: K::Value) -> Bindings<Binding<K>> {
+        Bindings::new(value)
+    }
+
+    /// Runs `future` with this variable bound to `value` on every poll; see
+    /// [`Bindings::scope`].
+    ///
+    /// ```
+    /// #[ctxvar::context_var]
+    /// static ITEM_ID: u64;
+    ///
+    /// # futures::executor::block_on(async {
+    /// let item_id = ctxvar::Variable::<dyn ITEM_ID>::new();
+    /// assert_eq!(item_id.scope(7, async { item_id.try_get() }).await, Ok(7));
+    /// # });
+    /// ```
+    #[inline]
+    pub fn scope<F: IntoFuture>(
+        self,
+        value: K::Value,
+        future: F,
+    ) -> Scope<Binding<K>, F::IntoFuture>
+    where
+        K::Value: Send + Sync,
+    {
+        self.bind(value).scope(future)
+    }
+
+    /// Runs `f` with this variable bound to `value`; see [`Bindings::sync_scope`].
+    ///
+    /// ```
+    /// #[ctxvar::context_var]
+    /// static ITEM_ID: u64;
+    ///
+    /// let item_id = ctxvar::Variable::<dyn ITEM_ID>::new();
+    /// assert_eq!(item_id.sync_scope(7, || item_id.try_get()), Ok(7));
+    /// ```
+    #[inline]
+    pub fn sync_scope<R>(self, value: K::Value, f: impl FnOnce() -> R) -> R
+    where
+        K::Value: Send + Sync,
+    {
+        self.bind(value).sync_scope(f)
+    }
+
+    /// The variable's declared name.
+    ///
+    /// ```
+    /// #[ctxvar::context_var]
+    /// static ITEM_ID: u64;
+    ///
+    /// assert_eq!(ctxvar::Variable::<dyn ITEM_ID>::new().name(), "ITEM_ID");
+    /// ```
+    #[inline]
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        K::name()
     }
 }
 
@@ -127,7 +274,7 @@ pub trait ContextVar: Copy {
     where
         Self::Value: Clone,
     {
-        access::try_with::<Self::Key, _>(Clone::clone)
+        Variable::<Self::Key>::new().try_get()
     }
 
     /// Runs `f` on the innermost value (or the default).
@@ -136,19 +283,19 @@ pub trait ContextVar: Copy {
     ///
     /// [`AccessError`] when the variable is not bound and has no default.
     fn try_with<R>(self, f: impl FnOnce(&Self::Value) -> R) -> Result<R, AccessError> {
-        access::try_with::<Self::Key, R>(f)
+        Variable::<Self::Key>::new().try_with(f)
     }
 
     /// Whether a read would find a value (a binding or a default).
     #[must_use]
     fn is_bound(self) -> bool {
-        access::is_bound::<Self::Key>()
+        Variable::<Self::Key>::new().is_bound()
     }
 
     /// A value for this variable, to bind with [`Bindings::scope`] or
     /// [`Bindings::sync_scope`], possibly together with others.
     fn bind(self, value: Self::Value) -> Bindings<Binding<Self::Key>> {
-        Bindings::new(value)
+        Variable::<Self::Key>::new().bind(value)
     }
 
     /// Runs `future` with this variable bound to `value` on every poll.
@@ -157,18 +304,18 @@ pub trait ContextVar: Copy {
         value: Self::Value,
         future: F,
     ) -> Scope<Binding<Self::Key>, F::IntoFuture> {
-        Bindings::new(value).scope(future)
+        Variable::<Self::Key>::new().scope(value, future)
     }
 
     /// Runs `f` with this variable bound to `value`.
     fn sync_scope<R>(self, value: Self::Value, f: impl FnOnce() -> R) -> R {
-        Bindings::<Binding<Self::Key>>::new(value).sync_scope(f)
+        Variable::<Self::Key>::new().sync_scope(value, f)
     }
 
     /// The variable's declared name.
     #[must_use]
     fn name(self) -> &'static str {
-        Self::Key::name()
+        Variable::<Self::Key>::new().name()
     }
 }
 

@@ -357,7 +357,6 @@ pub(super) fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
     let runtime = &variable.runtime;
     let private = private_in(runtime, Span::call_site());
     let Variable { vis, name, ty, .. } = variable;
-    let name_str = name.unraw().to_string();
     let unbound_bound = &kind.unbound_bound;
     let checks = check_methods(variable);
     let docs = trait_docs(variable);
@@ -373,7 +372,8 @@ pub(super) fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
             where
                 Self: #private::CloneValue<#ty> #unbound_bound,
             {
-                #private::get::<Self, dyn #name>()
+                #runtime::Provided::<dyn #name>::assume_bound(&#runtime::Anchor::new())
+                    .with(<Self as #private::CloneValue<#ty>>::clone_value)
             }
 
             /// Runs `f` on a reference to the innermost value (or the default).
@@ -383,7 +383,7 @@ pub(super) fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
             where
                 Self: ::core::marker::Sized #unbound_bound,
             {
-                #private::with::<dyn #name, __R>(f)
+                #runtime::Provided::<dyn #name>::assume_bound(&#runtime::Anchor::new()).with(f)
             }
 
             /// A clone of the innermost value (or the default), or an error if the
@@ -397,7 +397,8 @@ pub(super) fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
             where
                 Self: #private::CloneValue<#ty>,
             {
-                #private::try_get::<Self, dyn #name>()
+                #runtime::Variable::<dyn #name>::new()
+                    .try_with(<Self as #private::CloneValue<#ty>>::clone_value)
             }
 
             /// Runs `f` on the innermost value (or the default), or returns an error if
@@ -414,7 +415,7 @@ pub(super) fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
             where
                 Self: ::core::marker::Sized,
             {
-                #private::try_with::<dyn #name, __R>(f)
+                #runtime::Variable::<dyn #name>::new().try_with(f)
             }
 
             /// Whether a read would find a value (a binding or a default).
@@ -424,7 +425,7 @@ pub(super) fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
             where
                 Self: ::core::marker::Sized,
             {
-                #private::is_bound::<dyn #name>()
+                #runtime::Variable::<dyn #name>::new().is_bound()
             }
 
             /// A value for this variable, to bind with `scope` or `sync_scope`,
@@ -434,7 +435,7 @@ pub(super) fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
             where
                 Self: ::core::marker::Sized,
             {
-                #private::bind::<dyn #name>(value)
+                #runtime::Variable::<dyn #name>::new().bind(value)
             }
 
             // `scope` and `sync_scope` need a `Send + Sync` value. Their bound names
@@ -471,7 +472,7 @@ pub(super) fn variable_trait(variable: &Variable, kind: &Kind) -> TokenStream {
             where
                 Self: ::core::marker::Sized,
             {
-                #name_str
+                #runtime::Variable::<dyn #name>::new().name()
             }
 
             #checks
