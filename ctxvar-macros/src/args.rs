@@ -58,7 +58,7 @@ pub(crate) fn parse_assignments(args: TokenStream) -> syn::Result<Vec<Assignment
 }
 
 /// Parses `#[uses_context]`'s arguments: at least one variable, none twice.
-pub(crate) fn parse_requirements(args: TokenStream) -> syn::Result<Vec<Path>> {
+pub(crate) fn parse_variables(args: TokenStream) -> syn::Result<Vec<Path>> {
     let parser = |input: ParseStream<'_>| {
         Punctuated::<Path, Token![,]>::parse_terminated_with(input, Path::parse_mod_style)
     };

@@ -14,7 +14,7 @@ use crate::private::{private, runtime};
 pub(crate) enum Evidence<'a> {
     /// The variable was just bound by this function.
     Bound,
-    /// Callers must have bound it; checked now, reported as `function`'s requirement.
+    /// Callers must have bound it; checked now, reported as a variable `function` uses.
     Required { function: &'a str },
 }
 
@@ -56,7 +56,7 @@ pub(crate) fn evidence(vars: &[&Path], evidence: &Evidence<'_>) -> TokenStream {
                 #private::Provided::<#key>::assume_bound(#reference)
             },
             Evidence::Required { function } => quote_spanned! {var.span()=>
-                #private::Provided::<#key>::require(#reference, #function)
+                #private::Provided::<#key>::checked(#reference, #function)
             },
         };
         statements.extend(quote_spanned! {var.span()=>

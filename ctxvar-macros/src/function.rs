@@ -95,7 +95,7 @@ impl Function {
             let what = if attribute == "with_context" {
                 "bind context variables: `#[with_context]` binds them when the function runs"
             } else {
-                "require context variables: `#[uses_context]` checks them when the function runs"
+                "use context variables: `#[uses_context]` checks them when the function runs"
             };
             syn::Error::new(
                 constness.span,
@@ -247,7 +247,7 @@ impl Function {
 }
 
 /// Where the statements that an outer `#[uses_context]` put first in the body end:
-/// its items and its evidence (`let VAR = Provided::require(..)`), which
+/// its items and its evidence (`let VAR = Provided::checked(..)`), which
 /// `#[with_context]` below it keeps before the values it evaluates, so that they may
 /// read the variables callers provide: `#[uses_context(DEPTH)]` above
 /// `#[with_context(DEPTH = DEPTH.get() + 1)]`. No evidence, no such statements: 0.
@@ -256,7 +256,7 @@ pub(crate) fn outer_evidence_end(stmts: &[Stmt]) -> usize {
         Stmt::Local(local) => {
             let tokens = local.to_token_stream().to_string();
             tokens.contains("_is_bound_only_inside_this_function")
-                || (tokens.contains("Provided") && tokens.contains("require"))
+                || (tokens.contains("Provided") && tokens.contains("checked"))
         }
         _ => false,
     };

@@ -585,7 +585,7 @@ pub fn with_context(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// let unbound = std::panic::catch_unwind(table_name).unwrap_err();
 /// let message = unbound.downcast_ref::<String>().unwrap();
-/// assert!(message.starts_with("`table_name` requires context variable `TENANT`"));
+/// assert!(message.starts_with("`table_name` uses context variable `TENANT`"));
 /// ```
 ///
 /// # Syntax
@@ -620,10 +620,10 @@ pub fn with_context(args: TokenStream, item: TokenStream) -> TokenStream {
 /// # }
 /// ```
 ///
-/// # Strict: the requirement in the helper's type
+/// # Strict: the variables in the helper's type
 ///
 /// With `strict` after the variables, an `async fn` returns a
-/// [`NeedsContext`](https://docs.rs/ctxvar/latest/ctxvar/struct.NeedsContext.html)
+/// [`UsesContext`](https://docs.rs/ctxvar/latest/ctxvar/struct.UsesContext.html)
 /// instead of a plain future, and awaiting it where the variables are not provided
 /// does not compile. *Provided* means: in a function with `#[with_context]` that binds
 /// them or `#[uses_context]` that declares them (strict or not), in its closures and
@@ -660,35 +660,35 @@ pub fn with_context(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// In a function without either attribute, `table_name().await` is an error under
 /// the `.await` that names the variable and the attributes that would provide it:
-/// "a strict helper requires context variable `dyn TENANT`, which is not provided
+/// "a strict helper uses context variable `dyn TENANT`, which is not provided
 /// where its future is awaited". A combinator that awaits the helper's future itself
 /// (`join_all(vec![table_name()])`) gets that error too, in any function: give it
 /// `async { table_name().await }` instead; and so does a trait method implemented by a
 /// strict helper where the trait declares a plain `async fn` (see below). In a function
 /// that provides some variables but not all, the error names the one missing: "this
 /// function does not provide context variable `dyn USER`, which the awaited helper
-/// requires".
+/// uses".
 ///
 /// Where the evidence cannot reach, the ways through:
 /// - `tokio::select!` takes its futures as written: write `let f = async {
 ///   helper().await };` before it and select on `f`.
 /// - A trait method that is a strict helper declares the type in the trait:
-///   `fn table(&self) -> NeedsContext<(Variable<dyn TENANT>,), impl Future<Output =
+///   `fn table(&self) -> UsesContext<(Variable<dyn TENANT>,), impl Future<Output =
 ///   String> + '_>`, and the impl keeps `#[uses_context(TENANT, strict)] async fn`.
 /// - `#[async_trait]` methods (and so methods called through `dyn Trait`) and plain
-///   `fn`s cannot be strict: their type has no room for the requirement (the
+///   `fn`s cannot be strict: their type has no room for the variables (the
 ///   attribute says so). Leave `strict` out: the method checks on entry, and its
 ///   body, under `#[uses_context]`, awaits strict helpers as any annotated function
 ///   does.
 /// - Anything else (a function without the attributes that must await one):
-///   `helper().assume_provided()` drops the requirement, by name, and the helper's
+///   `helper().assume_provided()` takes the variables out of the type, by name, and the helper's
 ///   own check on entry remains.
 ///
 /// Work that starts without the function's context does not provide it: a strict
 /// helper awaited in an `async` block or closure written as the argument of
 /// `tokio::spawn`, `std::thread::spawn`, `set.spawn(..)` (any function or method
 /// named `spawn`, `spawn_local` or `spawn_blocking` whose path does not start with
-/// `ctxvar`) is an error, "`NeedsContext<..>` is awaited in work that starts without
+/// `ctxvar`) is an error, "`UsesContext<..>` is awaited in work that starts without
 /// this function's context", that says how to carry it. Written as that argument,
 /// `async { .. }.in_current_context()` carries the function's context; and a
 /// future written as the argument of `ctx.scope(..)` or `VAR.scope(value, ..)` runs
@@ -712,15 +712,15 @@ pub fn with_context(args: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 /// # use ctxvar::context_var;
 /// # #[context_var] static TENANT: String;
-/// use ctxvar::{Anchor, NeedsContext, Provided, Variable};
+/// use ctxvar::{Anchor, UsesContext, Provided, Variable};
 ///
 /// // #[uses_context(TENANT, strict)] async fn table_name() -> String { .. }
-/// fn table_name() -> NeedsContext<(Variable<dyn TENANT>,), impl Future<Output = String>> {
-///     NeedsContext::__new(async move {
+/// fn table_name() -> UsesContext<(Variable<dyn TENANT>,), impl Future<Output = String>> {
+///     UsesContext::__new(async move {
 ///         #[allow(non_snake_case)]
 ///         let TENANT_is_bound_only_inside_this_function = Anchor::new();
 ///         #[allow(non_snake_case)]
-///         let TENANT = Provided::<dyn TENANT>::require(&TENANT_is_bound_only_inside_this_function, "table_name");
+///         let TENANT = Provided::<dyn TENANT>::checked(&TENANT_is_bound_only_inside_this_function, "table_name");
 ///         format!("{}_orders", TENANT.get())
 ///     })
 /// }
@@ -745,7 +745,7 @@ pub fn with_context(args: TokenStream, item: TokenStream) -> TokenStream {
 /// call):
 ///
 /// ```text
-/// `table_name` requires context variable `TENANT`, but it is not bound where
+/// `table_name` uses context variable `TENANT`, but it is not bound where
 /// `table_name` was called. Causes, with their fixes: (1) no caller binds it: bind it
 /// in a caller with `#[with_context(TENANT = ...)]` or `TENANT.scope(value, future)`;
 /// (2) it was called in a task or thread that starts with nothing bound
@@ -784,7 +784,7 @@ pub fn with_context(args: TokenStream, item: TokenStream) -> TokenStream {
 ///     #[allow(non_snake_case)]
 ///     let TENANT_is_bound_only_inside_this_function = Anchor::new();
 ///     #[allow(non_snake_case)]
-///     let TENANT = Provided::<dyn TENANT>::require(&TENANT_is_bound_only_inside_this_function, "table_name");
+///     let TENANT = Provided::<dyn TENANT>::checked(&TENANT_is_bound_only_inside_this_function, "table_name");
 ///     format!("{}_orders", TENANT.get())
 /// }
 /// assert_eq!(TENANT.sync_scope("acme".into(), table_name), "acme_orders");

@@ -8,7 +8,7 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{Attribute, Expr, Path, Stmt, Token};
 
-use crate::args::{is_strict_flag, last_ident, parse_assignments, parse_requirements};
+use crate::args::{is_strict_flag, last_ident, parse_assignments, parse_variables};
 use crate::private::{private, runtime};
 use crate::work::{Contexts, Elsewhere, Site, site};
 
@@ -25,8 +25,8 @@ use crate::work::{Contexts, Elsewhere, Site, site};
 //          #[allow(unused_imports)] use ::ctxvar::__private::PassThrough as _;
 //          (helper()).__ctxvar_provide::<ContextThisFunctionProvides>().await
 //
-// `__ctxvar_provide` is an inherent method of `NeedsContext` (what a strict helper
-// returns), which peels the requirements the evidence provides and fails to compile,
+// `__ctxvar_provide` is an inherent method of `UsesContext` (what a strict helper
+// returns), which peels the variables the evidence provides and fails to compile,
 // naming the variable, for one it does not; on anything else it is `PassThrough`'s,
 // which returns the value unchanged, so a plain future is awaited as written.
 //
@@ -147,7 +147,7 @@ fn provided_by_other_attributes(attrs: &[Attribute]) -> Vec<Path> {
                 }
             }
             "uses_context" => {
-                if let Ok(list) = parse_requirements(args) {
+                if let Ok(list) = parse_variables(args) {
                     vars.extend(list.into_iter().filter(|var| !is_strict_flag(var)));
                 }
             }

@@ -5,7 +5,7 @@ use proc_macro2::TokenStream;
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::args::{is_strict_flag, parse_requirements};
+use crate::args::{is_strict_flag, parse_variables};
 use crate::evidence::{Evidence, evidence};
 use crate::function::{Body, Function, Parsed};
 use crate::ide::ide_references;
@@ -16,7 +16,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
         Parsed::Function(function) => function,
         Parsed::LeftToRustc => return Ok(item),
     };
-    let mut vars = parse_requirements(args)?;
+    let mut vars = parse_variables(args)?;
     let strict = vars
         .iter()
         .position(is_strict_flag)
@@ -27,7 +27,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
     if vars.is_empty() {
         return Err(syn::Error::new(
             flag.span(),
-            "expected the variables the function requires before `strict`: \
+            "expected the variables the function uses before `strict`: \
              `#[uses_context(VAR, strict)]`",
         ));
     }
@@ -44,7 +44,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
 /// Why `function` cannot be strict, if it cannot.
 fn strict_error(function: &Function, flag: &syn::Path) -> Option<syn::Error> {
     // Below `strict`, another attribute macro would see a plain `fn` that returns a
-    // `NeedsContext`: `#[tracing::instrument]` would enter its span only while the
+    // `UsesContext`: `#[tracing::instrument]` would enter its span only while the
     // future is made, `#[with_context]` would bind only then.
     if let Some(below) = function.attribute_macro_below() {
         let name = below.path().to_token_stream().to_string().replace(' ', "");
@@ -60,7 +60,7 @@ fn strict_error(function: &Function, flag: &syn::Path) -> Option<syn::Error> {
     if !matches!(function.body(), Body::Async(_)) {
         return Some(syn::Error::new(
             flag.span(),
-            "`strict` makes the requirement part of the future an `async fn` returns; \
+            "`strict` makes the variables it uses part of the type of the future an `async fn` returns; \
              this function is not an `async fn` (for a plain `fn`, or an \
              `#[async_trait]` method, leave `strict` out: the variables are checked \
              when it runs)",
@@ -78,7 +78,7 @@ fn strict_error(function: &Function, flag: &syn::Path) -> Option<syn::Error> {
 //
 //     async fn f(x: X) -> R {
 //         let A_is_bound_only_inside_this_function = Anchor::new();
-//         let A = Provided::<dyn A>::require(&A_is_bound_only_inside_this_function, "f");
+//         let A = Provided::<dyn A>::checked(&A_is_bound_only_inside_this_function, "f");
 //         (the same for B)
 //         body
 //     }
@@ -86,10 +86,10 @@ fn strict_error(function: &Function, flag: &syn::Path) -> Option<syn::Error> {
 // The checks are the first statements of the body, so for an `async fn` they run on
 // its first poll, inside whatever scopes its poller has entered.
 //
-// With `strict`, the same body runs in a future whose type carries the requirement:
+// With `strict`, the same body runs in a future whose type carries the variables it uses:
 //
-//     fn f(x: X) -> NeedsContext<(Variable<dyn A>, Variable<dyn m::B>), impl Future<Output = R>> {
-//         NeedsContext::__new(async move { (the body above) })
+//     fn f(x: X) -> UsesContext<(Variable<dyn A>, Variable<dyn m::B>), impl Future<Output = R>> {
+//         UsesContext::__new(async move { (the body above) })
 //     }
 fn expand_function(function: &Function, vars: &[syn::Path], strict: bool) -> TokenStream {
     let name = function.name();
@@ -143,9 +143,9 @@ fn expand_function(function: &Function, vars: &[syn::Path], strict: bool) -> Tok
     // also in a helper's crate of edition 2021 (`tests/edition-2021` checks it).
     let runtime = runtime(proc_macro2::Span::call_site());
     let returned = quote! {
-        #runtime::NeedsContext<(#(#keys,)*), impl ::core::future::Future<Output = #output>>
+        #runtime::UsesContext<(#(#keys,)*), impl ::core::future::Future<Output = #output>>
     };
-    let future = quote!(#runtime::NeedsContext::__new(async move { #body }));
+    let future = quote!(#runtime::UsesContext::__new(async move { #body }));
     // rustc answers an `.await` of something that is not a future with advice to make
     // the function `async`, which does not apply to a strict helper. With the user's
     // span, that advice would print `async async fn`; spanned in the expansion, it

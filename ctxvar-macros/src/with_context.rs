@@ -5,7 +5,7 @@ use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 
-use crate::args::{Assignment, last_ident, parse_assignments, parse_requirements};
+use crate::args::{Assignment, last_ident, parse_assignments, parse_variables};
 use crate::evidence::{Evidence, evidence, key_type};
 use crate::function::{
     Body, Function, Parsed, names_bound_by_patterns, outer_evidence_end, rename_self,
@@ -29,7 +29,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
     for attr in &function.outer_attrs {
         let is_uses_context = last_ident(attr.path()) == "uses_context";
         if let (true, Ok(list)) = (is_uses_context, attr.meta.require_list()) {
-            if let Ok(vars) = parse_requirements(list.tokens.clone()) {
+            if let Ok(vars) = parse_variables(list.tokens.clone()) {
                 provided.extend(vars.iter().map(|var| last_ident(var).unraw()));
             }
         }

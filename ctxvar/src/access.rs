@@ -126,7 +126,7 @@ where
 fn unbound_in_checked_scope(err: AccessError) -> ! {
     panic!(
         "context variable `{name}` is not bound here, although this read is inside a function \
-         that binds or requires it. Likely cause: work written in that function runs where \
+         that binds or uses it. Likely cause: work written in that function runs where \
          its bindings are not in effect: started by a function the attributes do not \
          recognise (a spawn or thread of another library, or a wrapper of your own: start \
          it with ctxvar's helpers, or capture `ctxvar::Context::current()` in the function \
@@ -140,18 +140,18 @@ fn unbound_in_checked_scope(err: AccessError) -> ! {
 /// The check at the entry of a `#[uses_context]` function.
 #[inline]
 #[track_caller]
-pub(crate) fn require<K: ContextKey + ?Sized>(function: &'static str) {
+pub(crate) fn check_used<K: ContextKey + ?Sized>(function: &'static str) {
     if !is_bound::<K>() {
-        required_but_unbound(K::name(), function);
+        used_but_unbound(K::name(), function);
     }
 }
 
 #[cold]
 #[inline(never)]
 #[track_caller]
-fn required_but_unbound(name: &str, function: &str) -> ! {
+fn used_but_unbound(name: &str, function: &str) -> ! {
     panic!(
-        "`{function}` requires context variable `{name}`, but it is not bound where \
+        "`{function}` uses context variable `{name}`, but it is not bound where \
          `{function}` was called. Causes, with their fixes: (1) no caller binds it: bind it \
          in a caller with `#[with_context({name} = ...)]` or `{name}.scope(value, future)`; \
          (2) it was called in a task or thread that starts with nothing bound (`tokio::spawn`, \

@@ -372,10 +372,10 @@
 //! | `dyn ITEM_ID` | the variable's key type ([`ContextKey`]), a tag that names it in types |
 //! | `Provided<'_, dyn ITEM_ID>` | inside an annotated function, the variable's name is this evidence that it is bound ([`Provided`]) |
 //! | `ITEM_ID_is_bound_only_inside_this_function` (`.._task`, `.._thread`, `.._future`, `.._closure`, `.._stream`) | the local the evidence borrows ([`Anchor`]): "does not live long enough" means the work outlives the scope that binds `ITEM_ID` (see [What the escape error means](#what-the-escape-error-means)) |
-//! | [`NeedsContext<(Variable<dyn TENANT>,), F>`](NeedsContext) | what a strict helper returns: its future `F`, awaitable only where `TENANT` is provided |
+//! | [`UsesContext<(Variable<dyn TENANT>,), F>`](UsesContext) | what a strict helper returns: its future `F`, awaitable only where `TENANT` is provided |
 //! | `AwaitableAnywhere<dyn TENANT>` | implemented by no future: missing means "a strict helper awaited where nothing provides `TENANT`" |
 //! | `AwaitableIn<SpawnedWithoutContext>` | missing means "a strict helper awaited in work that runs without this function's context" |
-//! | `Provides<dyn TENANT>`, `Provide<..>`, `ContextThisFunctionProvides`, `ContextCarriedProvides` | the evidence an annotated function gives its `.await`s: what it provides, and, in carried work, what a captured context carries of it |
+//! | `Provides<dyn TENANT>`, `AwaitableWith<..>`, `ContextThisFunctionProvides`, `ContextCarriedProvides` | the evidence an annotated function gives its `.await`s: what it provides, and, in carried work, what a captured context carries of it |
 //! | [`Inherited`] | implemented for every variable a captured context carries (all but `inherit = false`) |
 //! | `IsCtxvarHelper` | the check that a spawn helper called by an imported name is ctxvar's |
 //! | [`ContextValue`], `CloneValue` | what a value type must be (`Send + Sync + 'static`), and what `get` needs of it (`Clone`) |
@@ -691,6 +691,7 @@ mod access;
 pub mod baggage;
 mod bindings;
 mod context;
+mod evidence;
 // Declared variables, for their pages: only where docs are built (and in this crate's
 // tests, which check that they compile). The expansion names `::ctxvar`.
 #[cfg(any(doc, test))]
@@ -701,13 +702,11 @@ pub mod executor;
 mod frame;
 mod key;
 pub mod prelude;
-mod provided;
 mod scope;
 #[cfg(feature = "tokio")]
 mod spawn;
 #[cfg(feature = "stream")]
 mod stream;
-mod strict;
 pub mod thread;
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
@@ -720,14 +719,13 @@ mod var;
 pub use access::AccessError;
 pub use bindings::{Binding, BindingList, Bindings};
 pub use context::{Context, ContextFutureExt, ContextScope};
+pub use evidence::{Anchor, Provided, UsesContext};
 pub use key::{ContextKey, ContextValue, Inherited};
-pub use provided::{Anchor, Provided};
 pub use scope::Scope;
 #[cfg(feature = "tokio")]
 pub use spawn::{spawn, spawn_blocking, spawn_local};
 #[cfg(feature = "stream")]
 pub use stream::{ContextStream, ScopeStream};
-pub use strict::NeedsContext;
 #[cfg(feature = "tracing")]
 pub use trace::{TraceDebug, TraceDisplay};
 pub use var::{ContextVar, Variable};
@@ -746,9 +744,11 @@ pub mod __private;
 pub use __private::IsCtxvarHelper;
 // The same for the traits a strict helper's errors name.
 #[doc(hidden)]
-pub use __private::{AwaitableIn, CarriesTheContext, Provide, Provides, SpawnedWithoutContext};
+pub use __private::{
+    AwaitableIn, AwaitableWith, CarriesTheContext, Provides, SpawnedWithoutContext,
+};
 
-/// What a [`NeedsContext`] awaited without evidence (in a function without the
+/// What a [`UsesContext`] awaited without evidence (in a function without the
 /// attributes, or by a combinator such as `join_all`) would need of the helper's
 /// future `Self`: implemented by nothing, so that the error is this message, under
 /// the `.await`. (The bound could be `Provides`, but rustc would then list, under the
@@ -758,10 +758,10 @@ pub use __private::{AwaitableIn, CarriesTheContext, Provide, Provides, SpawnedWi
 /// the helper's entry check then panics, naming the variable.
 #[doc(hidden)]
 #[diagnostic::on_unimplemented(
-    message = "a strict helper requires context variable `{K}`, which is not provided where its future is awaited",
-    label = "requires `{K}`",
+    message = "a strict helper uses context variable `{K}`, which is not provided where its future is awaited",
+    label = "uses `{K}`",
     note = "await it in a function that binds the variable, `#[with_context(VAR = ...)]`, or declares it, `#[uses_context(VAR)]`",
     note = "a future given to a combinator or a spawn function is awaited there, out of such a function's sight: give it `async {{ helper().await }}`, or `helper().assume_provided()` to leave the check to the helper's entry",
-    note = "a trait method that is a strict helper returns `NeedsContext<..>` in the trait too"
+    note = "a trait method that is a strict helper returns `UsesContext<..>` in the trait too"
 )]
 pub trait AwaitableAnywhere<K: ?Sized> {}

@@ -2,13 +2,13 @@
 //! nothing here is covered by semver.
 
 pub use crate::AwaitableAnywhere;
-pub use crate::frame::ReadCache;
-pub use crate::key::VarMeta;
-pub use crate::provided::{Anchor, Provided};
-pub use crate::strict::{
-    AssumeProvided, AwaitableIn, CarriesTheContext, PassThrough, Provide, Provides,
+pub use crate::evidence::{Anchor, Provided};
+pub use crate::evidence::{
+    AssumeProvided, AwaitableIn, AwaitableWith, CarriesTheContext, PassThrough, Provides,
     SpawnedWithoutContext,
 };
+pub use crate::frame::ReadCache;
+pub use crate::key::VarMeta;
 pub use std::thread::LocalKey;
 pub use std::thread_local;
 

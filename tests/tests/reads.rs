@@ -76,7 +76,7 @@ fn uses_context_checks_on_entry_and_names_the_function_variable_and_fix() {
     });
     assert!(
         message.starts_with(
-            "`needs_item` requires context variable `ITEM_ID`, but it is not bound where \
+            "`needs_item` uses context variable `ITEM_ID`, but it is not bound where \
              `needs_item` was called."
         ),
         "{message}"
@@ -104,7 +104,7 @@ async fn uses_context_on_an_async_fn_checks_on_first_poll() {
     let err = handle.await.unwrap_err();
     let payload = err.into_panic();
     let message = payload.downcast_ref::<String>().unwrap();
-    assert!(message.starts_with("`needs_item_async` requires context variable `ITEM_ID`"));
+    assert!(message.starts_with("`needs_item_async` uses context variable `ITEM_ID`"));
     assert_eq!(ITEM_ID.scope(2, needs_item_async()).await, 2);
 }
 

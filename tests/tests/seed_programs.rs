@@ -262,7 +262,7 @@ mod loop_pitfall {
         let payload = err.into_panic();
         let message = payload.downcast_ref::<String>().unwrap();
         assert!(
-            message.starts_with("`require_message` requires context variable `MESSAGE`"),
+            message.starts_with("`require_message` uses context variable `MESSAGE`"),
             "{message}"
         );
     }

@@ -11,7 +11,7 @@ use std::pin::Pin;
 
 #[cfg(feature = "tokio")]
 use ctxvar::ContextFutureExt;
-use ctxvar::{NeedsContext, Variable, uses_context, with_context};
+use ctxvar::{UsesContext, Variable, uses_context, with_context};
 use ctxvar_tests::nested::ITEM_ID;
 use ctxvar_tests::{REQUEST_ID, TENANT};
 use futures::StreamExt;
@@ -278,7 +278,7 @@ fn a_strict_helper_behind_dyn_future() {
 trait Orders {
     fn table(
         &self,
-    ) -> NeedsContext<(Variable<dyn TENANT>,), impl Future<Output = String> + Send + '_>;
+    ) -> UsesContext<(Variable<dyn TENANT>,), impl Future<Output = String> + Send + '_>;
 }
 
 struct Shop;

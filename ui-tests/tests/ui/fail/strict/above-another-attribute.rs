@@ -1,4 +1,4 @@
-// `strict` turns the `async fn` into a plain `fn` that returns a `NeedsContext`: an
+// `strict` turns the `async fn` into a plain `fn` that returns a `UsesContext`: an
 // attribute macro below it would see that `fn`, and bind (or enter its span) only while
 // the future is made. Each is one error, at the attribute to move; the fixes follow.
 use ctxvar::{context_var, uses_context, with_context};

@@ -2,7 +2,7 @@
 // `async fn`: the trait promises a future that can be awaited anywhere.
 use std::future::Future;
 
-use ctxvar::{NeedsContext, Variable, context_var, uses_context};
+use ctxvar::{UsesContext, Variable, context_var, uses_context};
 
 #[context_var]
 static TENANT: &str;
@@ -22,7 +22,7 @@ impl Orders for Shop {
 
 // The fix: the trait declares the requirement too.
 trait StrictOrders {
-    fn table(&self) -> NeedsContext<(Variable<dyn TENANT>,), impl Future<Output = String> + '_>;
+    fn table(&self) -> UsesContext<(Variable<dyn TENANT>,), impl Future<Output = String> + '_>;
 }
 
 impl StrictOrders for Shop {

@@ -7,8 +7,7 @@
 //! borrows an [`Anchor`] that lives in the function body, so work that captures it
 //! cannot outlive the function (it cannot be moved into a `'static` task or thread).
 //!
-//! The names these checks show in rustc's messages, here and in `strict.rs`, are
-//! listed with their meaning in the crate docs, "Names in error messages".
+//! The names these checks use are in the glossary of the `evidence` module.
 
 use core::fmt;
 use core::future::IntoFuture;
@@ -139,7 +138,7 @@ impl<'a, K: ContextKey + ?Sized> Provided<'a, K> {
     ///
     /// fn by_hand() -> u64 {
     ///     let anchor = Anchor::new();
-    ///     let item_id = Provided::<dyn ITEM_ID>::require(&anchor, "by_hand");
+    ///     let item_id = Provided::<dyn ITEM_ID>::checked(&anchor, "by_hand");
     ///     item_id.get()
     /// }
     /// assert_eq!(ITEM_ID.sync_scope(7, by_hand), 7);
@@ -148,8 +147,8 @@ impl<'a, K: ContextKey + ?Sized> Provided<'a, K> {
     #[inline]
     #[must_use]
     #[track_caller]
-    pub fn require(anchor: &'a Anchor, function: &'static str) -> Self {
-        access::require::<K>(function);
+    pub fn checked(anchor: &'a Anchor, function: &'static str) -> Self {
+        access::check_used::<K>(function);
         Self::assume_bound(anchor)
     }
 

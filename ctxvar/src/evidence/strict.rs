@@ -1,4 +1,4 @@
-//! Strict helpers: a helper whose requirement is part of the type it returns, so that
+//! Strict helpers: a helper whose variables are part of the type it returns, so that
 //! awaiting it where a variable is not provided is a compile error at the `.await`.
 
 use core::fmt;
@@ -15,14 +15,14 @@ use crate::var::Variable;
 pin_project! {
     /// What a strict helper returns (`#[uses_context(VAR, strict)] async fn ..`): its
     /// future, which can be awaited only where the variables of `K` are provided. `K`
-    /// lists them: `NeedsContext<(Variable<dyn TENANT>, Variable<dyn USER>), impl
+    /// lists them: `UsesContext<(Variable<dyn TENANT>, Variable<dyn USER>), impl
     /// Future<Output = T>>` (up to eight).
     ///
     /// *Provided* means: in a function annotated with `#[with_context(VAR = ..)]` or
     /// `#[uses_context(VAR)]` (strict or not), in its closures and `async` blocks. There,
     /// `helper().await` compiles as written: the attribute hands the function's evidence
     /// to every `.await` of its body. Anywhere else, `helper().await` does not compile:
-    /// "a strict helper requires context variable `dyn VAR`, which is not provided
+    /// "a strict helper uses context variable `dyn VAR`, which is not provided
     /// where its future is awaited", with the attributes that would. The same holds
     /// for a combinator that awaits the future itself (`join_all(vec![helper()])`):
     /// give it `async { helper().await }` instead.
@@ -31,8 +31,8 @@ pin_project! {
     /// awaiting it where nothing provides its variables reports which one.
     ///
     /// A strict helper also checks on entry, as every `#[uses_context]` function does, so
-    /// where the evidence cannot reach, [`assume_provided`](Self::assume_provided) turns
-    /// the requirement back into that run-time check.
+    /// where the evidence cannot reach, [`assume_provided`](Self::assume_provided) leaves
+    /// the check to that run-time check alone.
     ///
     /// ```
     /// use ctxvar::{context_var, uses_context, with_context};
@@ -64,28 +64,28 @@ pin_project! {
     /// # #[uses_context(TENANT, strict)]
     /// # async fn table() -> String { TENANT.get().to_owned() }
     /// async fn unannotated() -> String {
-    ///     table().await // a strict helper requires context variable `dyn TENANT`, ..
+    ///     table().await // a strict helper uses context variable `dyn TENANT`, ..
     /// }
     /// ```
     #[must_use = "a strict helper's future does nothing unless it is awaited where its variables are provided"]
-    pub struct NeedsContext<K: ?Sized, F> {
+    pub struct UsesContext<K: ?Sized, F> {
         #[pin]
         inner: F,
         key: PhantomData<fn(&K)>,
     }
 }
 
-impl<K: ?Sized, F> NeedsContext<K, F> {
+impl<K: ?Sized, F> UsesContext<K, F> {
     /// What a strict helper's expansion returns: its future, requiring `K`.
     #[doc(hidden)]
     pub const fn __new(inner: F) -> Self {
-        NeedsContext {
+        UsesContext {
             inner,
             key: PhantomData,
         }
     }
 
-    /// The helper's future, requirement dropped: it checks on its first poll, as a
+    /// The helper's future, its variables no longer in its type: it checks on its first poll, as a
     /// non-strict `#[uses_context]` function does, and panics there, naming the
     /// variable, if it is not bound. For where no attribute's evidence reaches: a
     /// combinator or trait that takes plain futures from a function without the
@@ -106,30 +106,30 @@ impl<K: ?Sized, F> NeedsContext<K, F> {
     /// assert_eq!(TENANT.scope("acme", future).await, "acme.orders");
     /// # });
     /// ```
-    pub fn assume_provided(self) -> <Self as Provide<AssumeProvided>>::Future
+    pub fn assume_provided(self) -> <Self as AwaitableWith<AssumeProvided>>::Future
     where
-        Self: Provide<AssumeProvided>,
+        Self: AwaitableWith<AssumeProvided>,
     {
-        Provide::provide(self)
+        AwaitableWith::provide(self)
     }
 
     /// The `.await` rewrite of the attributes: the future, if `E` provides every
     /// variable of `K`.
     #[doc(hidden)]
     #[inline]
-    pub fn __ctxvar_provide<E>(self) -> <Self as Provide<E>>::Future
+    pub fn __ctxvar_provide<E>(self) -> <Self as AwaitableWith<E>>::Future
     where
-        Self: Provide<E>,
+        Self: AwaitableWith<E>,
     {
-        Provide::provide(self)
+        AwaitableWith::provide(self)
     }
 }
 
-impl<K: ?Sized, F> NeedsContext<K, F> {
+impl<K: ?Sized, F> UsesContext<K, F> {
     /// The `.await` rewrite of the attributes inside work that starts without the
     /// function's context (a `tokio::spawn`ed block, a closure run on a plain
     /// thread), with `W` = [`SpawnedWithoutContext`]: never compiles on a
-    /// `NeedsContext`. (`W` is a parameter so that rustc does not give up on this
+    /// `UsesContext`. (`W` is a parameter so that rustc does not give up on this
     /// method, and take `PassThrough`'s, before it reports why.)
     #[doc(hidden)]
     #[inline]
@@ -141,9 +141,9 @@ impl<K: ?Sized, F> NeedsContext<K, F> {
     }
 }
 
-impl<K: ?Sized, F> fmt::Debug for NeedsContext<K, F> {
+impl<K: ?Sized, F> fmt::Debug for UsesContext<K, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NeedsContext").finish_non_exhaustive()
+        f.debug_struct("UsesContext").finish_non_exhaustive()
     }
 }
 
@@ -155,8 +155,8 @@ impl<K: ?Sized, F> fmt::Debug for NeedsContext<K, F> {
 /// is not bound, and the helper's entry check then panics, naming it.
 #[doc(hidden)]
 #[diagnostic::on_unimplemented(
-    message = "this function does not provide context variable `{K}`, which the awaited helper requires",
-    label = "the helper requires `{K}`",
+    message = "this function does not provide context variable `{K}`, which the awaited helper uses",
+    label = "the helper uses `{K}`",
     note = "bind it for this function with `#[with_context(VAR = ...)]`, or declare that callers bind it with `#[uses_context(VAR)]`"
 )]
 pub trait Provides<K: ?Sized> {}
@@ -170,7 +170,7 @@ pub trait Provides<K: ?Sized> {}
 #[derive(Debug)]
 pub enum SpawnedWithoutContext {}
 
-/// Gives the future of a [`NeedsContext`] awaited in work `W`: never, for
+/// Gives the future of a [`UsesContext`] awaited in work `W`: never, for
 /// [`SpawnedWithoutContext`], so that the error names the helper's future (and so
 /// its variables) and says how to carry the context.
 #[doc(hidden)]
@@ -195,16 +195,16 @@ pub trait CarriesTheContext {}
 // Not recommended, so that rustc reports the `AwaitableIn` bound, with its message,
 // rather than the bound of this impl that fails.
 #[diagnostic::do_not_recommend]
-impl<K: ?Sized, F: Future, W: CarriesTheContext> AwaitableIn<W> for NeedsContext<K, F> {
+impl<K: ?Sized, F: Future, W: CarriesTheContext> AwaitableIn<W> for UsesContext<K, F> {
     type Future = F;
     fn provide(self) -> F {
         self.inner
     }
 }
 
-/// Gives the future of a [`NeedsContext`] whose every variable `E` provides.
+/// Gives the future of a [`UsesContext`] whose every variable `E` provides.
 #[doc(hidden)]
-pub trait Provide<E> {
+pub trait AwaitableWith<E> {
     /// The helper's future.
     type Future: Future;
     /// The helper's future.
@@ -216,8 +216,8 @@ pub trait Provide<E> {
 /// that fails, with its message.
 macro_rules! provide_impls {
     ($($var:ident)+) => {
-        impl<E, F: Future, $($var: ?Sized),+> Provide<E>
-            for NeedsContext<($(Variable<$var>,)+), F>
+        impl<E, F: Future, $($var: ?Sized),+> AwaitableWith<E>
+            for UsesContext<($(Variable<$var>,)+), F>
         where
             $(E: Provides<$var>,)+
         {
@@ -232,7 +232,7 @@ macro_rules! provide_impls {
         // combinator (`join_all`). Implemented only where the helper's own future
         // is `AwaitableAnywhere`, which none is, so that the error names the
         // variable and the attributes, rather than std's "is not a future".
-        impl<F: Future, $($var: ?Sized),+> Future for NeedsContext<($(Variable<$var>,)+), F>
+        impl<F: Future, $($var: ?Sized),+> Future for UsesContext<($(Variable<$var>,)+), F>
         where
             $(F: AwaitableAnywhere<$var>,)+
         {
@@ -253,7 +253,7 @@ provide_impls!(A B C D G H);
 provide_impls!(A B C D G H I);
 provide_impls!(A B C D G H I J);
 
-/// The evidence [`NeedsContext::assume_provided`] uses: it provides every variable,
+/// The evidence [`UsesContext::assume_provided`] uses: it provides every variable,
 /// leaving the check to the helper's entry.
 #[derive(Debug)]
 pub enum AssumeProvided {}
@@ -261,8 +261,8 @@ pub enum AssumeProvided {}
 impl<K: ?Sized> Provides<K> for AssumeProvided {}
 
 /// What the attributes' `.await` rewrite calls on anything that is not a
-/// [`NeedsContext`]: the value itself, unchanged, so that a plain future is awaited as
-/// it was written (an inherent method of `NeedsContext` takes precedence over this).
+/// [`UsesContext`]: the value itself, unchanged, so that a plain future is awaited as
+/// it was written (an inherent method of `UsesContext` takes precedence over this).
 #[doc(hidden)]
 pub trait PassThrough: Sized {
     /// `self`.
