@@ -13,6 +13,7 @@ use crate::args::last_ident;
 use crate::evidence::key_type;
 use crate::fallible::{is_fallible_read, receiver_at, replace_receivers};
 use crate::private::{private, runtime};
+use crate::tokens;
 use crate::work::{
     CapturePoint, Contexts, Elsewhere, Import, Site, Why, WorkKind, carrying_macros, site,
 };
@@ -561,13 +562,8 @@ pub(crate) fn capture_elsewhere_message(name: &str, call: &str, outside: &Outsid
 /// a fallible read (`ident.try_get()`), which [`with_fallible_reads`] rewrites so that
 /// it needs no evidence.
 pub(crate) fn mentions(expr: &Expr, ident: &syn::Ident) -> bool {
-    fn walk(tokens: TokenStream, ident: &syn::Ident) -> bool {
-        let tokens: Vec<TokenTree> = tokens.into_iter().collect();
-        tokens.iter().enumerate().any(|(i, token)| match token {
-            TokenTree::Ident(found) => found == ident && !is_fallible_read(&tokens, i),
-            TokenTree::Group(group) => walk(group.stream(), ident),
-            _ => false,
-        })
-    }
-    walk(expr.to_token_stream(), ident)
+    tokens::any(
+        expr.to_token_stream(),
+        &mut |tokens, i| matches!(&tokens[i], TokenTree::Ident(found) if found == ident && !is_fallible_read(tokens, i)),
+    )
 }

@@ -10,6 +10,7 @@ use syn::{Expr, Path};
 use crate::args::last_ident;
 use crate::evidence::key_type;
 use crate::private::runtime;
+use crate::tokens::{self, follows_dot_or_path, is_followed_by_a_call_of};
 
 /// Makes every `VAR.try_get()`, `VAR.try_with(..)` and `VAR.is_bound()` in `block`
 /// (including in macro invocations, `format!("{:?}", VAR.try_get())`, at the token
@@ -111,31 +112,6 @@ pub(crate) fn is_fallible_read(tokens: &[TokenTree], i: usize) -> bool {
     is_followed_by_a_call_of(tokens, i, FALLIBLE_READS)
 }
 
-/// Whether the token at `i` is followed by `.` and one of `methods`.
-pub(crate) fn is_followed_by_a_call_of(tokens: &[TokenTree], i: usize, methods: &[&str]) -> bool {
-    matches!(
-        (tokens.get(i + 1), tokens.get(i + 2)),
-        (Some(TokenTree::Punct(dot)), Some(TokenTree::Ident(method)))
-            if dot.as_char() == '.' && methods.iter().any(|name| method == name)
-    )
-}
-
-/// Whether the token at `i` follows `.` or `::` (a field, or a segment of a path), not
-/// a single `:` (`field: VAR.try_get()` in a macro's struct-like input).
-pub(crate) fn follows_dot_or_path(tokens: &[TokenTree], i: usize) -> bool {
-    let punct = |back: usize| match i.checked_sub(back).and_then(|at| tokens.get(at)) {
-        Some(TokenTree::Punct(punct)) => Some(punct),
-        _ => None,
-    };
-    match punct(1) {
-        Some(dot) if dot.as_char() == '.' => true,
-        Some(colon) if colon.as_char() == ':' => punct(2).is_some_and(|first| {
-            first.as_char() == ':' && first.spacing() == proc_macro2::Spacing::Joint
-        }),
-        _ => false,
-    }
-}
-
 /// `tokens` (a macro's arguments), with the receiver `NAME` of every call
 /// `NAME.method(..)` of `methods` (where `NAME` follows neither `.` nor `::`) replaced
 /// by what `replace` gives for it, if anything; at any depth.
@@ -144,25 +120,12 @@ pub(crate) fn replace_receivers(
     methods: &[&str],
     replace: &mut dyn FnMut(&syn::Ident) -> Option<Group>,
 ) -> TokenStream {
-    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
-    let mut out = Vec::with_capacity(tokens.len());
-    for (i, token) in tokens.iter().enumerate() {
-        let replaced = match token {
-            TokenTree::Ident(ident)
-                if is_followed_by_a_call_of(&tokens, i, methods)
-                    && !follows_dot_or_path(&tokens, i) =>
-            {
-                replace(ident).map(TokenTree::Group)
-            }
-            TokenTree::Group(group) => {
-                let stream = replace_receivers(group.stream(), methods, replace);
-                let mut inner = Group::new(group.delimiter(), stream);
-                inner.set_span(group.span());
-                Some(TokenTree::Group(inner))
-            }
-            _ => None,
-        };
-        out.push(replaced.unwrap_or_else(|| token.clone()));
-    }
-    out.into_iter().collect()
+    tokens::map(tokens, &mut |tokens, i| match &tokens[i] {
+        TokenTree::Ident(ident)
+            if is_followed_by_a_call_of(tokens, i, methods) && !follows_dot_or_path(tokens, i) =>
+        {
+            replace(ident).map(|group| TokenTree::Group(group).into())
+        }
+        _ => None,
+    })
 }

@@ -6,8 +6,8 @@ use syn::ext::IdentExt;
 use syn::{ItemFn, Path};
 
 use crate::args::last_ident;
-use crate::fallible::follows_dot_or_path;
 use crate::function::names_bound_by_patterns;
+use crate::tokens::{self, follows_dot_or_path};
 
 /// For rust-analyzer only (`#[cfg(rust_analyzer)]`, which it sets and rustc does
 /// not): an item that names, for every read of a variable of `vars` in the body, the
@@ -38,18 +38,15 @@ use crate::function::names_bound_by_patterns;
 //          };
 pub(crate) fn ide_references(function: &ItemFn, vars: &[&Path]) -> TokenStream {
     fn walk(tokens: TokenStream, name: &syn::Ident, found: &mut Vec<syn::Ident>) {
-        let tokens: Vec<TokenTree> = tokens.into_iter().collect();
-        for (i, token) in tokens.iter().enumerate() {
-            match token {
-                TokenTree::Ident(ident)
-                    if ident.unraw() == *name && !follows_dot_or_path(&tokens, i) =>
-                {
+        // Collects as it goes; the answer (never `true`) is not needed.
+        tokens::any(tokens, &mut |tokens, i| {
+            if let TokenTree::Ident(ident) = &tokens[i] {
+                if ident.unraw() == *name && !follows_dot_or_path(tokens, i) {
                     found.push(ident.clone());
                 }
-                TokenTree::Group(group) => walk(group.stream(), name, found),
-                _ => {}
             }
-        }
+            false
+        });
     }
     let shadowed = names_bound_by_patterns(function);
     let body = function.block.to_token_stream();

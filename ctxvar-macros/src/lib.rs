@@ -23,6 +23,7 @@ mod misuse;
 mod never_panics;
 mod private;
 mod provide;
+mod tokens;
 mod uses_context;
 mod value_type;
 mod with_context;

@@ -2,7 +2,7 @@
 //! (`#[uses_context(VAR, strict)]`) can be awaited in their function: evidence of the
 //! variables the function provides, handed to every `.await` of its body.
 
-use proc_macro2::{Group, Punct, Spacing, Span, TokenStream, TokenTree};
+use proc_macro2::{Punct, Spacing, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
@@ -10,6 +10,7 @@ use syn::{Attribute, Expr, Path, Stmt, Token};
 
 use crate::args::{is_strict_flag, last_ident, parse_assignments, parse_variables};
 use crate::private::{private, runtime};
+use crate::tokens;
 use crate::work::{Contexts, Elsewhere, Site, site};
 
 /// `stmts` with every `.await` given the evidence that this function provides
@@ -223,26 +224,21 @@ impl Awaits<'_> {
     /// `x.f().await` becomes `x.f().__ctxvar_provide::<E>().await`, which is what the
     /// rewrite of the expression gives, since a method call and `.await` bind alike.
     fn provided_in_tokens(&mut self, tokens: TokenStream) -> TokenStream {
-        let mut out = TokenStream::new();
-        let mut after_dot = false;
-        for token in tokens {
-            match &token {
-                TokenTree::Group(group) => {
-                    let stream = self.provided_in_tokens(group.stream());
-                    let mut rewritten = Group::new(group.delimiter(), stream);
-                    rewritten.set_span(group.span());
-                    out.extend([TokenTree::Group(rewritten)]);
-                }
-                TokenTree::Ident(ident) if after_dot && ident == "await" => {
-                    let dot = Punct::new('.', Spacing::Alone);
-                    out.extend(self.call(ident.span()));
-                    out.extend([TokenTree::Punct(dot), token.clone()]);
-                }
-                _ => out.extend([token.clone()]),
+        tokens::map(tokens, &mut |tokens, i| match &tokens[i] {
+            TokenTree::Ident(ident)
+                if ident == "await"
+                    && matches!(i.checked_sub(1).map(|at| &tokens[at]),
+                        Some(TokenTree::Punct(dot)) if dot.as_char() == '.') =>
+            {
+                let mut call = self.call(ident.span());
+                call.extend([
+                    TokenTree::Punct(Punct::new('.', Spacing::Alone)),
+                    tokens[i].clone(),
+                ]);
+                Some(call)
             }
-            after_dot = matches!(&token, TokenTree::Punct(p) if p.as_char() == '.');
-        }
-        out
+            _ => None,
+        })
     }
 
     /// Visits `exprs` with `spawned` set as given.
@@ -306,11 +302,10 @@ const MACROS_WHOSE_ARGUMENTS_ARE_CODE: &[&str] = &[
 
 /// Whether `tokens` contain the keyword `fn`, at any depth.
 fn mentions_fn(tokens: TokenStream) -> bool {
-    tokens.into_iter().any(|token| match token {
-        TokenTree::Ident(ident) => ident == "fn",
-        TokenTree::Group(group) => mentions_fn(group.stream()),
-        _ => false,
-    })
+    tokens::any(
+        tokens,
+        &mut |tokens, i| matches!(&tokens[i], TokenTree::Ident(ident) if ident == "fn"),
+    )
 }
 
 impl syn::visit_mut::VisitMut for Awaits<'_> {

@@ -26,6 +26,7 @@ use syn::{Expr, Path};
 
 use crate::args::last_ident;
 use crate::private::{runtime, runtime_name};
+use crate::tokens;
 
 /// What a call does with the work written in its arguments (or receiver).
 pub(crate) enum Site<'a> {
@@ -589,12 +590,11 @@ pub(crate) fn carrying_macros(block: &syn::Block) -> Vec<syn::Ident> {
 /// Whether `tokens` contain `ctxvar::spawn($x)` (or `spawn_local`, `spawn_blocking`,
 /// `thread::spawn`) or `$x.in_current_context()`, at any depth.
 fn passes_a_metavariable_to_a_helper(tokens: TokenStream) -> bool {
-    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
     let is_metavariable = |stream: TokenStream| {
         let inner: Vec<TokenTree> = stream.into_iter().collect();
         matches!(inner.as_slice(), [TokenTree::Punct(dollar), TokenTree::Ident(_)] if dollar.as_char() == '$')
     };
-    tokens.iter().enumerate().any(|(i, token)| match token {
+    tokens::any(tokens, &mut |tokens, i| match &tokens[i] {
         TokenTree::Ident(name) if SPAWNS.iter().any(|spawn| name == spawn) => {
             let by_ctxvar = tokens[..i].iter().rev().take(6).any(|before| {
                 matches!(before, TokenTree::Ident(crate_name)
@@ -610,7 +610,6 @@ fn passes_a_metavariable_to_a_helper(tokens: TokenStream) -> bool {
                 && matches!(&tokens[i - 1], TokenTree::Punct(dot) if dot.as_char() == '.')
                 && matches!(&tokens[i - 3], TokenTree::Punct(dollar) if dollar.as_char() == '$')
         }
-        TokenTree::Group(group) => passes_a_metavariable_to_a_helper(group.stream()),
         _ => false,
     })
 }

@@ -272,18 +272,16 @@ pub(super) fn static_lifetimes(ty: &mut Type) {
 /// `tokens` with every span set to `span`, so that an error about them points at one
 /// place the user wrote rather than across lines.
 pub(super) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|mut token| {
-            if let proc_macro2::TokenTree::Group(group) = &token {
-                let mut inner =
-                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
-                inner.set_span(span);
-                token = proc_macro2::TokenTree::Group(inner);
-            } else {
-                token.set_span(span);
-            }
-            token
-        })
-        .collect()
+    crate::tokens::map(tokens, &mut |tokens, i| {
+        let mut token = tokens[i].clone();
+        if let proc_macro2::TokenTree::Group(group) = &token {
+            let mut inner =
+                proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+            inner.set_span(span);
+            token = proc_macro2::TokenTree::Group(inner);
+        } else {
+            token.set_span(span);
+        }
+        Some(token.into())
+    })
 }
