@@ -100,7 +100,7 @@ pub(crate) struct Outside {
     why: Why,
     call: String,
     /// ctxvar's helper that would carry the context, if the call has one.
-    carrying_helper: Option<&'static str>,
+    carrying_helper: Option<String>,
     /// Whether the work is a closure (a thread's), not a future.
     closure: bool,
     /// The region's number.
@@ -516,7 +516,7 @@ pub(crate) fn read_elsewhere_message(name: &str, outside: &Outside) -> String {
     let call = &outside.call;
     match outside.why {
         Why::Spawned => {
-            let fix = match (outside.carrying_helper, outside.closure) {
+            let fix = match (outside.carrying_helper.as_deref(), outside.closure) {
                 (Some(helper), false) => format!(
                     "spawn it with `{helper}(..)`, which carries this function's context, \
                      or spawn `async move {{ .. }}.in_current_context()`"

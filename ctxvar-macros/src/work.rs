@@ -53,7 +53,7 @@ pub(crate) struct Elsewhere<'a> {
     pub(crate) work: Vec<&'a mut Expr>,
     /// ctxvar's helper that starts the same work carrying the context, for a spawn
     /// called by its path: `ctxvar::spawn` for `tokio::spawn`.
-    pub(crate) carrying_helper: Option<&'static str>,
+    pub(crate) carrying_helper: Option<String>,
 }
 
 /// Why work runs without the function's context.
@@ -200,6 +200,82 @@ fn is_context_type(ty: &syn::Type) -> bool {
     }
 }
 
+/// The runtime's functions that start work carrying the caller's context, one row
+/// each: adding such a function to the runtime means adding its row here.
+pub(crate) const HELPERS: &[Helper] = &[
+    Helper::imported(&["spawn"], WorkKind::Task),
+    Helper::imported(&["spawn_local"], WorkKind::Task),
+    Helper::imported(&["spawn_blocking"], WorkKind::Task),
+    Helper::imported(&["thread", "spawn"], WorkKind::Thread),
+    Helper::by_path(
+        &["ContextFutureExt", "in_current_context"],
+        WorkKind::Future,
+    ),
+    Helper::by_path(
+        &["prelude", "ContextFutureExt", "in_current_context"],
+        WorkKind::Future,
+    ),
+];
+
+/// A row of [`HELPERS`].
+pub(crate) struct Helper {
+    /// Its path in the runtime, without the crate's name.
+    path: &'static [&'static str],
+    /// What the work given to it becomes.
+    work: WorkKind,
+    /// Whether it is recognised by the name it is imported under too (`spawn(..)`
+    /// after `use ctxvar::spawn`, `thread::spawn(..)` after `use ctxvar::thread`),
+    /// checked to be the runtime's (`IsCtxvarHelper`) since the name alone could be
+    /// another crate's.
+    by_import: bool,
+}
+
+impl Helper {
+    const fn imported(path: &'static [&'static str], work: WorkKind) -> Self {
+        Helper {
+            path,
+            work,
+            by_import: true,
+        }
+    }
+
+    const fn by_path(path: &'static [&'static str], work: WorkKind) -> Self {
+        Helper {
+            path,
+            work,
+            by_import: false,
+        }
+    }
+
+    /// The row of the runtime's helper at `path` (its crate's name first).
+    fn at(path: &[&str]) -> Option<&'static Helper> {
+        let (crate_name, rest) = path.split_first()?;
+        (*crate_name == "ctxvar").then(|| HELPERS.iter().find(|helper| helper.path == rest))?
+    }
+
+    /// The row of a helper that may be called by `path`, the name it was imported
+    /// under.
+    fn imported_as(path: &[&str]) -> Option<&'static Helper> {
+        HELPERS
+            .iter()
+            .find(|helper| helper.by_import && helper.path == path)
+    }
+
+    /// The helper that carries the context for another crate's spawn function `call`
+    /// (the path as written, ending in `last`), to name in the fix.
+    fn instead_of(call: &str, last: &str) -> Option<String> {
+        let thread = call.contains("thread::");
+        HELPERS
+            .iter()
+            .find(|helper| {
+                helper.by_import
+                    && helper.path.last() == Some(&last)
+                    && (helper.work == WorkKind::Thread) == thread
+            })
+            .map(|helper| format!("ctxvar::{}", helper.path.join("::")))
+    }
+}
+
 /// The names of the calls that start work with nothing bound, unless they are
 /// `ctxvar`'s: `tokio::spawn(..)`, `std::thread::spawn(..)`, `set.spawn(..)`,
 /// `scope.spawn(..)`.
@@ -227,12 +303,10 @@ pub(crate) fn site<'a>(expr: &'a mut Expr, contexts: &Contexts) -> Option<Site<'
                 return None;
             };
             let call_text = path_text(&callee.path);
-            let carrying_helper = match last.as_str() {
-                _ if why != Why::Spawned => None,
-                "spawn" if call_text.contains("thread::") => Some("ctxvar::thread::spawn"),
-                "spawn" => Some("ctxvar::spawn"),
-                "spawn_local" => Some("ctxvar::spawn_local"),
-                _ => Some("ctxvar::spawn_blocking"),
+            let carrying_helper = if why == Why::Spawned {
+                Helper::instead_of(&call_text, &last)
+            } else {
+                None
             };
             Some(Site::Elsewhere(Elsewhere {
                 why,
@@ -462,32 +536,22 @@ fn helper_call(call: &mut syn::ExprCall) -> Option<CapturePoint<'_>> {
     // Spanned at the name as written: if it is another crate's `spawn`, the error is
     // reported there.
     let span = callee.span();
-    let first_name = &path.segments[0].ident;
-    let (work_kind, ctxvar_helper) = with_segment_names(path, |names| match names {
-        ["ctxvar", "spawn" | "spawn_local" | "spawn_blocking"] => Some((WorkKind::Task, None)),
-        ["ctxvar", "thread", "spawn"] => Some((WorkKind::Thread, None)),
-        ["ctxvar", "ContextFutureExt", "in_current_context"]
-        | [
-            "ctxvar",
-            "prelude",
-            "ContextFutureExt",
-            "in_current_context",
-        ] => Some((WorkKind::Future, None)),
-        ["spawn" | "spawn_local" | "spawn_blocking"] if path.leading_colon.is_none() => Some((
-            WorkKind::Task,
-            Some({
-                let runtime = runtime(span);
-                quote_spanned!(span=> #runtime::#first_name)
-            }),
-        )),
-        ["thread", "spawn"] if path.leading_colon.is_none() => Some((
-            WorkKind::Thread,
-            Some({
-                let runtime = runtime(span);
-                quote_spanned!(span=> #runtime::thread::spawn)
-            }),
-        )),
-        _ => None,
+    let (work_kind, ctxvar_helper) = with_segment_names(path, |names| {
+        if let Some(helper) = Helper::at(names) {
+            return Some((helper.work, None));
+        }
+        let helper = Helper::imported_as(names).filter(|_| path.leading_colon.is_none())?;
+        // The runtime's helper of that name, to check the imported one against; its
+        // last segment is the user's, so that a mismatch is reported there.
+        let runtime = runtime(span);
+        let module = helper.path[..helper.path.len() - 1]
+            .iter()
+            .map(|name| syn::Ident::new(name, span));
+        let last = &path.segments[path.segments.len() - 1].ident;
+        Some((
+            helper.work,
+            Some(quote_spanned!(span=> #runtime #(::#module)* ::#last)),
+        ))
     })?;
     let segments = &path.segments;
     let first = path
@@ -522,10 +586,8 @@ fn checked_import(call: &syn::ExprCall) -> Option<WorkKind> {
     let Expr::Path(helper) = &call.args[1] else {
         return None;
     };
-    with_segment_names(&helper.path, |names| match names {
-        ["ctxvar", "thread", "spawn"] => Some(WorkKind::Thread),
-        ["ctxvar", _] => Some(WorkKind::Task),
-        _ => None,
+    with_segment_names(&helper.path, |names| {
+        Helper::at(names).map(|helper| helper.work)
     })
 }
 
