@@ -217,11 +217,12 @@ use core::fmt;
 use core::marker::PhantomData;
 use core::task::{Context, Poll};
 
-use http::{HeaderMap, HeaderName, Request};
+use http::{HeaderName, Request};
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::bindings::{Binding, BindingList, Bindings};
+use crate::headers::single_text;
 use crate::key::ContextKey;
 use crate::scope::Scope;
 use crate::var::ContextVar;
@@ -572,17 +573,6 @@ pub struct FromHeader<K: ?Sized, P> {
     key: PhantomData<fn(&K)>,
 }
 
-/// The header's value when it appears exactly once and is visible ASCII: the only
-/// case in which the client's value is unambiguous text.
-fn single_text_value<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
-    let mut values = headers.get_all(name).iter();
-    let only = values.next()?;
-    if values.next().is_some() {
-        return None;
-    }
-    only.to_str().ok()
-}
-
 impl<K: ContextKey + ?Sized, P> FromHeader<K, P> {
     /// Binds `variable` to what `parse` makes of a request's `header`; see
     /// [`BindLayer::from_header`].
@@ -627,7 +617,7 @@ where
     type List = Binding<K>;
 
     fn make_bindings(&self, request: &Request<B>) -> Bindings<Binding<K>> {
-        let header = single_text_value(request.headers(), &self.header);
+        let header = single_text(request.headers(), &self.header);
         Bindings::new((self.parse)(header))
     }
 }

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 
 use super::{MAX_BYTES, MAX_MEMBERS};
+use crate::headers::trim_ows;
 
 /// The members of an outgoing header, in order, within the limits.
 #[derive(Default)]
@@ -58,24 +59,13 @@ impl<'k> Members<'k> {
     }
 }
 
-/// Optional whitespace (spaces and tabs) removed from both ends.
-pub(super) fn trim(bytes: &[u8]) -> &[u8] {
-    let is_ows = |byte: &u8| *byte == b' ' || *byte == b'\t';
-    let start = bytes.iter().position(|b| !is_ows(b)).unwrap_or(bytes.len());
-    let end = bytes
-        .iter()
-        .rposition(|b| !is_ows(b))
-        .map_or(start, |end| end + 1);
-    &bytes[start..end]
-}
-
 /// A member's key and value (properties dropped), both trimmed; `None` when it is
 /// malformed: no `=`, or a key that is not a token.
 pub(super) fn split_member(member: &[u8]) -> Option<(&[u8], &[u8])> {
     let without_properties = member.split(|&byte| byte == b';').next().unwrap_or(member);
     let equals = without_properties.iter().position(|&byte| byte == b'=')?;
-    let key = trim(&without_properties[..equals]);
-    let value = trim(&without_properties[equals + 1..]);
+    let key = trim_ows(&without_properties[..equals]);
+    let value = trim_ows(&without_properties[equals + 1..]);
     is_token(key).then_some((key, value))
 }
 
@@ -116,11 +106,6 @@ pub(super) fn is_token(bytes: &[u8]) -> bool {
 /// `%` is allowed but always starts an escape, so it is escaped when writing.
 pub(super) const fn is_value_octet(byte: u8) -> bool {
     matches!(byte, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E)
-}
-
-/// A byte a header value may carry again as it is: visible ASCII, space or tab.
-pub(super) const fn is_header_text(byte: u8) -> bool {
-    matches!(byte, b'\t' | 0x20..=0x7E)
 }
 
 /// Appends `text` percent-encoded: every byte that is not a value octet, and `%`.

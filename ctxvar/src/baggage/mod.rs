@@ -196,20 +196,18 @@ use core::str::FromStr;
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::{HeaderMap, HeaderName};
 use opentelemetry::baggage::BaggageExt as _;
 
 use crate::context::Context;
+use crate::headers::{as_text, is_text, list_elements, list_exceeds, replace_text};
 use crate::var::ContextVar;
 
 mod layer;
 mod members;
 
 pub use layer::{BaggageLayer, BaggageService};
-use members::{
-    Members, is_header_text, is_token, member_key, percent_decode, percent_encode, split_member,
-    trim,
-};
+use members::{Members, is_token, member_key, percent_decode, percent_encode, split_member};
 
 /// The most bytes the `baggage` headers of a request may hold together (counting a
 /// comma between two headers): 8192, the W3C limit. Over it, nothing is bound.
@@ -472,28 +470,17 @@ impl Baggage {
                 out.push(&entry.key, &member);
             }
         }
-        'header: for value in headers.get_all(BAGGAGE) {
-            if out.unread {
+        for raw in list_elements(headers, &BAGGAGE) {
+            if out.stop_if_full() {
                 break;
             }
-            for raw in value.as_bytes().split(|&byte| byte == b',') {
-                let raw = trim(raw);
-                if raw.is_empty() {
-                    continue;
-                }
-                if out.stop_if_full() {
-                    break 'header;
-                }
-                // Members already in the map are passed on as they are, if they are
-                // well-formed text a header can carry again.
-                let Ok(member) = core::str::from_utf8(raw) else {
-                    continue;
-                };
-                if let Some(key) = member_key(member.as_bytes()) {
-                    if member.bytes().all(is_header_text) {
-                        out.push(key, member);
-                    }
-                }
+            // Members already in the map are passed on as they are, if they are
+            // well-formed text a header can carry again.
+            let Some(member) = as_text(raw) else {
+                continue;
+            };
+            if let Some(key) = member_key(member.as_bytes()) {
+                out.push(key, member);
             }
         }
         let otel = opentelemetry::Context::current();
@@ -513,7 +500,7 @@ impl Baggage {
             if !metadata.is_empty() {
                 if !metadata
                     .bytes()
-                    .all(|byte| is_header_text(byte) && byte != b',')
+                    .all(|byte| is_text(byte) && byte != b',')
                 {
                     continue;
                 }
@@ -545,14 +532,9 @@ impl Baggage {
                  {MAX_MEMBERS} members and {MAX_BYTES} bytes"
             );
         }
-        headers.remove(BAGGAGE);
-        if !text.is_empty() {
-            // Every member was checked to be header text, so this cannot fail; if it
-            // did, sending no baggage is the safe outcome.
-            if let Ok(value) = HeaderValue::from_str(&text) {
-                headers.insert(BAGGAGE, value);
-            }
-        }
+        // Every member was checked to be text, so it is written unless it is empty; if
+        // it were not, sending no baggage would be the safe outcome.
+        replace_text(headers, BAGGAGE, &text);
     }
 
     /// The context to handle a request with these `headers` in: the listed variables
@@ -657,37 +639,25 @@ impl Baggage {
         headers: &'h HeaderMap,
         found: &mut [Found<'h>],
     ) -> Result<(), &'static str> {
-        let mut size = 0usize;
-        for (n, value) in headers.get_all(BAGGAGE).iter().enumerate() {
-            // The headers form one list, as if joined with commas.
-            size = size.saturating_add(value.len() + usize::from(n > 0));
-            if size > MAX_BYTES {
-                return Err("8192 bytes");
-            }
+        // The headers form one list, as if joined with commas.
+        if list_exceeds(headers, &BAGGAGE, MAX_BYTES) {
+            return Err("8192 bytes");
         }
-        let mut members = 0usize;
-        for value in headers.get_all(BAGGAGE) {
-            for raw in value.as_bytes().split(|&byte| byte == b',') {
-                let member = trim(raw);
-                if member.is_empty() {
-                    continue;
-                }
-                members += 1;
-                if members > MAX_MEMBERS {
-                    return Err("180 members");
-                }
-                let Some((key, value)) = split_member(member) else {
-                    continue;
-                };
-                let listed = self
-                    .entries
-                    .iter()
-                    .position(|entry| entry.key.as_bytes() == key);
-                if let Some(index) = listed {
-                    // The first member with a key decides, valid or not.
-                    if matches!(found[index], Found::Missing) {
-                        found[index] = percent_decode(value).map_or(Found::Invalid, Found::Value);
-                    }
+        for (read, member) in list_elements(headers, &BAGGAGE).enumerate() {
+            if read == MAX_MEMBERS {
+                return Err("180 members");
+            }
+            let Some((key, value)) = split_member(member) else {
+                continue;
+            };
+            let listed = self
+                .entries
+                .iter()
+                .position(|entry| entry.key.as_bytes() == key);
+            if let Some(index) = listed {
+                // The first member with a key decides, valid or not.
+                if matches!(found[index], Found::Missing) {
+                    found[index] = percent_decode(value).map_or(Found::Invalid, Found::Value);
                 }
             }
         }
