@@ -235,10 +235,22 @@ fn the_member_limit_counts_the_members_of_every_header() {
     let first = members(59);
     let rest = format!("{},", &members(60)["tenant=acme,".len()..]);
     assert_eq!(rest.split(',').filter(|m| !m.is_empty()).count(), 60);
-    let lines = [first.as_bytes(), b",", rest.as_bytes(), b"", rest.as_bytes()];
+    let lines = [
+        first.as_bytes(),
+        b",",
+        rest.as_bytes(),
+        b"",
+        rest.as_bytes(),
+    ];
     assert_eq!(tenant(&lines).unwrap(), "acme");
     let one_more = format!("{rest}x");
-    let lines = [first.as_bytes(), b",", rest.as_bytes(), b"", one_more.as_bytes()];
+    let lines = [
+        first.as_bytes(),
+        b",",
+        rest.as_bytes(),
+        b"",
+        one_more.as_bytes(),
+    ];
     assert_eq!(tenant(&lines), None);
 }
 
