@@ -163,8 +163,10 @@
 //! reading: the members after that point are dropped unread, and the warning's
 //! `dropped` count is of those dropped before it. The members already in the map are
 //! whatever the client sent to a service that forwards its headers, so the work is
-//! linear in what is read, and no more is read than fills the header: a 400 KiB
-//! header costs what an 8 KiB one does. Other
+//! linear in what is read, each member read once: a 400 KiB header of distinct members
+//! costs what an 8 KiB one does, since reading stops once they fill the header.
+//! Members that fill nothing (a key already seen, malformed, not text, or empty) do
+//! not stop it: a header made of them is read to its end, in one pass. Other
 //! headers, `traceparent` and `tracestate` included, are left as they are. With an
 //! OpenTelemetry propagator, call `inject` after the propagator's: a propagator
 //! replaces the `baggage` header it writes, while `inject` keeps what it finds.
