@@ -20,9 +20,12 @@
 //! A value is *text* when every byte is visible ASCII, a space or a tab: what
 //! [`HeaderValue::to_str`] accepts ([`is_text`], [`as_text`]). A header may also carry
 //! bytes above 0x7F (obs-text), but their meaning depends on an encoding no one
-//! declared, and `http` does not hand them out as a `str`; a reader treats a value
-//! that is not text as absent, and a writer writes only text ([`replace_text`]), so
-//! that what this crate sends a peer reads back under the same rule.
+//! declared, and `http` does not hand them out as a `str`. So a single value that is
+//! not text is treated as absent; a list's elements stay bytes, for the list's own
+//! grammar to judge (a `baggage` value that is not text is an invalid value, and a
+//! member that is not text is not forwarded); and a writer writes only text
+//! ([`replace_text`]), so that a peer reading under the same rule reads what was
+//! sent.
 //!
 //! # One value, or a list: a header sent twice
 //!
@@ -33,19 +36,25 @@
 //! purpose, one rule per kind of header:
 //!
 //! - **A single value** ([`single_text`]): `x-request-id`, `x-tenant`, what
-//!   `tower::FromHeader` binds. It is read only when the header appears exactly once, as
-//!   text. Sent twice, even with the same value, it is refused (`None`), not resolved:
-//!   two values for one id are ambiguous, and the layers and proxies around this one
-//!   disagree on which counts (the first, the last, both joined by a comma), so taking
-//!   either would let a client show this layer one value and a layer next to it
-//!   another. The caller then binds a value of its own.
+//!   `tower::FromHeader` binds. It is read only when the header appears exactly
+//!   once, as text. Sent twice, even with the same value, it is refused (`None`), not
+//!   resolved: two values for one id are ambiguous, and the layers and proxies around
+//!   this one disagree on which counts (the first, the last, both joined by a comma),
+//!   so taking either would let a client show this layer one value and a layer next
+//!   to it another. The caller then binds a value of its own.
 //! - **A list** ([`list_elements`]): `baggage`, a list by the W3C specification. All
 //!   its lines are one list, in order, as if joined by commas: a hop may have split
 //!   or joined them, and the meaning must not depend on it. The list's limits
-//!   therefore count every line, with a comma between two ([`list_exceeds`]); empty
-//!   elements (stray commas, which such joining produces) are skipped; and the
-//!   elements are bytes, for the list's own grammar to read (a `baggage` value
-//!   that is not text is an invalid value, not an absent header).
+//!   therefore count every line, with a comma between two ([`list_exceeds`]), and
+//!   empty elements (stray commas, which such joining produces) are skipped. Which
+//!   element wins when a list repeats one of its keys is the list's own rule (for
+//!   `baggage`, the first).
+//!
+//! # Writing
+//!
+//! A header this crate writes is one line ([`replace_text`]): every value it had is
+//! replaced, so a list written after merging what was there (as `baggage` does) is
+//! not followed by the lines it merged.
 
 // Each helper serves at least one of `tower` and `baggage`; built with only one of
 // them, the other's helpers are unused.

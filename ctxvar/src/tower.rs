@@ -141,11 +141,12 @@
 //! `#[uses_context]` handler cannot panic on its entry check because of a header.
 //! With [`BindLayer::from_header`], the parse function receives
 //!
-//! - `Some(text)` when the header appears exactly once and its value is visible ASCII
-//!   (what [`HeaderValue::to_str`](http::HeaderValue::to_str) accepts);
-//! - `None` when it is missing, repeated (two values for one id are ambiguous, and
-//!   other layers may pick a different one), or holds other bytes (non-ASCII,
-//!   non-UTF-8, control characters);
+//! - `Some(text)` when the header appears exactly once and its value is text: visible
+//!   ASCII, spaces and tabs (what [`HeaderValue::to_str`](http::HeaderValue::to_str)
+//!   accepts);
+//! - `None` when it is missing, repeated, even with the same value (two values for one
+//!   id are ambiguous, and other layers may pick a different one), or holds other
+//!   bytes (non-ASCII, non-UTF-8, control characters);
 //!
 //! and returns the value to bind: a parsed value, or a fallback of your choosing (a
 //! fresh id, `"anonymous"`). Where "no value" must stay visible to the code that
@@ -347,10 +348,10 @@ impl<K: ContextKey + ?Sized, P> BindLayer<FromHeader<K, P>> {
     /// A layer binding `variable` to what `parse` makes of the request's `header`.
     ///
     /// `parse` receives `Some(value)` when the header appears exactly once with a
-    /// visible-ASCII value, and `None` when it is missing, repeated, or holds other
-    /// bytes; either way it returns the value to bind, so every request is bound (see
-    /// "Headers come from the client" in the [module documentation](self)). It is
-    /// called once per request, before the inner service.
+    /// value of visible ASCII, spaces and tabs, and `None` when it is missing,
+    /// repeated, or holds other bytes; either way it returns the value to bind, so
+    /// every request is bound (see "Headers come from the client" in the [module
+    /// documentation](self)). It is called once per request, before the inner service.
     ///
     /// ```
     /// use ctxvar::context_var;
