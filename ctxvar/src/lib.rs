@@ -700,6 +700,8 @@ pub mod example;
 extern crate self as ctxvar;
 pub mod executor;
 mod frame;
+#[cfg(any(feature = "tower", feature = "baggage"))]
+mod headers;
 mod key;
 pub mod prelude;
 mod scope;

@@ -141,11 +141,12 @@
 //! `#[uses_context]` handler cannot panic on its entry check because of a header.
 //! With [`BindLayer::from_header`], the parse function receives
 //!
-//! - `Some(text)` when the header appears exactly once and its value is visible ASCII
-//!   (what [`HeaderValue::to_str`](http::HeaderValue::to_str) accepts);
-//! - `None` when it is missing, repeated (two values for one id are ambiguous, and
-//!   other layers may pick a different one), or holds other bytes (non-ASCII,
-//!   non-UTF-8, control characters);
+//! - `Some(text)` when the header appears exactly once and its value is text: visible
+//!   ASCII, spaces and tabs (what [`HeaderValue::to_str`](http::HeaderValue::to_str)
+//!   accepts);
+//! - `None` when it is missing, repeated, even with the same value (two values for one
+//!   id are ambiguous, and other layers may pick a different one), or holds other
+//!   bytes (non-ASCII, non-UTF-8, control characters);
 //!
 //! and returns the value to bind: a parsed value, or a fallback of your choosing (a
 //! fresh id, `"anonymous"`). Where "no value" must stay visible to the code that
@@ -217,11 +218,12 @@ use core::fmt;
 use core::marker::PhantomData;
 use core::task::{Context, Poll};
 
-use http::{HeaderMap, HeaderName, Request};
+use http::{HeaderName, Request};
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::bindings::{Binding, BindingList, Bindings};
+use crate::headers::single_text;
 use crate::key::ContextKey;
 use crate::scope::Scope;
 use crate::var::ContextVar;
@@ -346,10 +348,10 @@ impl<K: ContextKey + ?Sized, P> BindLayer<FromHeader<K, P>> {
     /// A layer binding `variable` to what `parse` makes of the request's `header`.
     ///
     /// `parse` receives `Some(value)` when the header appears exactly once with a
-    /// visible-ASCII value, and `None` when it is missing, repeated, or holds other
-    /// bytes; either way it returns the value to bind, so every request is bound (see
-    /// "Headers come from the client" in the [module documentation](self)). It is
-    /// called once per request, before the inner service.
+    /// value of visible ASCII, spaces and tabs, and `None` when it is missing,
+    /// repeated, or holds other bytes; either way it returns the value to bind, so
+    /// every request is bound (see "Headers come from the client" in the [module
+    /// documentation](self)). It is called once per request, before the inner service.
     ///
     /// ```
     /// use ctxvar::context_var;
@@ -572,17 +574,6 @@ pub struct FromHeader<K: ?Sized, P> {
     key: PhantomData<fn(&K)>,
 }
 
-/// The header's value when it appears exactly once and is visible ASCII: the only
-/// case in which the client's value is unambiguous text.
-fn single_text_value<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
-    let mut values = headers.get_all(name).iter();
-    let only = values.next()?;
-    if values.next().is_some() {
-        return None;
-    }
-    only.to_str().ok()
-}
-
 impl<K: ContextKey + ?Sized, P> FromHeader<K, P> {
     /// Binds `variable` to what `parse` makes of a request's `header`; see
     /// [`BindLayer::from_header`].
@@ -627,7 +618,7 @@ where
     type List = Binding<K>;
 
     fn make_bindings(&self, request: &Request<B>) -> Bindings<Binding<K>> {
-        let header = single_text_value(request.headers(), &self.header);
+        let header = single_text(request.headers(), &self.header);
         Bindings::new((self.parse)(header))
     }
 }

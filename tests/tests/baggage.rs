@@ -228,6 +228,32 @@ fn the_member_limit_counts_every_non_empty_member_and_over_it_nothing_binds() {
     assert_eq!(tenant(&[empty.as_bytes()]).unwrap(), "acme");
 }
 
+#[test]
+fn the_member_limit_counts_the_members_of_every_header() {
+    // 180 members over three headers, with stray commas and an empty line: at the
+    // limit. One more member in any of them: over it.
+    let first = members(59);
+    let rest = format!("{},", &members(60)["tenant=acme,".len()..]);
+    assert_eq!(rest.split(',').filter(|m| !m.is_empty()).count(), 60);
+    let lines = [
+        first.as_bytes(),
+        b",",
+        rest.as_bytes(),
+        b"",
+        rest.as_bytes(),
+    ];
+    assert_eq!(tenant(&lines).unwrap(), "acme");
+    let one_more = format!("{rest}x");
+    let lines = [
+        first.as_bytes(),
+        b",",
+        rest.as_bytes(),
+        b"",
+        one_more.as_bytes(),
+    ];
+    assert_eq!(tenant(&lines), None);
+}
+
 /// Makes sure a subscriber that wants every event is installed for the process, so
 /// that no callsite can cache "never": tests run in parallel, and one that reaches a
 /// callsite first, on a thread without a subscriber, could otherwise register it as
@@ -357,6 +383,56 @@ fn inject_merges_the_opentelemetry_contexts_baggage_and_ours_win() {
         headers["baggage"],
         "tenant=acme,request.id=7,region=eu,user.tier=gold%20plus"
     );
+}
+
+#[test]
+fn inject_forwards_only_members_that_are_header_text() {
+    // Bytes above 0x7F, UTF-8 or not, cannot go out again: such a member is dropped,
+    // and does not hide a later member with its key. Spaces and tabs inside a member
+    // are text, and it goes out as it came, trimmed.
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "baggage",
+        HeaderValue::from_bytes(b"a=1,b=caf\xc3\xa9,b=ok,c=\xff,c=ok,\t d = x y\tz ;p ").unwrap(),
+    );
+    injected(&mut headers);
+    assert_eq!(
+        headers["baggage"],
+        "tenant=acme,request.id=7,a=1,b=ok,c=ok,d = x y\tz ;p"
+    );
+}
+
+#[test]
+fn inject_drops_opentelemetry_members_whose_properties_a_header_cannot_carry() {
+    for (metadata, expected) in [
+        ("src=edge", "request.id=7,user.tier=gold;src=edge"),
+        // A comma would split the member in two; bytes above 0x7F are not text.
+        ("a,b", "request.id=7"),
+        ("caf\u{e9}", "request.id=7"),
+    ] {
+        let otel = opentelemetry::Context::current_with_baggage([
+            opentelemetry::baggage::KeyValueMetadata::new("user.tier", "gold", metadata),
+        ]);
+        let _attached = otel.attach();
+        let mut headers = HeaderMap::new();
+        REQUEST_ID.sync_scope(7, || BAGGAGE.inject(&mut headers));
+        assert_eq!(headers["baggage"], expected, "{metadata}");
+    }
+}
+
+#[test]
+fn inject_reads_past_duplicates_malformed_and_empty_members_once_each() {
+    // None of them fills the header, so reading goes on past them (one pass over
+    // ~1 MiB of them) to the members after.
+    let mut value = "k=1,".repeat(100_000);
+    value.push_str(&"x,".repeat(100_000));
+    value.push_str(&", ".repeat(100_000));
+    value.push_str("last=2");
+    let mut headers = HeaderMap::new();
+    headers.insert("baggage", HeaderValue::from_str(&value).unwrap());
+    let logged = drop_warnings(|| injected(&mut headers));
+    assert_eq!(headers["baggage"], "tenant=acme,request.id=7,k=1,last=2");
+    assert!(logged.is_empty(), "{logged:?}");
 }
 
 #[test]

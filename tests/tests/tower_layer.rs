@@ -455,6 +455,13 @@ const HOSTILE: &[Hostile] = &[
         attempts: &[b""],
         expected: r#"<Ok("") Ok(0)>"#,
     },
+    Hostile {
+        // Text is what `HeaderValue::to_str` accepts: visible ASCII, spaces and tabs.
+        what: "spaces and tabs are text",
+        request_ids: &[b"r 1\tx"],
+        attempts: &[b"7\t"],
+        expected: r#"<Ok("r 1\tx") Ok(0)>"#,
+    },
 ];
 
 #[tokio::test]

@@ -7,8 +7,47 @@ use http::Request;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::Baggage;
+use super::list::Baggage;
 use crate::context::ContextScope;
+
+impl Baggage {
+    /// A tower layer that handles each request in the context [`extract`](Self::extract)
+    /// returns for its headers: the listed variables are bound for the inner service's
+    /// `call` and on every poll of its future.
+    ///
+    /// Apply it only where callers are trusted (see the [module documentation](super)).
+    ///
+    /// ```
+    /// use axum::{Router, body::Body, routing::get};
+    /// use ctxvar::baggage::Baggage;
+    /// use ctxvar::context_var;
+    /// use tower::ServiceExt;
+    ///
+    /// #[context_var]
+    /// static TENANT: String;
+    ///
+    /// async fn whoami() -> String {
+    ///     TENANT.try_get().unwrap_or_else(|_| "nobody".to_owned())
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let baggage = Baggage::new().var("tenant", TENANT);
+    /// let app = Router::new().route("/", get(whoami)).layer(baggage.layer());
+    ///
+    /// let request = http::Request::get("/").header("baggage", "tenant=acme").body(Body::empty());
+    /// let response = app.oneshot(request.unwrap()).await.unwrap();
+    /// let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+    /// assert_eq!(body, "acme");
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn layer(&self) -> BaggageLayer {
+        BaggageLayer {
+            baggage: self.clone(),
+        }
+    }
+}
 
 /// A [`Layer`] that wraps services in a [`BaggageService`]; made by
 /// [`Baggage::layer`], which shows it in an axum router.
@@ -33,7 +72,7 @@ use crate::context::ContextScope;
 /// ```
 #[derive(Clone, Debug)]
 pub struct BaggageLayer {
-    pub(super) baggage: Baggage,
+    baggage: Baggage,
 }
 
 impl<S> Layer<S> for BaggageLayer {

@@ -1,0 +1,134 @@
+//! Reading the incoming header: [`Baggage::extract`], which scans it within the
+//! limits and binds the listed variables it finds into a [`Context`].
+
+use std::borrow::Cow;
+
+use http::HeaderMap;
+
+use super::grammar::{BAGGAGE, split_member};
+use super::limits::{MAX_BYTES, MAX_MEMBERS};
+use super::list::{Baggage, Entry};
+use super::percent::percent_decode;
+use crate::context::Context;
+use crate::headers::{list_elements, list_exceeds};
+
+impl Baggage {
+    /// The context to handle a request with these `headers` in: the listed variables
+    /// found in its `baggage` header bound, over the bindings in effect here.
+    ///
+    /// Run the handler with [`Context::run`] or [`Context::scope`]. This is what the
+    /// [`layer`](Self::layer) does for each request; use it with a server that is not
+    /// tower-based. See "Reading the header" and "What the bound context holds" in the
+    /// [module documentation](super), and do not call it for untrusted callers if a
+    /// variable it binds grants anything.
+    ///
+    /// ```
+    /// use ctxvar::baggage::Baggage;
+    /// use ctxvar::context_var;
+    ///
+    /// #[context_var]
+    /// static TENANT: String;
+    ///
+    /// #[context_var]
+    /// static REQUEST_ID: u64;
+    ///
+    /// let baggage = Baggage::new().var("tenant", TENANT).var("request.id", REQUEST_ID);
+    /// let mut headers = http::HeaderMap::new();
+    /// // `request.id` is not a number: it alone is left unbound (and a warning logged).
+    /// headers.insert("baggage", "request.id=seven, tenant=acme%20corp;source=edge".parse().unwrap());
+    ///
+    /// # futures::executor::block_on(async {
+    /// let ctx = baggage.extract(&headers);
+    /// let seen = ctx.scope(async { (TENANT.try_get(), REQUEST_ID.is_bound()) }).await;
+    /// assert_eq!(seen, (Ok("acme corp".to_owned()), false));
+    /// # });
+    /// ```
+    #[must_use]
+    pub fn extract(&self, headers: &HeaderMap) -> Context {
+        let mut found: Vec<Found<'_>> = self.entries.iter().map(|_| Found::Missing).collect();
+        if let Err(limit) = self.scan(headers, &mut found) {
+            tracing::warn!(
+                "baggage: the `baggage` header is over {limit}; no baggage variable bound"
+            );
+            return Context::current();
+        }
+        let mut values = Vec::with_capacity(found.len());
+        for (entry, found) in self.entries.iter().zip(found) {
+            match found {
+                Found::Missing => {}
+                Found::Invalid => tracing::warn!(
+                    key = %entry.key,
+                    "baggage: the value of `{}` is not valid percent-encoded UTF-8 text; `{}` not bound",
+                    entry.key,
+                    entry.var,
+                ),
+                Found::Value(text) => values.push((entry, text)),
+            }
+        }
+        let mut ctx = None;
+        bind_nested(&values, &mut ctx);
+        ctx.unwrap_or_else(Context::current)
+    }
+
+    /// Reads the headers into `found` (one slot per entry), or says which limit they
+    /// exceed. Work and memory are bounded by the limits, not by the input: the size is
+    /// checked before anything is decoded, and only listed keys' values are decoded.
+    fn scan<'h>(
+        &self,
+        headers: &'h HeaderMap,
+        found: &mut [Found<'h>],
+    ) -> Result<(), &'static str> {
+        // The headers form one list, as if joined with commas.
+        if list_exceeds(headers, &BAGGAGE, MAX_BYTES) {
+            return Err("8192 bytes");
+        }
+        for (read, member) in list_elements(headers, &BAGGAGE).enumerate() {
+            if read == MAX_MEMBERS {
+                return Err("180 members");
+            }
+            let Some((key, value)) = split_member(member) else {
+                continue;
+            };
+            let listed = self
+                .entries
+                .iter()
+                .position(|entry| entry.key.as_bytes() == key);
+            if let Some(index) = listed {
+                // The first member with a key decides, valid or not.
+                if matches!(found[index], Found::Missing) {
+                    found[index] = percent_decode(value).map_or(Found::Invalid, Found::Value);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What the header says about one listed key.
+enum Found<'h> {
+    /// No member with the key.
+    Missing,
+    /// The first member's value, percent-decoded.
+    Value(Cow<'h, str>),
+    /// The first member's value is not valid percent-encoded UTF-8.
+    Invalid,
+}
+
+/// Binds each value in turn, each scope inside the previous one, and captures the
+/// context at the innermost level into `out`. A value that does not parse is skipped
+/// (with a warning) and the rest are still bound.
+fn bind_nested(values: &[(&Entry, Cow<'_, str>)], out: &mut Option<Context>) {
+    let Some(((entry, text), rest)) = values.split_first() else {
+        *out = Some(Context::current());
+        return;
+    };
+    if (entry.bind)(text, &mut || bind_nested(rest, out)).is_err() {
+        tracing::warn!(
+            key = %entry.key,
+            "baggage: the value of `{}` does not parse as the type of `{}`; not bound",
+            entry.key,
+            entry.var,
+        );
+        bind_nested(rest, out);
+    }
+}
