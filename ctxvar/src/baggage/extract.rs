@@ -7,7 +7,7 @@ use http::HeaderMap;
 
 use super::grammar::{BAGGAGE, split_member};
 use super::limits::{MAX_BYTES, MAX_MEMBERS};
-use super::list::{Baggage, Entry};
+use super::list::{Baggage, ListedVar};
 use super::percent::percent_decode;
 use crate::context::Context;
 use crate::headers::{list_elements, list_exceeds};
@@ -45,7 +45,7 @@ impl Baggage {
     /// ```
     #[must_use]
     pub fn extract(&self, headers: &HeaderMap) -> Context {
-        let mut found: Vec<Found<'_>> = self.entries.iter().map(|_| Found::Missing).collect();
+        let mut found: Vec<Found<'_>> = self.vars.iter().map(|_| Found::Missing).collect();
         if let Err(limit) = self.scan(headers, &mut found) {
             tracing::warn!(
                 "baggage: the `baggage` header is over {limit}; no baggage variable bound"
@@ -53,7 +53,7 @@ impl Baggage {
             return Context::current();
         }
         let mut values = Vec::with_capacity(found.len());
-        for (entry, found) in self.entries.iter().zip(found) {
+        for (entry, found) in self.vars.iter().zip(found) {
             match found {
                 Found::Missing => {}
                 Found::Invalid => tracing::warn!(
@@ -90,7 +90,7 @@ impl Baggage {
                 continue;
             };
             let listed = self
-                .entries
+                .vars
                 .iter()
                 .position(|entry| entry.key.as_bytes() == key);
             if let Some(index) = listed {
@@ -117,7 +117,7 @@ enum Found<'h> {
 /// Binds each value in turn, each scope inside the previous one, and captures the
 /// context at the innermost level into `out`. A value that does not parse is skipped
 /// (with a warning) and the rest are still bound.
-fn bind_nested(values: &[(&Entry, Cow<'_, str>)], out: &mut Option<Context>) {
+fn bind_nested(values: &[(&ListedVar, Cow<'_, str>)], out: &mut Option<Context>) {
     let Some(((entry, text), rest)) = values.split_first() else {
         *out = Some(Context::current());
         return;

@@ -41,7 +41,7 @@ impl Baggage {
     pub fn inject(&self, headers: &mut HeaderMap) {
         let mut out = Members::default();
         let mut text = String::new();
-        for entry in self.entries.iter() {
+        for entry in self.vars.iter() {
             text.clear();
             if (entry.read)(&mut text) {
                 if out.stop_if_full() {

@@ -25,7 +25,7 @@ pub(super) struct NotParsed;
 
 /// One listed variable.
 #[derive(Clone)]
-pub(super) struct Entry {
+pub(super) struct ListedVar {
     pub(super) key: Cow<'static, str>,
     pub(super) var: &'static str,
     pub(super) read: Arc<ReadFn>,
@@ -57,7 +57,7 @@ pub(super) struct Entry {
 /// ```
 #[derive(Clone, Default)]
 pub struct Baggage {
-    pub(super) entries: Arc<[Entry]>,
+    pub(super) vars: Arc<[ListedVar]>,
 }
 
 impl Baggage {
@@ -116,14 +116,14 @@ impl Baggage {
              (ASCII letters, digits and ! # $ % & ' * + - . ^ _ ` | ~)",
             key.escape_debug(),
         );
-        if let Some(listed) = self.entries.iter().find(|entry| entry.key == key) {
+        if let Some(listed) = self.vars.iter().find(|entry| entry.key == key) {
             panic!(
                 "baggage key `{key}` is listed twice (for `{}` and `{}`): each key names one variable",
                 listed.var,
                 variable.name(),
             );
         }
-        let entry = Entry {
+        let entry = ListedVar {
             key,
             var: variable.name(),
             read: Arc::new(move |out: &mut String| {
@@ -135,11 +135,9 @@ impl Baggage {
                 Ok(())
             }),
         };
-        let mut entries = self.entries.to_vec();
-        entries.push(entry);
-        Baggage {
-            entries: entries.into(),
-        }
+        let mut vars = self.vars.to_vec();
+        vars.push(entry);
+        Baggage { vars: vars.into() }
     }
 }
 
@@ -148,7 +146,7 @@ impl fmt::Debug for Baggage {
         // The keys and the names of their variables; values are not the list's.
         f.write_str("Baggage ")?;
         let mut map = f.debug_map();
-        for entry in self.entries.iter() {
+        for entry in self.vars.iter() {
             map.entry(&entry.key, &entry.var);
         }
         map.finish()
