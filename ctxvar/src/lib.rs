@@ -699,6 +699,7 @@ pub mod example;
 extern crate self as ctxvar;
 pub mod executor;
 mod frame;
+mod inside;
 mod key;
 pub mod prelude;
 mod provided;

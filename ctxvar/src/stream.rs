@@ -10,6 +10,7 @@ use pin_project_lite::pin_project;
 
 use crate::bindings::BindingList;
 use crate::context::Context;
+use crate::inside::Inside;
 use crate::scope::Scope;
 
 pin_project! {
@@ -86,29 +87,18 @@ pin_project! {
     #[cfg_attr(docsrs, doc(cfg(feature = "stream")))]
     #[must_use = "streams do nothing unless polled"]
     pub struct ContextStream<S> {
-        context: Context,
-        // `None` only while the stream is being dropped: it is dropped inside the
-        // context, as `ContextScope` drops its future, so its destructors see the
-        // snapshot's bindings and never those of whoever drops it.
+        // Polled and dropped inside the context, as `ContextScope` does its future, so
+        // its destructors see the snapshot's bindings and never those of whoever
+        // drops it.
         #[pin]
-        stream: Option<S>,
-    }
-
-    impl<S> PinnedDrop for ContextStream<S> {
-        fn drop(this: Pin<&mut Self>) {
-            let mut this = this.project();
-            if this.stream.is_some() {
-                this.context.run(|| this.stream.set(None));
-            }
-        }
+        stream: Inside<Context, S>,
     }
 }
 
 impl<S> ContextStream<S> {
     pub(crate) fn new(context: Context, stream: S) -> Self {
         ContextStream {
-            context,
-            stream: Some(stream),
+            stream: Inside::new(context, stream),
         }
     }
 }
@@ -117,16 +107,13 @@ impl<S: Stream> Stream for ContextStream<S> {
     type Item = S::Item;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<S::Item>> {
-        let this = self.project();
-        let stream = this.stream;
-        this.context.run(|| match stream.as_pin_mut() {
-            Some(stream) => stream.poll_next(cx),
-            None => unreachable!("the inner stream is only removed when it is dropped"),
-        })
+        self.project()
+            .stream
+            .with_pin_mut(|stream| stream.poll_next(cx))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.stream.as_ref().map_or((0, None), Stream::size_hint)
+        self.stream.get_ref().size_hint()
     }
 }
 
