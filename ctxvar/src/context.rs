@@ -164,7 +164,7 @@ impl Context {
         self,
         stream: S,
     ) -> crate::stream::ContextStream<S> {
-        crate::stream::ContextStream::new(self, stream)
+        crate::stream::ContextStream::new(ContextScope::new(self, stream))
     }
 }
 
@@ -206,6 +206,12 @@ impl<F> ContextScope<F> {
     #[inline]
     pub(crate) fn with_inner<R>(self: Pin<&mut Self>, f: impl FnOnce(Pin<&mut F>) -> R) -> R {
         self.project().inner.with_pin_mut(f)
+    }
+
+    /// The inner value, for what needs no bindings (a stream's size hint).
+    #[cfg(feature = "stream")]
+    pub(crate) fn inner_ref(&self) -> &F {
+        self.inner.get_ref()
     }
 }
 

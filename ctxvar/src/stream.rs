@@ -9,8 +9,7 @@ use futures_core::Stream;
 use pin_project_lite::pin_project;
 
 use crate::bindings::BindingList;
-use crate::context::Context;
-use crate::inside::Inside;
+use crate::context::ContextScope;
 use crate::scope::Scope;
 
 pin_project! {
@@ -68,8 +67,8 @@ impl<L: BindingList, S> fmt::Debug for ScopeStream<L, S> {
 }
 
 pin_project! {
-    /// A stream polled inside a [`Context`], and dropped inside it; returned by
-    /// [`Context::scope_stream`].
+    /// A stream polled inside a [`Context`](crate::Context), and dropped inside it;
+    /// returned by [`Context::scope_stream`](crate::Context::scope_stream).
     ///
     /// ```
     /// use ctxvar::{context_var, Context, ContextStream};
@@ -87,19 +86,16 @@ pin_project! {
     #[cfg_attr(docsrs, doc(cfg(feature = "stream")))]
     #[must_use = "streams do nothing unless polled"]
     pub struct ContextStream<S> {
-        // Polled and dropped inside the context, as `ContextScope` does its future, so
-        // its destructors see the snapshot's bindings and never those of whoever
-        // drops it.
+        // A `ContextScope` whose "future" is the stream: it already enters the
+        // context around any access to its inner value and drops it inside it.
         #[pin]
-        stream: Inside<Context, S>,
+        scope: ContextScope<S>,
     }
 }
 
 impl<S> ContextStream<S> {
-    pub(crate) fn new(context: Context, stream: S) -> Self {
-        ContextStream {
-            stream: Inside::new(context, stream),
-        }
+    pub(crate) fn new(scope: ContextScope<S>) -> Self {
+        ContextStream { scope }
     }
 }
 
@@ -108,12 +104,12 @@ impl<S: Stream> Stream for ContextStream<S> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<S::Item>> {
         self.project()
-            .stream
-            .with_pin_mut(|stream| stream.poll_next(cx))
+            .scope
+            .with_inner(|stream| stream.poll_next(cx))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.stream.get_ref().size_hint()
+        self.scope.inner_ref().size_hint()
     }
 }
 
