@@ -13,8 +13,11 @@ use crate::context::ContextScope;
 use crate::scope::Scope;
 
 pin_project! {
-    /// A stream that polls an inner stream with some variables bound; returned by
-    /// [`Bindings::scope_stream`](crate::Bindings::scope_stream).
+    /// A stream that overlays bindings on the current ones: it polls an inner stream
+    /// with some variables bound over whatever its poller has bound, and drops it with
+    /// them bound; returned by [`Bindings::scope_stream`](crate::Bindings::scope_stream).
+    ///
+    /// It is to a stream what [`Scope`](crate::Scope) is to a future.
     ///
     /// ```
     /// use ctxvar::{context_var, Binding, ScopeStream};
@@ -67,8 +70,12 @@ impl<L: BindingList, S> fmt::Debug for ScopeStream<L, S> {
 }
 
 pin_project! {
-    /// A stream polled inside a [`Context`](crate::Context), and dropped inside it;
+    /// A stream that replaces the visible bindings with a captured
+    /// [`Context`](crate::Context): it polls an inner stream in exactly that context's
+    /// bindings, whatever its poller has bound, and drops it inside the context;
     /// returned by [`Context::scope_stream`](crate::Context::scope_stream).
+    ///
+    /// It is to a stream what [`ContextScope`](crate::ContextScope) is to a future.
     ///
     /// ```
     /// use ctxvar::{context_var, Context, ContextStream};
