@@ -9,6 +9,7 @@ use core::task::Poll;
 use pin_project_lite::pin_project;
 
 use crate::frame::{self, Captured};
+use crate::inside::{Enter, Inside};
 
 /// A snapshot of the bindings in effect where it was captured, to run work in later,
 /// elsewhere: in a spawned task, on another thread, in a callback.
@@ -127,10 +128,16 @@ impl Context {
     /// # }
     /// ```
     pub fn scope<F: IntoFuture>(self, future: F) -> ContextScope<F::IntoFuture> {
-        ContextScope {
-            context: self,
-            future: Some(future.into_future()),
-        }
+        ContextScope::new(self, future.into_future())
+    }
+}
+
+// SAFETY: `Captured::enter` runs its callback once, with the captured bindings
+// entered as a root frame, and does nothing before it that can fail.
+unsafe impl Enter for Context {
+    #[inline]
+    fn enter<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        self.captured.enter(f)
     }
 }
 
@@ -157,13 +164,21 @@ impl Context {
         self,
         stream: S,
     ) -> crate::stream::ContextStream<S> {
-        crate::stream::ContextStream::new(self, stream)
+        crate::stream::ContextStream::new(ContextScope::new(self, stream))
     }
 }
 
 pin_project! {
-    /// A future running inside a [`Context`]: returned by [`Context::scope`] and
+    /// A future that replaces the visible bindings with a captured [`Context`]: it runs
+    /// an inner future in exactly that context's bindings, whatever its poller has
+    /// bound. Returned by [`Context::scope`] and
     /// [`ContextFutureExt::in_current_context`].
+    ///
+    /// On every poll it enters the context (hiding the poller's bindings), polls the
+    /// inner future, and restores the poller's bindings when the poll returns. When
+    /// dropped, it drops the inner future inside the context, so destructors see the
+    /// context's bindings. To bind variables over the poller's bindings instead, see
+    /// [`Scope`](crate::Scope).
     ///
     /// ```
     /// use ctxvar::{Context, ContextScope};
@@ -173,18 +188,30 @@ pin_project! {
     /// ```
     #[must_use = "futures do nothing unless you `.await` or poll them"]
     pub struct ContextScope<F> {
-        context: Context,
+        // The inner future, polled and dropped with the context entered.
         #[pin]
-        future: Option<F>,
+        inner: Inside<Context, F>,
+    }
+}
+
+impl<F> ContextScope<F> {
+    #[inline]
+    pub(crate) fn new(context: Context, future: F) -> Self {
+        ContextScope {
+            inner: Inside::new(context, future),
+        }
     }
 
-    impl<F> PinnedDrop for ContextScope<F> {
-        fn drop(this: Pin<&mut Self>) {
-            let mut this = this.project();
-            if this.future.is_some() {
-                this.context.run(|| this.future.set(None));
-            }
-        }
+    /// Runs `f` on the inner value with the context entered.
+    #[inline]
+    pub(crate) fn with_inner<R>(self: Pin<&mut Self>, f: impl FnOnce(Pin<&mut F>) -> R) -> R {
+        self.project().inner.with_pin_mut(f)
+    }
+
+    /// The inner value, for what needs no bindings (a stream's size hint).
+    #[cfg(feature = "stream")]
+    pub(crate) fn inner_ref(&self) -> &F {
+        self.inner.get_ref()
     }
 }
 
@@ -197,13 +224,9 @@ impl<F> fmt::Debug for ContextScope<F> {
 impl<F: Future> Future for ContextScope<F> {
     type Output = F::Output;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut core::task::Context<'_>) -> Poll<F::Output> {
-        let this = self.project();
-        let future = this.future;
-        this.context.run(|| match future.as_pin_mut() {
-            Some(future) => future.poll(cx),
-            None => unreachable!("the inner future is only removed when the scope is dropped"),
-        })
+        self.with_inner(|future| future.poll(cx))
     }
 }
 
@@ -213,37 +236,22 @@ impl<F: Future> Future for ContextScope<F> {
 /// is dropped in its context too, so destructors of what it captured can read the
 /// variables, as they can for a future dropped mid-way.
 pub(crate) struct ContextClosure<F> {
-    context: Context,
-    // `None` once called.
-    f: Option<F>,
+    f: Inside<Context, F>,
 }
 
 impl<F> ContextClosure<F> {
     /// `f`, to run in the context current here.
     pub(crate) fn capture(f: F) -> Self {
         ContextClosure {
-            context: Context::current(),
-            f: Some(f),
+            f: Inside::new(Context::current(), f),
         }
     }
 
-    pub(crate) fn call<R>(mut self) -> R
+    pub(crate) fn call<R>(self) -> R
     where
         F: FnOnce() -> R,
     {
-        let f = self
-            .f
-            .take()
-            .expect("a ContextClosure is called at most once, by value");
-        self.context.run(f)
-    }
-}
-
-impl<F> Drop for ContextClosure<F> {
-    fn drop(&mut self) {
-        if let Some(f) = self.f.take() {
-            self.context.run(|| drop(f));
-        }
+        self.f.into_inner_with(|f| f())
     }
 }
 

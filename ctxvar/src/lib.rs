@@ -702,6 +702,7 @@ pub mod executor;
 mod frame;
 #[cfg(any(feature = "tower", feature = "baggage"))]
 mod headers;
+mod inside;
 mod key;
 pub mod prelude;
 mod scope;

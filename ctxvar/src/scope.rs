@@ -2,17 +2,18 @@
 
 use core::fmt;
 use core::future::{Future, IntoFuture};
-use core::mem::ManuallyDrop;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
 use crate::bindings::{BindingList, Bindings};
-use crate::frame::OwnedFrame;
+use crate::frame::{EntryList, OwnedFrame};
+use crate::inside::{Enter, Inside};
 
 pin_project! {
-    /// A future that runs an inner future with some variables bound.
+    /// A future that overlays bindings on the current ones: it runs an inner future
+    /// with some variables bound over whatever its poller has bound.
     ///
     /// Returned by `VAR.scope(value, future)` and [`Bindings::scope`](crate::Bindings::scope),
     /// and what `#[with_context]` wraps an `async fn`'s body in. Its type can be named,
@@ -21,7 +22,9 @@ pin_project! {
     /// On every poll it installs its bindings over those of whoever polls it, polls the
     /// inner future, and restores the previous bindings when the poll returns (`Ready`,
     /// `Pending`, or by unwinding). When dropped, it drops the inner future with the
-    /// bindings installed, so destructors can read them.
+    /// bindings installed, so destructors can read them. To run a future in a captured
+    /// [`Context`](crate::Context) instead, which replaces the bindings it is polled
+    /// in, see [`ContextScope`](crate::ContextScope).
     ///
     /// The values live in one shared allocation made when the `Scope` is created;
     /// polling allocates nothing.
@@ -41,30 +44,21 @@ pin_project! {
     /// ```
     #[must_use = "futures do nothing unless you `.await` or poll them"]
     pub struct Scope<L: BindingList, F> {
-        // The frame and the allocation it points into (the values), never into the
-        // `Scope` itself, which may move between two polls (it is `Unpin` when `F`
-        // is) and before it is dropped.
-        frame: OwnedFrame<L, L::Entries>,
-        // Dropped only by `PinnedDrop`, in place, with the bindings installed. Not an
-        // `Option`: the frame's address escapes to the thread-local during a poll, so
-        // the compiler could not hoist the `Some` check out of a polling loop, and it
-        // cost a test and a branch on every poll.
+        // The inner future, polled and dropped with the frame entered. The frame and
+        // the allocation it points into (the values) never point into the `Scope`
+        // itself, which may move between two polls (it is `Unpin` when `F` is) and
+        // before it is dropped.
         #[pin]
-        future: ManuallyDrop<F>,
+        inner: Inside<OwnedFrame<L, L::Entries>, F>,
     }
+}
 
-    impl<L: BindingList, F> PinnedDrop for Scope<L, F> {
-        fn drop(this: Pin<&mut Self>) {
-            let this = this.project();
-            enter(this.frame, || {
-                // SAFETY: only the pinned place is used, and never moved out of.
-                let future = unsafe { this.future.get_unchecked_mut() };
-                // SAFETY: `future` is pinned, so it is dropped in place, never moved;
-                // this is the only place that drops it, and `Scope` is being dropped,
-                // so it is never used again.
-                unsafe { ManuallyDrop::drop(future) }
-            });
-        }
+// SAFETY: `OwnedFrame::enter` runs its callback once, with the frame entered, and does
+// nothing before it that can fail.
+unsafe impl<T, E: EntryList> Enter for OwnedFrame<T, E> {
+    #[inline]
+    fn enter<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        OwnedFrame::enter(self, |_| f())
     }
 }
 
@@ -76,18 +70,11 @@ fn frame_of<L: BindingList + Send + Sync>(list: L) -> OwnedFrame<L, L::Entries> 
     unsafe { OwnedFrame::new(list, BindingList::entries) }
 }
 
-/// Runs `f` with `frame` entered.
-#[inline]
-fn enter<L: BindingList, R>(frame: &mut OwnedFrame<L, L::Entries>, f: impl FnOnce() -> R) -> R {
-    frame.enter(|_| f())
-}
-
 impl<L: BindingList + Send + Sync, F> Scope<L, F> {
     #[inline]
     pub(crate) fn new(list: L, future: F) -> Self {
         Scope {
-            frame: frame_of(list),
-            future: ManuallyDrop::new(future),
+            inner: Inside::new(frame_of(list), future),
         }
     }
 }
@@ -96,18 +83,13 @@ impl<L: BindingList, F> Scope<L, F> {
     /// Runs `f` on the inner value with the bindings installed.
     #[inline]
     pub(crate) fn with_inner<R>(self: Pin<&mut Self>, f: impl FnOnce(Pin<&mut F>) -> R) -> R {
-        let this = self.project();
-        // SAFETY: `ManuallyDrop<F>` is a transparent wrapper, and pinning is
-        // structural for it here: `F` is never moved out (only dropped in place, by
-        // `PinnedDrop`), and it is alive until then.
-        let inner = unsafe { this.future.map_unchecked_mut(|inner| &mut **inner) };
-        enter(this.frame, || f(inner))
+        self.project().inner.with_pin_mut(f)
     }
 
     /// The inner value, for what needs no bindings (a stream's size hint).
     #[cfg(feature = "stream")]
     pub(crate) fn inner_ref(&self) -> &F {
-        &self.future
+        self.inner.get_ref()
     }
 }
 
@@ -178,11 +160,8 @@ impl<L: BindingList + Send + Sync> Bindings<L> {
     /// ```
     #[inline]
     pub fn scope_with<F: IntoFuture>(self, make: impl FnOnce() -> F) -> Scope<L, F::IntoFuture> {
-        let mut frame = frame_of(self.into_list());
-        let future = enter(&mut frame, || make().into_future());
         Scope {
-            frame,
-            future: ManuallyDrop::new(future),
+            inner: Inside::new_with(frame_of(self.into_list()), || make().into_future()),
         }
     }
 
@@ -223,6 +202,6 @@ impl<L: BindingList + Send + Sync> Bindings<L> {
     /// ```
     #[inline]
     pub fn sync_scope<R>(self, f: impl FnOnce() -> R) -> R {
-        enter(&mut frame_of(self.into_list()), f)
+        frame_of(self.into_list()).enter(|_| f())
     }
 }

@@ -9,12 +9,15 @@ use futures_core::Stream;
 use pin_project_lite::pin_project;
 
 use crate::bindings::BindingList;
-use crate::context::Context;
+use crate::context::ContextScope;
 use crate::scope::Scope;
 
 pin_project! {
-    /// A stream that polls an inner stream with some variables bound; returned by
-    /// [`Bindings::scope_stream`](crate::Bindings::scope_stream).
+    /// A stream that overlays bindings on the current ones: it polls an inner stream
+    /// with some variables bound over whatever its poller has bound, and drops it with
+    /// them bound; returned by [`Bindings::scope_stream`](crate::Bindings::scope_stream).
+    ///
+    /// It is to a stream what [`Scope`](crate::Scope) is to a future.
     ///
     /// ```
     /// use ctxvar::{context_var, Binding, ScopeStream};
@@ -67,8 +70,12 @@ impl<L: BindingList, S> fmt::Debug for ScopeStream<L, S> {
 }
 
 pin_project! {
-    /// A stream polled inside a [`Context`], and dropped inside it; returned by
-    /// [`Context::scope_stream`].
+    /// A stream that replaces the visible bindings with a captured
+    /// [`Context`](crate::Context): it polls an inner stream in exactly that context's
+    /// bindings, whatever its poller has bound, and drops it inside the context;
+    /// returned by [`Context::scope_stream`](crate::Context::scope_stream).
+    ///
+    /// It is to a stream what [`ContextScope`](crate::ContextScope) is to a future.
     ///
     /// ```
     /// use ctxvar::{context_var, Context, ContextStream};
@@ -86,30 +93,16 @@ pin_project! {
     #[cfg_attr(docsrs, doc(cfg(feature = "stream")))]
     #[must_use = "streams do nothing unless polled"]
     pub struct ContextStream<S> {
-        context: Context,
-        // `None` only while the stream is being dropped: it is dropped inside the
-        // context, as `ContextScope` drops its future, so its destructors see the
-        // snapshot's bindings and never those of whoever drops it.
+        // A `ContextScope` whose "future" is the stream: it already enters the
+        // context around any access to its inner value and drops it inside it.
         #[pin]
-        stream: Option<S>,
-    }
-
-    impl<S> PinnedDrop for ContextStream<S> {
-        fn drop(this: Pin<&mut Self>) {
-            let mut this = this.project();
-            if this.stream.is_some() {
-                this.context.run(|| this.stream.set(None));
-            }
-        }
+        scope: ContextScope<S>,
     }
 }
 
 impl<S> ContextStream<S> {
-    pub(crate) fn new(context: Context, stream: S) -> Self {
-        ContextStream {
-            context,
-            stream: Some(stream),
-        }
+    pub(crate) fn new(scope: ContextScope<S>) -> Self {
+        ContextStream { scope }
     }
 }
 
@@ -117,16 +110,13 @@ impl<S: Stream> Stream for ContextStream<S> {
     type Item = S::Item;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<S::Item>> {
-        let this = self.project();
-        let stream = this.stream;
-        this.context.run(|| match stream.as_pin_mut() {
-            Some(stream) => stream.poll_next(cx),
-            None => unreachable!("the inner stream is only removed when it is dropped"),
-        })
+        self.project()
+            .scope
+            .with_inner(|stream| stream.poll_next(cx))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.stream.as_ref().map_or((0, None), Stream::size_hint)
+        self.scope.inner_ref().size_hint()
     }
 }
 
