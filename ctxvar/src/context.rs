@@ -4,7 +4,7 @@
 use core::fmt;
 use core::future::{Future, IntoFuture};
 use core::pin::Pin;
-use core::task::Poll;
+use core::task::{self, Poll};
 
 use pin_project_lite::pin_project;
 
@@ -225,7 +225,7 @@ impl<F: Future> Future for ContextScope<F> {
     type Output = F::Output;
 
     #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut core::task::Context<'_>) -> Poll<F::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<F::Output> {
         self.with_inner(|future| future.poll(cx))
     }
 }

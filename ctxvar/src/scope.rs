@@ -3,7 +3,7 @@
 use core::fmt;
 use core::future::{Future, IntoFuture};
 use core::pin::Pin;
-use core::task::{Context, Poll};
+use core::task::{self, Poll};
 
 use pin_project_lite::pin_project;
 
@@ -97,7 +97,7 @@ impl<L: BindingList, F: Future> Future for Scope<L, F> {
     type Output = F::Output;
 
     #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<F::Output> {
         self.with_inner(|future| future.poll(cx))
     }
 }

@@ -3,7 +3,7 @@
 
 use core::fmt;
 use core::pin::Pin;
-use core::task::{Context as TaskContext, Poll};
+use core::task::{self, Poll};
 
 use futures_core::Stream;
 use pin_project_lite::pin_project;
@@ -52,7 +52,7 @@ impl<L: BindingList, S> ScopeStream<L, S> {
 impl<L: BindingList, S: Stream> Stream for ScopeStream<L, S> {
     type Item = S::Item;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<S::Item>> {
+    fn poll_next(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<Option<S::Item>> {
         self.project()
             .scope
             .with_inner(|stream| stream.poll_next(cx))
@@ -109,7 +109,7 @@ impl<S> ContextStream<S> {
 impl<S: Stream> Stream for ContextStream<S> {
     type Item = S::Item;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<S::Item>> {
+    fn poll_next(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<Option<S::Item>> {
         self.project()
             .scope
             .with_inner(|stream| stream.poll_next(cx))

@@ -185,7 +185,7 @@
 //!     type Error = S::Error;
 //!     type Future = Scope<Binding<dyn REQUEST_ID>, S::Future>;
 //!
-//!     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+//!     fn poll_ready(&mut self, cx: &mut task::Context<'_>) -> Poll<Result<(), S::Error>> {
 //!         self.inner.poll_ready(cx)
 //!     }
 //!
@@ -216,7 +216,7 @@
 use core::any::type_name;
 use core::fmt;
 use core::marker::PhantomData;
-use core::task::{Context, Poll};
+use core::task::{self, Poll};
 
 use http::{HeaderName, Request};
 use tower_layer::Layer;
@@ -513,7 +513,7 @@ where
     type Error = S::Error;
     type Future = Scope<M::List, S::Future>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+    fn poll_ready(&mut self, cx: &mut task::Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
     }
 

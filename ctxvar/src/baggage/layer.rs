@@ -1,7 +1,7 @@
 //! The tower layer that binds the listed variables from each request's `baggage`
 //! header.
 
-use core::task::Poll;
+use core::task::{self, Poll};
 
 use http::Request;
 use tower_layer::Layer;
@@ -127,7 +127,7 @@ where
     type Error = S::Error;
     type Future = ContextScope<S::Future>;
 
-    fn poll_ready(&mut self, cx: &mut core::task::Context<'_>) -> Poll<Result<(), S::Error>> {
+    fn poll_ready(&mut self, cx: &mut task::Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
     }
 

@@ -5,7 +5,7 @@ use core::fmt;
 use core::future::Future;
 use core::marker::PhantomData;
 use core::pin::Pin;
-use core::task::{Context, Poll};
+use core::task::{self, Poll};
 
 use pin_project_lite::pin_project;
 
@@ -237,7 +237,7 @@ macro_rules! provide_impls {
             $(F: AwaitableAnywhere<$var>,)+
         {
             type Output = F::Output;
-            fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+            fn poll(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<F::Output> {
                 self.project().inner.poll(cx)
             }
         }
