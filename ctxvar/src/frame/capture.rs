@@ -12,9 +12,9 @@ use core::ptr;
 use core::sync::atomic::{AtomicUsize, Ordering, fence};
 use std::alloc;
 
-use super::layout::{Entry, FrameHead, entries_of, owners_of};
+use super::layout::{Entry, FrameHead, Linked, entries_at, owners_at};
 use super::lookup::ChainEntries;
-use super::{Frame, RawOwner, enter_head, root_id, with_state};
+use super::{Frame, RawOwner, enter_head, root_id, with_chain, with_state};
 
 /// Captures every visible binding of a variable that may be inherited, sharing the
 /// values (one strong count per frame they come from) instead of cloning them. One
@@ -42,17 +42,23 @@ fn capture_walk() -> Captured {
     const ON_STACK: usize = 16;
     let mut found = [MaybeUninit::<(Entry, RawOwner)>::uninit(); ON_STACK];
     let mut count = 0;
-    for (entry, owner) in ChainEntries::from_current() {
-        // SAFETY: `found[..count]` is initialised.
-        let earlier = unsafe { initialised(&found, count) };
-        if !inherited(&entry) || earlier.iter().any(|(e, _)| ptr::eq(e.key, entry.key)) {
-            continue;
+    let overflow = with_chain(|chain| {
+        for (entry, owner) in ChainEntries::from(chain) {
+            // SAFETY: `found[..count]` is initialised.
+            let earlier = unsafe { initialised(&found, count) };
+            if !inherited(&entry) || earlier.iter().any(|(e, _)| ptr::eq(e.key, entry.key)) {
+                continue;
+            }
+            if count == ON_STACK {
+                return true;
+            }
+            found[count].write((entry, owner));
+            count += 1;
         }
-        if count == ON_STACK {
-            return Captured::Many(capture_many());
-        }
-        found[count].write((entry, owner));
-        count += 1;
+        false
+    });
+    if overflow {
+        return Captured::Many(capture_many());
     }
     // SAFETY: `found[..count]` is initialised.
     let found = unsafe { initialised(&found, count) };
@@ -121,8 +127,7 @@ impl Captured {
         match self {
             Captured::Nothing => 0,
             Captured::One(_) => 1,
-            // SAFETY: the shared frame is alive while `self` is.
-            Captured::Many(shared) => unsafe { (*shared.head()).len },
+            Captured::Many(shared) => shared.frame().entries().len(),
         }
     }
 }
@@ -232,12 +237,8 @@ impl SharedFrame {
     ///
     /// Each owner's block is alive and holds its entry's value.
     unsafe fn new(visible: impl Iterator<Item = (Entry, RawOwner)>, count: usize) -> Self {
-        // The entries must follow the head with no padding, as in every frame.
-        const {
-            assert!(size_of::<SharedFrameBlock>() % align_of::<Entry>() == 0);
-            assert!(size_of::<FrameHead>() % align_of::<Entry>() == 0);
-            assert!(align_of::<RawOwner>() <= align_of::<Entry>());
-        }
+        // The head must be followed by the entries, with no padding, as in every frame.
+        const { assert!(size_of::<SharedFrameBlock>() % align_of::<Entry>() == 0) };
         let layout = Self::layout(count);
         // SAFETY: the layout has a non-zero size (it holds at least the count).
         let block = unsafe { alloc::alloc(layout) };
@@ -252,12 +253,10 @@ impl SharedFrame {
         // SAFETY: `block` is fresh memory of `layout`, which starts with the header.
         unsafe { block.write(header) };
         let head = Self::head_of(block);
-        // SAFETY: `head` is the head of this block, whose layout has room for `count`
-        // entries and `count` owners after it.
-        let entries = unsafe { entries_of(head) }.cast_mut();
-        // SAFETY: `head` is the head of this `SharedFrame` block, with its provenance,
-        // and the layout puts `count` owners after its `count` entries.
-        let owners = unsafe { owners_of(head, count) }.cast_mut();
+        // The block has room for `count` entries and then `count` owners after the head,
+        // and `head` has the provenance of the whole block.
+        let entries = entries_at(head).cast_mut();
+        let owners = owners_at(head, count).cast_mut();
         let mut written = 0;
         for (entry, owner) in visible.take(count) {
             // SAFETY: the owners written so far are initialised.
@@ -291,6 +290,18 @@ impl SharedFrame {
     fn head(&self) -> *const FrameHead {
         Self::head_of(self.block)
     }
+
+    /// A view of the frame, for as long as this handle is borrowed.
+    fn frame(&self) -> Linked<'_> {
+        // SAFETY: this handle's count keeps the block alive while it is borrowed; the
+        // frame was laid out in `new` (entries, then owners: it has no owner of its
+        // own) and is never written again; its values live in the blocks it holds
+        // counts of; it is a root frame, so it has no parent to keep alive.
+        match unsafe { Linked::new(self.head()) } {
+            Some(frame) => frame,
+            None => unreachable!("a block's head is not null"),
+        }
+    }
 }
 
 impl Clone for SharedFrame {
@@ -314,14 +325,8 @@ impl Drop for SharedFrame {
             return;
         }
         fence(Ordering::Acquire);
-        let head = self.head();
-        // SAFETY: the block is alive until it is freed below.
-        let len = unsafe { (*head).len };
-        // SAFETY: the block's `len` owners follow its entries.
-        let owners = unsafe { owners_of(head, len) };
-        // SAFETY: the block's `len` owners, all initialised in `new`, alive until the
-        // block is freed below.
-        let owners = unsafe { core::slice::from_raw_parts(owners, len) };
+        let owners = self.frame().owners();
+        let len = owners.len();
         for (index, &owner) in owners.iter().enumerate() {
             if !owners[..index].contains(&owner) {
                 // SAFETY: the block holds one strong count of each distinct owner
@@ -362,20 +367,22 @@ pub(super) unsafe fn initialised<T>(slots: &[MaybeUninit<T>], count: usize) -> &
 /// shadowing, instead of allocating a buffer.
 #[cold]
 fn capture_many() -> SharedFrame {
-    let visible = || {
-        ChainEntries::from_current()
-            .enumerate()
-            .filter(|(_, (entry, _))| inherited(entry))
-            .filter(|&(position, (entry, _))| {
-                !ChainEntries::from_current()
-                    .take(position)
-                    .any(|(earlier, _)| ptr::eq(earlier.key, entry.key))
-            })
-            .map(|(_, found)| found)
-    };
-    let count = visible().count();
-    // SAFETY: every owner belongs to a linked frame, so its block is alive.
-    unsafe { SharedFrame::new(visible(), count) }
+    with_chain(|chain| {
+        let visible = || {
+            ChainEntries::from(chain)
+                .enumerate()
+                .filter(|(_, (entry, _))| inherited(entry))
+                .filter(|&(position, (entry, _))| {
+                    !ChainEntries::from(chain)
+                        .take(position)
+                        .any(|(earlier, _)| ptr::eq(earlier.key, entry.key))
+                })
+                .map(|(_, found)| found)
+        };
+        let count = visible().count();
+        // SAFETY: every owner belongs to a linked frame, so its block is alive.
+        unsafe { SharedFrame::new(visible(), count) }
+    })
 }
 
 fn inherited(entry: &Entry) -> bool {

@@ -10,8 +10,8 @@ use core::cell::Cell;
 use core::ptr;
 use std::thread::LocalKey;
 
-use super::layout::{Entry, FrameHead, VarHeader, entries_of, owners_of};
-use super::{RawOwner, with_local, with_state};
+use super::layout::{Entry, Linked, VarHeader};
+use super::{RawOwner, with_chain, with_local, with_state};
 
 /// One variable's cache of its last lookup on this thread: `#[context_var]` declares
 /// one per variable in a `thread_local!` (see `ContextKey::__read_cache`).
@@ -54,59 +54,31 @@ impl Default for ReadCache {
     }
 }
 
-/// Every entry visible from the innermost frame outwards, in lookup order (innermost
-/// frame first, newest entry of a frame first), with the owner of its value.
-///
-/// The entries are valid as long as the frames that hold them stay linked, which is at
-/// least until the caller returns to whoever entered them.
-pub(super) struct ChainEntries {
-    frame: *const FrameHead,
+/// Every entry of the chain from `frame` outwards, in lookup order (innermost frame
+/// first, newest entry of a frame first), with the owner of its value.
+pub(super) struct ChainEntries<'chain> {
+    frame: Option<Linked<'chain>>,
     /// The next entry of `frame` to visit.
     index: usize,
 }
 
-impl ChainEntries {
-    pub(super) fn from_current() -> Self {
-        ChainEntries {
-            frame: with_state(|state| state.current.get()),
-            index: 0,
-        }
+impl<'chain> ChainEntries<'chain> {
+    pub(super) fn from(frame: Option<Linked<'chain>>) -> Self {
+        ChainEntries { frame, index: 0 }
     }
 }
 
-impl Iterator for ChainEntries {
+impl Iterator for ChainEntries<'_> {
     type Item = (Entry, RawOwner);
 
     fn next(&mut self) -> Option<(Entry, RawOwner)> {
-        while !self.frame.is_null() {
-            // SAFETY: `self.frame` is reachable from `current`, so it is alive (module
-            // invariant), and so are its entries.
-            let head = unsafe { &*self.frame };
-            if self.index < head.len {
-                let index = self.index;
+        while let Some(frame) = self.frame {
+            if let Some(&entry) = frame.entries().get(self.index) {
+                let owner = frame.owner(self.index);
                 self.index += 1;
-                // SAFETY: a frame's `len` entries follow its head (`repr(C)`), and
-                // `self.frame` carries the provenance of the whole frame.
-                let entries = unsafe { entries_of(self.frame) };
-                // SAFETY: `index < len`, so the offset stays among the frame's entries.
-                let entry = unsafe { entries.add(index) };
-                // SAFETY: an entry of a live frame, written when the frame was made.
-                let entry = unsafe { *entry };
-                let owner = if let Some(owner) = head.owner {
-                    owner
-                } else {
-                    // SAFETY: a frame without an owner is a context's `SharedFrame`,
-                    // whose `len` owners follow its entries.
-                    let owners = unsafe { owners_of(self.frame, head.len) };
-                    // SAFETY: `index < len`, so the offset stays among the frame's
-                    // `len` owners.
-                    let owner = unsafe { owners.add(index) };
-                    // SAFETY: an owner of a live `SharedFrame`, written in its `new`.
-                    unsafe { *owner }
-                };
                 return Some((entry, owner));
             }
-            self.frame = head.parent.get();
+            self.frame = frame.parent();
             self.index = 0;
         }
         None
@@ -119,7 +91,7 @@ impl Iterator for ChainEntries {
 /// which is at least until the caller returns to whoever entered that frame.
 #[cfg(test)]
 pub(crate) fn lookup(key: *const VarHeader) -> Option<*const ()> {
-    with_state(|state| walk(state.current.get(), key))
+    with_chain(|chain| walk(chain, key))
 }
 
 /// `found(arg, value)` with the innermost binding of `key` on this thread, else with
@@ -151,7 +123,10 @@ pub(crate) fn lookup_with<A, R>(
             return found(arg, cache.value.get());
         }
         cold_path();
-        let value = walk(with_state(|state| state.current.get()), key);
+        let value = with_chain(
+            #[inline(always)]
+            |chain| walk(chain, key),
+        );
         match value.or_else(default) {
             Some(value) => {
                 // Loaded again after the walk rather than kept from above: keeping it
@@ -184,77 +159,47 @@ fn cold_path() {}
 /// inline unless told to.)
 #[inline(always)]
 #[allow(clippy::inline_always)]
-fn walk(frame: *const FrameHead, key: *const VarHeader) -> Option<*const ()> {
-    if frame.is_null() {
-        return None;
-    }
-    // SAFETY: `frame` is reachable from `current`, so it is alive (module invariant),
-    // and so are its `len` entries.
-    let head = unsafe { &*frame };
+fn walk(frame: Option<Linked<'_>>, key: *const VarHeader) -> Option<*const ()> {
+    let frame = frame?;
     // The newest entry is checked on its own: it is the usual hit, in the same cache
     // line as the head. Every binding call binds at least one variable; only a
     // context's frame may have none.
-    let rest = if head.len != 0 {
-        // SAFETY: a frame's `len >= 1` entries follow its head; `frame` carries the
-        // provenance of the whole frame (see `Frame::enter`).
-        let newest = unsafe { entries_of(frame) };
-        // SAFETY: `len >= 1`, so `newest` is the frame's first entry, alive with it.
-        let entry = unsafe { &*newest };
-        if ptr::eq(entry.key, key) {
-            return Some(entry.value);
-        }
-        // SAFETY: one entry on from the first of `len >= 1`, so within the frame (or
-        // just past its last entry when `len` is 1); the other `len - 1` follow.
-        let others = unsafe { newest.add(1) };
-        walk_rest(others, head.len - 1, head.parent.get(), key)
-    } else {
-        walk_rest(ptr::null(), 0, head.parent.get(), key)
+    let entries = frame.entries();
+    let rest = match entries.split_first() {
+        Some((newest, _)) if ptr::eq(newest.key, key) => return Some(newest.value),
+        Some((_, others)) => walk_rest(others, frame.parent(), key),
+        None => walk_rest(&[], frame.parent(), key),
     };
     (!rest.is_null()).then_some(rest)
 }
 
-/// The first of `len` binding-call entries at `entries` whose key is `key`, else the
-/// innermost binding of `key` in the chain that starts at `frame`; null if none.
+/// The first of `entries` whose key is `key`, else the innermost binding of `key` in
+/// the chain that starts at `frame`; null if none.
 ///
 /// Returns a pointer rather than an `Option` (a value is never at null): one register,
 /// one test.
 #[inline(never)]
-fn walk_rest(
-    entries: *const Entry,
-    len: usize,
-    mut frame: *const FrameHead,
-    key: *const VarHeader,
-) -> *const () {
-    if let Some(value) = find(entries, len, key) {
+fn walk_rest(entries: &[Entry], mut frame: Option<Linked<'_>>, key: *const VarHeader) -> *const () {
+    if let Some(value) = find(entries, key) {
         return value;
     }
-    while !frame.is_null() {
-        // SAFETY: `frame` is reachable from `current`, so it is alive (module
-        // invariant), and so are its `len` entries.
-        let head = unsafe { &*frame };
-        // SAFETY: as in `walk`: a frame's `len` entries follow its head.
-        if let Some(value) = find(unsafe { entries_of(frame) }, head.len, key) {
+    while let Some(linked) = frame {
+        if let Some(value) = find(linked.entries(), key) {
             return value;
         }
-        frame = head.parent.get();
+        frame = linked.parent();
     }
     ptr::null()
 }
 
-/// The value of the first of `len` entries starting at `first` whose key is `key`.
+/// The value of the first of `entries` whose key is `key`.
 ///
 /// Entries are stored newest first, so the first match is the one that shadows the
 /// others.
 #[inline]
-fn find(first: *const Entry, len: usize, key: *const VarHeader) -> Option<*const ()> {
-    for index in 0..len {
-        // SAFETY: the caller's frame is alive and has `len` entries.
-        let at = unsafe { first.add(index) };
-        // SAFETY: `index < len`: one of the caller's entries, alive with its frame.
-        let entry = unsafe { &*at };
-        if ptr::eq(entry.key, key) {
-            return Some(entry.value);
-        }
-    }
-    None
+fn find(entries: &[Entry], key: *const VarHeader) -> Option<*const ()> {
+    entries
+        .iter()
+        .find(|entry| ptr::eq(entry.key, key))
+        .map(|entry| entry.value)
 }

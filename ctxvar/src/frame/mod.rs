@@ -31,6 +31,12 @@
 //! mirrors the Rust call stack, and no safe code can reorder it: there is no guard a
 //! user could leak or drop out of order.
 //!
+//! Code that reads the chain relies on the invariant in one place: it sees the chain
+//! only through [`Linked`] views, made by `with_chain` for the innermost frame (for
+//! the length of one call, which every `enter` below it outlasts) and by
+//! `Linked::parent` for the frames below it. A view's accessors (a frame's entries,
+//! owners and parent) are safe; the layout behind them is read in `layout` alone.
+//!
 //! A captured [`Context`](crate::Context) is entered as a *root* frame: its parent
 //! stays null, so inside it only the captured bindings are visible. Every frame's
 //! entries follow its head in memory (one layout for every walker); a context's frame
@@ -72,10 +78,10 @@ mod owner;
 mod traced;
 
 pub(crate) use capture::{Captured, capture};
-use layout::FrameHead;
 #[cfg(feature = "tracing")]
 pub(crate) use layout::Traced;
 pub(crate) use layout::{Entry, EntryList, EntryPair, VarHeader};
+use layout::{FrameHead, Linked};
 pub use lookup::ReadCache;
 pub(crate) use lookup::lookup_with;
 pub(crate) use owner::RawOwner;
@@ -324,6 +330,23 @@ thread_local! {
             memo: Cell::new(None),
         }
     };
+}
+
+/// `f` with a view of this thread's innermost frame (`None` when no frame is entered),
+/// through which it reaches every frame of the chain.
+///
+/// The views cannot leave `f` (`'chain` is chosen here, for the call), and the chain
+/// they see stays linked for all of it: a frame is unlinked only when the `enter` that
+/// linked it returns, and every `enter` below this call returns after it; any that `f`
+/// makes returns before `f` does.
+#[inline(always)]
+#[allow(clippy::inline_always)]
+fn with_chain<R>(f: impl for<'chain> FnOnce(Option<Linked<'chain>>) -> R) -> R {
+    let innermost = with_state(|state| state.current.get());
+    // SAFETY: `innermost` is null or reachable from `current`: alive, with its entries'
+    // values, as long as it stays linked (the module invariant), which is longer than
+    // the call (above); `enter_head` stores it with the provenance of the whole frame.
+    f(unsafe { Linked::new(innermost) })
 }
 
 /// A root frame's id, for a context made now.

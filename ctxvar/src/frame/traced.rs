@@ -11,6 +11,7 @@ use core::ptr;
 use super::capture::initialised;
 use super::layout::{Traced, VarHeader};
 use super::lookup::ChainEntries;
+use super::with_chain;
 
 /// A bound value of a traced variable, to format (feature `tracing`): borrowed from a
 /// linked frame for one call of [`for_each_traced`]'s callback.
@@ -49,27 +50,29 @@ pub(crate) fn for_each_traced(mut f: impl FnMut(&'static str, TracedValue<'_>)) 
     let mut count = 0;
     // Past `ON_STACK` traced variables in view, which no real program reaches.
     let mut more: Vec<FoundTraced> = Vec::new();
-    for (entry, _) in ChainEntries::from_current() {
-        // SAFETY: keys point to the `static` metadata of a variable.
-        let Some(traced) = (unsafe { (*entry.key).traced }) else {
-            continue;
-        };
-        // SAFETY: `found[..count]` is initialised.
-        let earlier = unsafe { initialised(&found, count) };
-        let shadowed = earlier
-            .iter()
-            .chain(&more)
-            .any(|&(_, _, key)| ptr::eq(key, entry.key));
-        if shadowed {
-            continue;
+    with_chain(|chain| {
+        for (entry, _) in ChainEntries::from(chain) {
+            // SAFETY: keys point to the `static` metadata of a variable.
+            let Some(traced) = (unsafe { (*entry.key).traced }) else {
+                continue;
+            };
+            // SAFETY: `found[..count]` is initialised.
+            let earlier = unsafe { initialised(&found, count) };
+            let shadowed = earlier
+                .iter()
+                .chain(&more)
+                .any(|&(_, _, key)| ptr::eq(key, entry.key));
+            if shadowed {
+                continue;
+            }
+            if count < ON_STACK {
+                found[count].write((traced, entry.value, entry.key));
+                count += 1;
+            } else {
+                more.push((traced, entry.value, entry.key));
+            }
         }
-        if count < ON_STACK {
-            found[count].write((traced, entry.value, entry.key));
-            count += 1;
-        } else {
-            more.push((traced, entry.value, entry.key));
-        }
-    }
+    });
     // SAFETY: `found[..count]` is initialised.
     let found = unsafe { initialised(&found, count) };
     // Found innermost first; shown outermost first, as spans are.
