@@ -7,13 +7,12 @@
 //! and owners, are in the parent module's documentation (`frame/mod.rs`).
 
 use core::alloc::Layout;
-use core::mem::MaybeUninit;
 use core::ptr;
 use core::sync::atomic::{AtomicUsize, Ordering, fence};
 use std::alloc;
 
 use super::layout::{Entry, FrameHead, Linked, entries_at, owners_at};
-use super::lookup::ChainEntries;
+use super::visible::{SmallList, for_each_visible};
 use super::{Frame, RawOwner, enter_head, root_id, with_chain, with_state};
 
 /// Captures every visible binding of a variable that may be inherited, sharing the
@@ -38,45 +37,28 @@ pub(crate) fn capture() -> Captured {
 /// served by the memo pays for none of the walk's registers and stack.
 #[inline(never)]
 fn capture_walk() -> Captured {
-    // The usual case: one walk, the visible entries gathered on the stack.
-    const ON_STACK: usize = 16;
-    let mut found = [MaybeUninit::<(Entry, RawOwner)>::uninit(); ON_STACK];
-    let mut count = 0;
-    let overflow = with_chain(|chain| {
-        for (entry, owner) in ChainEntries::from(chain) {
-            // SAFETY: `found[..count]` is initialised.
-            let earlier = unsafe { initialised(&found, count) };
-            if !inherited(&entry) || earlier.iter().any(|(e, _)| ptr::eq(e.key, entry.key)) {
-                continue;
-            }
-            if count == ON_STACK {
-                return true;
-            }
-            found[count].write((entry, owner));
-            count += 1;
+    with_chain(|chain| {
+        let mut found = SmallList::new();
+        for_each_visible(chain, inherited, |binding| found.push(binding));
+        let mut bindings = found
+            .iter()
+            .map(|binding| (*binding.entry, binding.owner()));
+        if found.len() > 1 {
+            // SAFETY: every owner belongs to a linked frame, so its block is alive and
+            // holds its entry's value.
+            return Captured::Many(unsafe { SharedFrame::new(bindings, found.len()) });
         }
-        false
-    });
-    if overflow {
-        return Captured::Many(capture_many());
-    }
-    // SAFETY: `found[..count]` is initialised.
-    let found = unsafe { initialised(&found, count) };
-    match *found {
-        [] => Captured::Nothing,
-        [(entry, owner)] => {
-            // SAFETY: the owner belongs to a linked frame, so its block is alive.
-            let held = unsafe { HeldEntry::with_id(entry, owner, root_id()) };
-            with_state(|state| {
-                state.memo_version.set(state.version.get());
-                state.memo.set(Some((entry, owner, held.id)));
-            });
-            Captured::One(held)
-        }
-        // SAFETY: every owner belongs to a linked frame, so its block is alive and
-        // holds its entry's value.
-        _ => Captured::Many(unsafe { SharedFrame::new(found.iter().copied(), count) }),
-    }
+        let Some((entry, owner)) = bindings.next() else {
+            return Captured::Nothing;
+        };
+        // SAFETY: the owner belongs to a linked frame, so its block is alive.
+        let held = unsafe { HeldEntry::with_id(entry, owner, root_id()) };
+        with_state(|state| {
+            state.memo_version.set(state.version.get());
+            state.memo.set(Some((entry, owner, held.id)));
+        });
+        Captured::One(held)
+    })
 }
 
 /// What a [`Context`](crate::Context) holds: the captured bindings, each with a strong
@@ -350,40 +332,6 @@ unsafe impl Send for SharedFrame {}
 // takes a count with an atomic add, the clone then being sent and dropped elsewhere,
 // which the `Send` impl covers.
 unsafe impl Sync for SharedFrame {}
-
-/// `slots[..count]`, known to be initialised (`<[MaybeUninit<T>]>::assume_init_ref`,
-/// which is newer than this crate's minimum Rust version).
-///
-/// # Safety
-///
-/// The first `count` slots are initialised.
-pub(super) unsafe fn initialised<T>(slots: &[MaybeUninit<T>], count: usize) -> &[T] {
-    debug_assert!(count <= slots.len());
-    // SAFETY: `MaybeUninit<T>` has `T`'s layout, and the caller vouches for the values.
-    unsafe { core::slice::from_raw_parts(slots.as_ptr().cast::<T>(), count) }
-}
-
-/// `capture` for more than `ON_STACK` variables: walks the chain again to check
-/// shadowing, instead of allocating a buffer.
-#[cold]
-fn capture_many() -> SharedFrame {
-    with_chain(|chain| {
-        let visible = || {
-            ChainEntries::from(chain)
-                .enumerate()
-                .filter(|(_, (entry, _))| inherited(entry))
-                .filter(|&(position, (entry, _))| {
-                    !ChainEntries::from(chain)
-                        .take(position)
-                        .any(|(earlier, _)| ptr::eq(earlier.key, entry.key))
-                })
-                .map(|(_, found)| found)
-        };
-        let count = visible().count();
-        // SAFETY: every owner belongs to a linked frame, so its block is alive.
-        unsafe { SharedFrame::new(visible(), count) }
-    })
-}
 
 fn inherited(entry: &Entry) -> bool {
     // SAFETY: keys point to the `static` metadata of a variable.

@@ -1,17 +1,19 @@
-//! How a read finds its variable's binding: the per-variable read cache, the walk of
-//! the chain from the innermost frame outwards, and the iterator over every visible
-//! entry that captures and the tracing walk share.
+//! How a read finds its variable's binding: the per-variable read cache, and on a
+//! miss, the walk of visible bindings (`visible`) that stops at the variable's
+//! innermost one.
 //!
 //! The invariant that makes these walks sound (every frame reachable from `current`
 //! is alive, and so is every value its entries point to) is stated and argued in the
 //! parent module's documentation (`frame/mod.rs`).
 
 use core::cell::Cell;
+use core::ops::ControlFlow;
 use core::ptr;
 use std::thread::LocalKey;
 
-use super::layout::{Entry, Linked, VarHeader};
-use super::{RawOwner, with_chain, with_local, with_state};
+use super::layout::{Linked, VarHeader};
+use super::visible::visible;
+use super::{with_chain, with_local, with_state};
 
 /// One variable's cache of its last lookup on this thread: `#[context_var]` declares
 /// one per variable in a `thread_local!` (see `ContextKey::__read_cache`).
@@ -54,37 +56,6 @@ impl Default for ReadCache {
     }
 }
 
-/// Every entry of the chain from `frame` outwards, in lookup order (innermost frame
-/// first, newest entry of a frame first), with the owner of its value.
-pub(super) struct ChainEntries<'chain> {
-    frame: Option<Linked<'chain>>,
-    /// The next entry of `frame` to visit.
-    index: usize,
-}
-
-impl<'chain> ChainEntries<'chain> {
-    pub(super) fn from(frame: Option<Linked<'chain>>) -> Self {
-        ChainEntries { frame, index: 0 }
-    }
-}
-
-impl Iterator for ChainEntries<'_> {
-    type Item = (Entry, RawOwner);
-
-    fn next(&mut self) -> Option<(Entry, RawOwner)> {
-        while let Some(frame) = self.frame {
-            if let Some(&entry) = frame.entries().get(self.index) {
-                let owner = frame.owner(self.index);
-                self.index += 1;
-                return Some((entry, owner));
-            }
-            self.frame = frame.parent();
-            self.index = 0;
-        }
-        None
-    }
-}
-
 /// Finds the innermost binding of `key` on this thread, without a cache.
 ///
 /// The returned pointer is valid as long as the frame that holds it stays linked,
@@ -106,8 +77,8 @@ pub(crate) fn lookup(key: *const VarHeader) -> Option<*const ()> {
 /// to two loads, a compare, a branch and a load, with no `Option` or null to test
 /// afterwards. A miss walks the chain and caches what it found; a default is cached
 /// like a binding, so a variable read outside its scopes for its default hits the
-/// cache too. The walk is a loop of its own rather than `ChainEntries` (which also
-/// fetches each entry's owner, for captures).
+/// cache too. The walk is the one walk of visible bindings (`visible::visible`), which
+/// stops at the first binding of `key`.
 #[inline]
 pub(crate) fn lookup_with<A, R>(
     key: *const VarHeader,
@@ -164,42 +135,31 @@ fn walk(frame: Option<Linked<'_>>, key: *const VarHeader) -> Option<*const ()> {
     // The newest entry is checked on its own: it is the usual hit, in the same cache
     // line as the head. Every binding call binds at least one variable; only a
     // context's frame may have none.
-    let entries = frame.entries();
-    let rest = match entries.split_first() {
-        Some((newest, _)) if ptr::eq(newest.key, key) => return Some(newest.value),
-        Some((_, others)) => walk_rest(others, frame.parent(), key),
-        None => walk_rest(&[], frame.parent(), key),
-    };
+    if let Some(newest) = frame.entries().first() {
+        if ptr::eq(newest.key, key) {
+            return Some(newest.value);
+        }
+    }
+    let rest = walk_rest(frame, key);
     (!rest.is_null()).then_some(rest)
 }
 
-/// The first of `entries` whose key is `key`, else the innermost binding of `key` in
-/// the chain that starts at `frame`; null if none.
+/// The innermost binding of `key` in the chain that starts at `frame`, whose newest
+/// entry was checked already: the one walk of visible bindings, choosing `key`'s; null
+/// if none.
 ///
 /// Returns a pointer rather than an `Option` (a value is never at null): one register,
 /// one test.
 #[inline(never)]
-fn walk_rest(entries: &[Entry], mut frame: Option<Linked<'_>>, key: *const VarHeader) -> *const () {
-    if let Some(value) = find(entries, key) {
-        return value;
+fn walk_rest(frame: Linked<'_>, key: *const VarHeader) -> *const () {
+    let found = visible(
+        Some(frame),
+        1,
+        |entry| ptr::eq(entry.key, key),
+        |binding| ControlFlow::Break(binding.entry.value),
+    );
+    match found {
+        ControlFlow::Break(value) => value,
+        ControlFlow::Continue(()) => ptr::null(),
     }
-    while let Some(linked) = frame {
-        if let Some(value) = find(linked.entries(), key) {
-            return value;
-        }
-        frame = linked.parent();
-    }
-    ptr::null()
-}
-
-/// The value of the first of `entries` whose key is `key`.
-///
-/// Entries are stored newest first, so the first match is the one that shadows the
-/// others.
-#[inline]
-fn find(entries: &[Entry], key: *const VarHeader) -> Option<*const ()> {
-    entries
-        .iter()
-        .find(|entry| ptr::eq(entry.key, key))
-        .map(|entry| entry.value)
 }

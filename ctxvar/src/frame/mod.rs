@@ -3,7 +3,9 @@
 //! The rest of the crate makes and enters frames through safe APIs ([`OwnedFrame`],
 //! [`Captured`], [`capture`], [`lookup_with`]); this module imports nothing from the
 //! crate. Its submodules each answer one question: `layout`, how a frame is laid out
-//! in memory; `lookup`, how a read finds a binding (and caches it); `capture`, how a
+//! in memory; `visible`, which bindings are visible from a frame (the one walk of the chain, innermost
+//! first, each variable once); `lookup`, how a read finds a binding (and caches it);
+//! `capture`, how a
 //! context keeps bindings alive beyond their frames; `traced` (feature `tracing`),
 //! which bound values a log event shows; and `owner`, the reference-counted blocks
 //! that keep bound values alive, and recycle their memory. This module holds the chain
@@ -76,6 +78,7 @@ mod lookup;
 mod owner;
 #[cfg(feature = "tracing")]
 mod traced;
+mod visible;
 
 pub(crate) use capture::{Captured, capture};
 #[cfg(feature = "tracing")]

@@ -564,3 +564,59 @@ fn a_cache_is_per_thread() {
     };
     assert_eq!(seen_elsewhere, None);
 }
+
+/// Twenty inheritable variables, more than the visible walk keeps on the stack.
+static MANY: [VarHeader; 20] = {
+    let mut keys = [const {
+        VarHeader {
+            name: "many",
+            module_path: "tests",
+            inherit: true,
+            #[cfg(feature = "tracing")]
+            traced: None,
+        }
+    }; 20];
+    // The last one is not inherited: a capture leaves it out.
+    keys[19].inherit = false;
+    keys
+};
+
+/// Runs `f` inside one frame per value of `values`, the first outermost, the one at
+/// index `i` binding `MANY[keys[i]]`.
+fn nested(keys: &[usize], values: &[u32], f: &mut dyn FnMut()) {
+    let Some((&first, rest)) = keys.split_first() else {
+        return f();
+    };
+    let owner = Shared::new(values[0]);
+    let frame = Frame::new(entry(&MANY[first], &owner), Shared::owner(&owner));
+    // SAFETY: `owner` outlives the call.
+    unsafe { frame.enter(|| nested(rest, &values[1..], f)) };
+}
+
+#[test]
+fn the_visible_walk_sees_past_what_it_keeps_on_the_stack() {
+    // Each of the twenty variables bound once, then 0, 7 and 19 again, innermost last:
+    // 22 bindings visible to the walk, 20 variables after shadowing.
+    let keys: Vec<usize> = (0..20).chain([0, 7, 19]).collect();
+    let values: Vec<u32> = (100..123).collect();
+    let mut captured = None;
+    nested(&keys, &values, &mut || {
+        // A read past the stack part, and the shadowing bindings.
+        assert_eq!(read(&MANY[18]), Some(118));
+        assert_eq!(read(&MANY[0]), Some(120));
+        assert_eq!(read(&MANY[19]), Some(122));
+        captured = Some(capture());
+    });
+    let captured = captured.unwrap();
+    // 19 inheritable variables, each once, each with its innermost binding.
+    assert_eq!(captured.len(), 19);
+    let seen = captured.enter(|| MANY.each_ref().map(read));
+    let expected: [Option<u32>; 20] = core::array::from_fn(|key| match key {
+        0 => Some(120),
+        7 => Some(121),
+        19 => None,
+        key => Some(100 + u32::try_from(key).unwrap()),
+    });
+    assert_eq!(seen, expected);
+    assert!(is_empty());
+}
