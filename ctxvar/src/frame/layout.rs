@@ -11,7 +11,8 @@ use core::marker::PhantomData;
 use core::ptr::{self, NonNull};
 use core::slice;
 
-use super::{EMPTY_ROOT, NEVER, RawOwner};
+use super::owner::{OwnerPtr, OwnerRef};
+use super::{EMPTY_ROOT, NEVER};
 
 /// The part of a variable's metadata that does not depend on its type: its identity
 /// in the chain.
@@ -111,8 +112,8 @@ pub(crate) struct FrameHead {
     pub(super) len: usize,
     /// `Some`: every entry's value lives in this one block (a binding call's frame, or
     /// a context that captured one binding). `None`: a context's frame that captured
-    /// several, whose `[RawOwner; len]` follow its `[Entry; len]`.
-    pub(super) owner: Option<RawOwner>,
+    /// several, whose `[OwnerPtr; len]` follow its `[Entry; len]`.
+    pub(super) owner: Option<OwnerPtr>,
 }
 
 impl FrameHead {
@@ -122,7 +123,7 @@ impl FrameHead {
     }
 
     /// The head of a root frame, with its fixed id.
-    pub(super) fn root(id: u64, len: usize, owner: Option<RawOwner>) -> Self {
+    pub(super) fn root(id: u64, len: usize, owner: Option<OwnerPtr>) -> Self {
         FrameHead {
             parent: Cell::new(ptr::null()),
             id: Cell::new(id),
@@ -146,8 +147,8 @@ pub(super) fn entries_at(head: *const FrameHead) -> *const Entry {
 /// Where the owners of a context's frame of `len` entries start: right after its
 /// entries (see [`FrameHead::owner`]). Only arithmetic, as for [`entries_at`].
 #[inline]
-pub(super) fn owners_at(head: *const FrameHead, len: usize) -> *const RawOwner {
-    const { assert!(align_of::<RawOwner>() <= align_of::<Entry>()) };
+pub(super) fn owners_at(head: *const FrameHead, len: usize) -> *const OwnerPtr {
+    const { assert!(align_of::<OwnerPtr>() <= align_of::<Entry>()) };
     entries_at(head).wrapping_add(len).cast()
 }
 
@@ -206,9 +207,10 @@ impl<'chain> Linked<'chain> {
     /// The owner of the block that holds the value of the entry at `index`.
     #[inline(always)]
     #[allow(clippy::inline_always)]
-    pub(super) fn owner(self, index: usize) -> RawOwner {
+    pub(super) fn owner(self, index: usize) -> OwnerRef<'chain> {
         match self.head().owner {
-            Some(owner) => owner,
+            // SAFETY: the frame's owner is alive for `'chain` (the contract of `new`).
+            Some(owner) => unsafe { OwnerRef::from_ptr(owner) },
             None => self.owners()[index],
         }
     }
@@ -216,12 +218,15 @@ impl<'chain> Linked<'chain> {
     /// A context's frame's own list of owners, one per entry; empty for a frame with
     /// one owner for all its entries.
     #[inline]
-    pub(super) fn owners(self) -> &'chain [RawOwner] {
+    pub(super) fn owners(self) -> &'chain [OwnerRef<'chain>] {
         let head = self.head();
         let len = if head.owner.is_some() { 0 } else { head.len };
+        let owners = owners_at(self.head.as_ptr(), len).cast::<OwnerRef<'chain>>();
         // SAFETY: a frame without an owner has its `len` owners after its entries,
-        // initialised and never written while it is viewed (the contract of `new`).
-        unsafe { slice::from_raw_parts(owners_at(self.head.as_ptr(), len), len) }
+        // initialised and never written while it is viewed, and alive for `'chain`
+        // (the contract of `new`); an `OwnerRef` is an `OwnerPtr` with a lifetime
+        // (both `repr(transparent)` over the same pointer).
+        unsafe { slice::from_raw_parts(owners, len) }
     }
 
     /// The frame below this one, while this one is linked: `None` for a root frame.

@@ -8,7 +8,8 @@
 //! `capture`, how a
 //! context keeps bindings alive beyond their frames; `traced` (feature `tracing`),
 //! which bound values a log event shows; and `owner`, the reference-counted blocks
-//! that keep bound values alive, and recycle their memory. This module holds the chain
+//! that keep bound values alive (and a context's frame), and recycle their memory: the
+//! one reference count of the crate. This module holds the chain
 //! itself: the thread's state, and entering and leaving a frame.
 //!
 //! The one other unsafe step of a read, taking a found value as its variable's type,
@@ -60,8 +61,15 @@
 //! - `Entry::value` and `FrameHead::owner` of a binding call's frame: into the one
 //!   [`Shared`] block the scope made for it, which it holds, unmoved and unreplaced,
 //!   for the frame's life.
-//! - A context's entries and owners (`HeldEntry`, `SharedFrame`): into the blocks
-//!   whose strong counts the context holds.
+//! - A context's entries and owners (`CapturedBinding`, `CapturedFrame`): into the
+//!   blocks whose strong counts the context holds, as `Owner`s (one per
+//!   binding, or the frame block's, which holds one of each distinct owner in its
+//!   list). A frame stores an owner as an `OwnerPtr`, with no lifetime and no count;
+//!   a [`Linked`] view lends it out as an `OwnerRef<'chain>`, from which a capture
+//!   takes an `Owner` of its own.
+//! - `State::memo`: an entry and its owner found in the chain whose version is
+//!   `State::memo_version`; read only while that is the thread's version, so while
+//!   that chain is linked.
 //! - `ReadCache::value`: a binding found in the chain, valid while the thread's chain
 //!   version is the cache's stamp. The version is the innermost frame's id, which
 //!   names one chain and only one (see `State::version`); every unlink puts back the
@@ -87,8 +95,7 @@ pub(crate) use layout::{Entry, EntryList, EntryPair, VarHeader};
 use layout::{FrameHead, Linked};
 pub use lookup::ReadCache;
 pub(crate) use lookup::lookup_with;
-pub(crate) use owner::RawOwner;
-use owner::Shared;
+use owner::{OwnerPtr, OwnerRef, Shared};
 #[cfg(feature = "tracing")]
 pub(crate) use traced::for_each_traced;
 
@@ -102,7 +109,7 @@ pub(crate) struct Frame<E> {
 
 impl<E: EntryList> Frame<E> {
     /// A frame whose entries point into the block that `owner` describes.
-    pub(crate) fn new(entries: E, owner: RawOwner) -> Self {
+    pub(crate) fn new(entries: E, owner: OwnerRef<'_>) -> Self {
         Frame {
             head: FrameHead {
                 parent: Cell::new(ptr::null()),
@@ -110,7 +117,7 @@ impl<E: EntryList> Frame<E> {
                 id: Cell::new(NEVER),
                 over: Cell::new(NEVER),
                 len: E::LEN,
-                owner: Some(owner),
+                owner: Some(owner.as_ptr()),
             },
             entries,
         }
@@ -279,7 +286,7 @@ struct State {
     /// root id (same entries), so reads cached in the last one stay valid. Raw and
     /// without a count: read only while the chain it was found in is linked.
     memo_version: Cell<u64>,
-    memo: Cell<Option<(Entry, RawOwner, u64)>>,
+    memo: Cell<Option<(Entry, OwnerPtr, u64)>>,
 }
 
 impl State {

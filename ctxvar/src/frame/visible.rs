@@ -9,8 +9,8 @@ use core::mem::MaybeUninit;
 use core::ops::ControlFlow;
 use core::ptr;
 
-use super::RawOwner;
 use super::layout::{Entry, Linked, VarHeader};
+use super::owner::OwnerRef;
 
 /// A binding found in a linked frame: the entry, and where to find its value's owner.
 #[derive(Clone, Copy, Debug)]
@@ -20,11 +20,11 @@ pub(super) struct Binding<'chain> {
     index: usize,
 }
 
-impl Binding<'_> {
+impl<'chain> Binding<'chain> {
     /// The owner of the block that holds the value (looked up only when asked for: a
     /// lookup never needs it).
     #[inline]
-    pub(super) fn owner(self) -> RawOwner {
+    pub(super) fn owner(self) -> OwnerRef<'chain> {
         self.frame.owner(self.index)
     }
 }
