@@ -65,52 +65,69 @@ pub(crate) fn lookup(key: *const VarHeader) -> Option<*const ()> {
     with_chain(|chain| walk(chain, key))
 }
 
-/// `found(arg, value)` with the innermost binding of `key` on this thread, else with
-/// the variable's `default` (which must point to a value that lives for ever, of the
-/// same type as the bindings), else `missing(arg)`.
-/// `cache` is `key`'s own.
-///
-/// The pointer passed to `found` is valid as long as the frame that holds it stays
-/// linked, which is at least until the caller returns to whoever entered that frame.
-///
-/// This is every read's hot path. A cache hit calls `found` directly, so it compiles
-/// to two loads, a compare, a branch and a load, with no `Option` or null to test
-/// afterwards. A miss walks the chain and caches what it found; a default is cached
-/// like a binding, so a variable read outside its scopes for its default hits the
-/// cache too. The walk is the one walk of visible bindings (`visible::visible`), which
-/// stops at the first binding of `key`.
-#[inline]
-pub(crate) fn lookup_with<A, R>(
-    key: *const VarHeader,
-    cache: &'static LocalKey<ReadCache>,
-    default: impl FnOnce() -> Option<*const ()>,
-    arg: A,
-    found: impl FnOnce(A, *const ()) -> R,
-    missing: impl FnOnce(A) -> R,
-) -> R {
-    let version = with_state(|state| state.version.get());
-    with_local(cache, |cache| {
-        if cache.version.get() == version {
-            return found(arg, cache.value.get());
-        }
-        cold_path();
-        let value = with_chain(
-            #[inline(always)]
-            |chain| walk(chain, key),
-        );
-        match value.or_else(default) {
-            Some(value) => {
-                // Loaded again after the walk rather than kept from above: keeping it
-                // across the walk's call costs every hit a saved register (a push and
-                // a pop). The walk changes no version.
-                let version = with_state(|state| state.version.get());
-                cache.version.set(version);
-                cache.value.set(value);
-                found(arg, value)
+/// One variable's read: which variable, its cache, and its default.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Lookup {
+    /// The variable's key (its metadata's header).
+    pub(crate) key: *const VarHeader,
+    /// The variable's own read cache (`ContextKey::__read_cache`).
+    pub(crate) cache: &'static LocalKey<ReadCache>,
+    /// Where the variable's default is, if it has one: a value that lives for ever,
+    /// of the bindings' type. Called only when nothing binds the variable.
+    pub(crate) default: fn() -> Option<*const ()>,
+}
+
+impl Lookup {
+    /// `found(arg, value)` with the innermost binding of the variable on this thread,
+    /// else with its default, else `missing(arg)`. (`arg` goes to whichever is called,
+    /// so that both may use one value they own.)
+    ///
+    /// The pointer passed to `found` is valid as long as the frame that holds it stays
+    /// linked, which is at least until the caller returns to whoever entered that
+    /// frame.
+    ///
+    /// This is every read's hot path. A cache hit calls `found` directly, so it
+    /// compiles to two loads, a compare, a branch and a load, with no `Option` or null
+    /// to test afterwards. A miss walks the chain and caches what it found; a default
+    /// is cached like a binding, so a variable read outside its scopes for its default
+    /// hits the cache too. The walk is the one walk of visible bindings
+    /// (`visible::visible`), which stops at the first binding of the key.
+    #[inline]
+    pub(crate) fn read<A, R>(
+        self,
+        arg: A,
+        found: impl FnOnce(A, *const ()) -> R,
+        missing: impl FnOnce(A) -> R,
+    ) -> R {
+        let Lookup {
+            key,
+            cache,
+            default,
+        } = self;
+        let version = with_state(|state| state.version.get());
+        with_local(cache, |cache| {
+            if cache.version.get() == version {
+                return found(arg, cache.value.get());
             }
-            None => missing(arg),
-        }
-    })
+            cold_path();
+            let value = with_chain(
+                #[inline(always)]
+                |chain| walk(chain, key),
+            );
+            match value.or_else(default) {
+                Some(value) => {
+                    // Loaded again after the walk rather than kept from above: keeping it
+                    // across the walk's call costs every hit a saved register (a push and
+                    // a pop). The walk changes no version.
+                    let version = with_state(|state| state.version.get());
+                    cache.version.set(version);
+                    cache.value.set(value);
+                    found(arg, value)
+                }
+                None => missing(arg),
+            }
+        })
+    }
 }
 
 /// Marks the branch that calls it as unlikely (`core::hint::cold_path`, which is newer
@@ -126,7 +143,7 @@ fn cold_path() {}
 /// Checks the usual hit, the newest entry of the innermost frame, inline, and leaves
 /// the rest to `walk_rest`: inlined whole, the walk's loops take registers from the
 /// caller's hot path (a polling or reading loop), and as one call, every miss pays
-/// for it. (Its caller is `lookup_with`'s cold miss path, into which LLVM does not
+/// for it. (Its caller is `Lookup::read`'s cold miss path, into which LLVM does not
 /// inline unless told to.)
 #[inline(always)]
 #[allow(clippy::inline_always)]

@@ -1,7 +1,7 @@
 //! The current-frame chain: the one place that holds raw pointers.
 //!
 //! The rest of the crate makes and enters frames through safe APIs ([`OwnedFrame`],
-//! [`Captured`], [`capture`], [`lookup_with`]); this module imports nothing from the
+//! [`Captured`], [`capture`], [`Lookup`]); this module imports nothing from the
 //! crate. Its submodules each answer one question: `layout`, how a frame is laid out
 //! in memory; `visible`, which bindings are visible from a frame (the one walk of the chain, innermost
 //! first, each variable once); `lookup`, how a read finds a binding (and caches it);
@@ -93,8 +93,8 @@ pub(crate) use capture::{Captured, capture};
 pub(crate) use layout::Traced;
 pub(crate) use layout::{Entry, EntryList, EntryPair, VarHeader};
 use layout::{FrameHead, Linked};
+pub(crate) use lookup::Lookup;
 pub use lookup::ReadCache;
-pub(crate) use lookup::lookup_with;
 use owner::{OwnerPtr, OwnerRef, Shared};
 #[cfg(feature = "tracing")]
 pub(crate) use traced::for_each_traced;

@@ -292,21 +292,23 @@ thread_local! {
 
 /// `read` through the variable's cache, as `get` reads.
 fn read_cached(key: &'static VarHeader) -> Option<u32> {
-    read_cached_or(key, None)
+    read_cached_or(key, || None)
 }
 
 /// `read_cached` of a variable with a default.
-fn read_cached_or(key: &'static VarHeader, default: Option<&'static u32>) -> Option<u32> {
+fn read_cached_or(key: &'static VarHeader, default: fn() -> Option<*const ()>) -> Option<u32> {
     let cache = if ptr::eq(key, &raw const KEY_A) {
         &CACHE_A
     } else {
         &CACHE_B
     };
-    // SAFETY: every value entered in these tests is a `u32`.
-    lookup_with(
+    let lookup = Lookup {
         key,
         cache,
-        || default.map(|value| ptr::from_ref(value).cast()),
+        default,
+    };
+    // SAFETY: every value entered in these tests is a `u32`.
+    lookup.read(
         (),
         |(), value| Some(unsafe { *value.cast::<u32>() }),
         |()| None,
@@ -532,18 +534,16 @@ fn ids_are_never_shared_between_threads() {
 #[test]
 fn a_cached_default_gives_way_to_a_binding() {
     static DEFAULT: u32 = 9;
+    let nine = || Some(ptr::from_ref(&DEFAULT).cast());
     let values = Shared::new(1_u32);
     let frame = Frame::new(entry(&KEY_B, &values), Shared::owner(&values));
     let empty = FrameHead::empty_root();
     // SAFETY: `values` outlives the calls; the root frame has no entries.
     let seen = unsafe {
         enter_head(&raw const empty, true, || {
-            let default = [
-                read_cached_or(&KEY_B, Some(&DEFAULT)),
-                read_cached_or(&KEY_B, Some(&DEFAULT)),
-            ];
-            let bound = frame.enter(|| read_cached_or(&KEY_B, Some(&DEFAULT)));
-            (default, bound, read_cached_or(&KEY_B, Some(&DEFAULT)))
+            let default = [read_cached_or(&KEY_B, nine), read_cached_or(&KEY_B, nine)];
+            let bound = frame.enter(|| read_cached_or(&KEY_B, nine));
+            (default, bound, read_cached_or(&KEY_B, nine))
         })
     };
     assert_eq!(seen, ([Some(9), Some(9)], Some(1), Some(9)));
