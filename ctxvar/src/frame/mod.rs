@@ -77,6 +77,7 @@
 
 use core::cell::Cell;
 use core::ptr;
+// Not through `sync`: ids are only distinct numbers (see there).
 use core::sync::atomic::{AtomicU64, Ordering};
 use std::thread::LocalKey;
 
@@ -84,6 +85,7 @@ mod capture;
 mod layout;
 mod lookup;
 mod owner;
+mod sync;
 #[cfg(feature = "tracing")]
 mod traced;
 mod visible;
@@ -324,7 +326,7 @@ const ID_BLOCK: u64 = 1 << 10;
 /// The first id of the next block; below it, the constants above.
 static NEXT_IDS: AtomicU64 = AtomicU64::new(16);
 
-thread_local! {
+sync::per_thread! {
     // A `const` initialiser and no destructor: access is a plain thread-local load,
     // and the state stays readable during thread-local teardown (a read then finds
     // nothing, instead of panicking).
@@ -368,7 +370,7 @@ fn root_id() -> u64 {
 #[inline(always)]
 #[allow(clippy::inline_always)]
 fn with_state<R>(f: impl FnOnce(&State) -> R) -> R {
-    with_local(&STATE, f)
+    sync::with(&STATE, f)
 }
 
 /// `key.with(f)`, for a thread-local with a `const` initialiser and no destructor.
@@ -396,6 +398,10 @@ pub(crate) fn is_empty() -> bool {
 
 // Tests enter frames inside frames in one block; each block's comment covers all of
 // its entries.
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 #[allow(clippy::multiple_unsafe_ops_per_block)]
 mod tests;
+// Under `cfg(loom)`, only these: the other tests use `std`'s threads, which cannot use
+// loom's atomics.
+#[cfg(all(test, loom))]
+mod loom_tests;

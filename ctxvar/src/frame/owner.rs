@@ -23,12 +23,12 @@
 //! requests, on x86-64), so a read through a stale pointer into a recycled block is
 //! reported as it would be for memory given back to the allocator.
 
+use super::sync::{AtomicUsize, Ordering, fence};
 use core::alloc::Layout;
 use core::cell::Cell;
 use core::marker::PhantomData;
 use core::ops::Deref;
 use core::ptr::{self, NonNull};
-use core::sync::atomic::{AtomicUsize, Ordering, fence};
 
 /// The start of every block: its strong count, and how to destroy it.
 #[repr(C)]
@@ -402,7 +402,7 @@ mod blocks {
         }
     }
 
-    thread_local! {
+    super::super::sync::per_thread! {
         static LISTS: Lists = const {
             Lists([const {
                 FreeList {
@@ -580,7 +580,7 @@ mod valgrind {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
