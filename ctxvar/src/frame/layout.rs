@@ -172,11 +172,13 @@ impl<'chain> Linked<'chain> {
     ///
     /// # Safety
     ///
-    /// `head` is null, or points to a frame that is alive and unchanged but for its
-    /// head's cells for `'chain`, laid out as [`FrameHead`] says (its `len` entries
-    /// after it, then, without an owner, its `len` owners), with the provenance of all
-    /// of it; its entries' values and owners are alive for `'chain` too, and so,
-    /// recursively, is its parent chain while it is linked.
+    /// `head` is null, or points, with the provenance of the whole frame, to a frame
+    /// that for all of `'chain`: is alive; is laid out as [`FrameHead`] says (its `len`
+    /// entries after it, then, if it has no owner, its `len` owners), all initialised
+    /// and unchanged (only the head's cells may be written); has its entries' values
+    /// and its owners' blocks alive; and, unless it is a root frame, stays linked, so
+    /// that its parent is the frame linked below it, of which all this holds too.
+    /// (The module invariant says this of every frame reachable from `current`.)
     #[inline(always)]
     #[allow(clippy::inline_always)]
     pub(super) unsafe fn new(head: *const FrameHead) -> Option<Self> {

@@ -3,14 +3,15 @@
 //! The rest of the crate makes and enters frames through safe APIs ([`OwnedFrame`],
 //! [`Captured`], [`capture`], [`Lookup`]); this module imports nothing from the
 //! crate. Its submodules each answer one question: `layout`, how a frame is laid out
-//! in memory; `visible`, which bindings are visible from a frame (the one walk of the chain, innermost
-//! first, each variable once); `lookup`, how a read finds a binding (and caches it);
-//! `capture`, how a
+//! in memory, and how a linked frame is read ([`Linked`]); `visible`, which bindings
+//! are visible from a frame (the one walk of the chain, innermost first, each variable
+//! once); `lookup`, how a read finds a binding (and caches it); `capture`, how a
 //! context keeps bindings alive beyond their frames; `traced` (feature `tracing`),
-//! which bound values a log event shows; and `owner`, the reference-counted blocks
-//! that keep bound values alive (and a context's frame), and recycle their memory: the
-//! one reference count of the crate. This module holds the chain
-//! itself: the thread's state, and entering and leaving a frame.
+//! which bound values a log event shows; `owner`, the reference-counted blocks that
+//! keep bound values (and a context's frame) alive and recycle their memory, the one
+//! reference count of the crate; and `sync`, its atomics and the thread-locals as
+//! loom sees them (`loom_tests`). This module holds the chain itself: the thread's
+//! state, and entering and leaving a frame.
 //!
 //! The one other unsafe step of a read, taking a found value as its variable's type,
 //! is `key::read`, which rests on the contract of the `unsafe` trait `ContextKey`
