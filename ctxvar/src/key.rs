@@ -244,10 +244,12 @@ pub(crate) fn read<K: ContextKey + ?Sized, A, R>(
     found: impl FnOnce(A, &K::Value) -> R,
     missing: impl FnOnce(A) -> R,
 ) -> R {
-    frame::lookup_with(
-        key_of::<K>(),
-        K::__read_cache(),
-        default_of::<K>,
+    let lookup = frame::Lookup {
+        key: key_of::<K>(),
+        cache: K::__read_cache(),
+        default: default_of::<K>,
+    };
+    lookup.read(
         arg,
         // SAFETY: `value` is `K`'s default, in its `static` metadata, or the value of an
         // entry whose key is `K`'s metadata address, which holds a `K::Value`: only `K`

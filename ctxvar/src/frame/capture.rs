@@ -1,24 +1,23 @@
 //! How a [`Context`](crate::Context) holds bindings beyond the frames they were found
 //! in: a capture of the visible inheritable bindings, each with a strong count of the
-//! block its value lives in, and the root frame it is entered as (one entry inline, or
-//! several in a reference-counted block of its own).
+//! block its value lives in, and the root frame it is entered as (one binding inline,
+//! or several in a frame block of its own, itself counted like any other block).
 //!
 //! The invariant and the argument for each pointer, including the context's entries
 //! and owners, are in the parent module's documentation (`frame/mod.rs`).
 
 use core::alloc::Layout;
-use core::mem::MaybeUninit;
-use core::ptr;
-use core::sync::atomic::{AtomicUsize, Ordering, fence};
-use std::alloc;
+use core::mem::offset_of;
+use core::ptr::NonNull;
 
-use super::layout::{Entry, FrameHead, entries_of, owners_of};
-use super::lookup::ChainEntries;
-use super::{Frame, RawOwner, enter_head, root_id, with_state};
+use super::layout::{Entry, FrameHead, Linked, entries_at, owners_at};
+use super::owner::{self, Header, Owner, OwnerPtr, OwnerRef};
+use super::visible::{Binding, SmallList, for_each_visible};
+use super::{Frame, enter_head, root_id, with_chain, with_state};
 
 /// Captures every visible binding of a variable that may be inherited, sharing the
-/// values (one strong count per frame they come from) instead of cloning them. One
-/// allocation, none when nothing is captured.
+/// values (one strong count per block they live in) instead of cloning them. One
+/// allocation, none when nothing or one binding is captured.
 #[inline]
 pub(crate) fn capture() -> Captured {
     let memo = with_state(|state| {
@@ -28,8 +27,13 @@ pub(crate) fn capture() -> Captured {
     });
     if let Some((entry, owner, id)) = memo {
         // SAFETY: the memo is of the chain that is linked now (its version is the
-        // current one), so the owner's block is alive.
-        return Captured::One(unsafe { HeldEntry::with_id(entry, owner, id) });
+        // current one), so the owner's block is alive for this call.
+        let owner = unsafe { OwnerRef::from_ptr(owner) };
+        return Captured::One(CapturedBinding {
+            entry,
+            owner: owner.retain(),
+            id,
+        });
     }
     capture_walk()
 }
@@ -38,39 +42,27 @@ pub(crate) fn capture() -> Captured {
 /// served by the memo pays for none of the walk's registers and stack.
 #[inline(never)]
 fn capture_walk() -> Captured {
-    // The usual case: one walk, the visible entries gathered on the stack.
-    const ON_STACK: usize = 16;
-    let mut found = [MaybeUninit::<(Entry, RawOwner)>::uninit(); ON_STACK];
-    let mut count = 0;
-    for (entry, owner) in ChainEntries::from_current() {
-        // SAFETY: `found[..count]` is initialised.
-        let earlier = unsafe { initialised(&found, count) };
-        if !inherited(&entry) || earlier.iter().any(|(e, _)| ptr::eq(e.key, entry.key)) {
-            continue;
+    with_chain(|chain| {
+        let mut found = SmallList::new();
+        for_each_visible(chain, inherited, |binding| found.push(binding));
+        if found.len() > 1 {
+            return Captured::Many(CapturedFrame::new(&found));
         }
-        if count == ON_STACK {
-            return Captured::Many(capture_many());
-        }
-        found[count].write((entry, owner));
-        count += 1;
-    }
-    // SAFETY: `found[..count]` is initialised.
-    let found = unsafe { initialised(&found, count) };
-    match *found {
-        [] => Captured::Nothing,
-        [(entry, owner)] => {
-            // SAFETY: the owner belongs to a linked frame, so its block is alive.
-            let held = unsafe { HeldEntry::with_id(entry, owner, root_id()) };
-            with_state(|state| {
-                state.memo_version.set(state.version.get());
-                state.memo.set(Some((entry, owner, held.id)));
-            });
-            Captured::One(held)
-        }
-        // SAFETY: every owner belongs to a linked frame, so its block is alive and
-        // holds its entry's value.
-        _ => Captured::Many(unsafe { SharedFrame::new(found.iter().copied(), count) }),
-    }
+        let Some(binding) = found.iter().next() else {
+            return Captured::Nothing;
+        };
+        let captured = CapturedBinding {
+            entry: *binding.entry,
+            owner: binding.owner().retain(),
+            id: root_id(),
+        };
+        let memo = (captured.entry, binding.owner().as_ptr(), captured.id);
+        with_state(|state| {
+            state.memo_version.set(state.version.get());
+            state.memo.set(Some(memo));
+        });
+        Captured::One(captured)
+    })
 }
 
 /// What a [`Context`](crate::Context) holds: the captured bindings, each with a strong
@@ -78,12 +70,12 @@ fn capture_walk() -> Captured {
 ///
 /// One binding (the usual capture: a request id) is held inline, so capturing it
 /// allocates nothing; more share one allocation, laid out as a frame.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) enum Captured {
     #[default]
     Nothing,
-    One(HeldEntry),
-    Many(SharedFrame),
+    One(CapturedBinding),
+    Many(CapturedFrame),
 }
 
 impl Captured {
@@ -101,17 +93,17 @@ impl Captured {
                 // A frame of one entry, made on the stack for this entry; its owner is
                 // the held one, so a capture inside it takes a count of that block.
                 let frame = Frame {
-                    head: FrameHead::root(held.id, 1, Some(held.owner)),
+                    head: FrameHead::root(held.id, 1, Some(held.owner.borrow().as_ptr())),
                     entries: held.entry,
                 };
                 // SAFETY: the frame lives for the call, and its entry's value is kept
                 // alive by the count `held` holds, borrowed from `self`.
                 unsafe { frame.enter_root(f) }
             }
-            // SAFETY: the shared frame and the values its counts keep alive are
+            // SAFETY: the context's frame and the values its counts keep alive are
             // borrowed from `self` for the call; a root frame's head is never written,
             // so other threads may enter the same frame at once.
-            Captured::Many(shared) => unsafe { enter_head(shared.head(), true, f) },
+            Captured::Many(frame) => unsafe { enter_head(frame.head(), true, f) },
         }
     }
 
@@ -121,261 +113,161 @@ impl Captured {
         match self {
             Captured::Nothing => 0,
             Captured::One(_) => 1,
-            // SAFETY: the shared frame is alive while `self` is.
-            Captured::Many(shared) => unsafe { (*shared.head()).len },
-        }
-    }
-}
-
-impl Clone for Captured {
-    fn clone(&self) -> Self {
-        match self {
-            Captured::Nothing => Captured::Nothing,
-            Captured::One(held) => Captured::One(held.clone()),
-            Captured::Many(shared) => Captured::Many(shared.clone()),
+            Captured::Many(frame) => frame.frame().entries().len(),
         }
     }
 }
 
 /// One captured binding: the entry, and a strong count of the block its value lives
-/// in, which this holds.
-#[derive(Debug)]
-pub(crate) struct HeldEntry {
+/// in.
+#[derive(Clone, Debug)]
+pub(crate) struct CapturedBinding {
     entry: Entry,
-    owner: RawOwner,
+    owner: Owner,
     /// The id of the root frame this is entered as (the same for its clones, which
     /// make the same chain).
     pub(super) id: u64,
 }
 
-impl HeldEntry {
-    /// `entry`, holding a strong count of `owner` of its own, entered as the root
-    /// frame `id`.
-    ///
-    /// # Safety
-    ///
-    /// The block `owner` describes is alive, and holds `entry`'s value; every
-    /// `HeldEntry` with this `id` has this entry.
-    unsafe fn with_id(entry: Entry, owner: RawOwner, id: u64) -> Self {
-        // SAFETY: per the contract.
-        unsafe { owner.retain() };
-        HeldEntry { entry, owner, id }
-    }
-}
+// SAFETY: the entry's value lives in the block `owner` counts, which holds `Send +
+// Sync` values (see `Owner`'s impls), and its key points to a `static`.
+unsafe impl Send for CapturedBinding {}
+// SAFETY: as above: a shared `CapturedBinding` gives only shared access to its value.
+unsafe impl Sync for CapturedBinding {}
 
-impl Clone for HeldEntry {
-    fn clone(&self) -> Self {
-        // SAFETY: `self` holds a strong count of its owner, so the block is alive.
-        unsafe { self.owner.retain() };
-        HeldEntry { ..*self }
-    }
-}
-
-impl Drop for HeldEntry {
-    fn drop(&mut self) {
-        // SAFETY: this holds one strong count (taken in `new`), given up here.
-        unsafe { self.owner.release() }
-    }
-}
-
-// SAFETY: an owner is only ever taken (in `capture`) from a frame's owner, made by
-// `Shared::owner` of a `Shared<T>` with `T: Send + Sync`; releasing it on any thread is
-// what `Shared<T>` allows. The entry's value points into that block, to a `Send + Sync`
-// value, and its key to a `static`.
-unsafe impl Send for HeldEntry {}
-// SAFETY: a shared `HeldEntry` gives only shared access to the value, a `T` of a
-// `Shared<T>` with `T: Send + Sync`, and its key points to a `static`; cloning it takes
-// a count of the block with an atomic add, and the clone may be sent and dropped
-// elsewhere, which the `Send` impl covers.
-unsafe impl Sync for HeldEntry {}
-
-/// Several captured bindings in one reference-counted allocation laid out as a root
-/// frame: a count, a [`FrameHead`] (null parent, no owner), `[Entry; len]`, then each
-/// entry's `[RawOwner; len]`. The frame holds one strong count of each distinct owner.
+/// Several captured bindings, in a block of their own laid out as a root frame, and
+/// counted like any other block (this holds one count of it): a [`Header`], a
+/// [`FrameHead`] (null parent, no owner), `[Entry; len]`, then each entry's `[OwnerPtr;
+/// len]`. The block holds one count of each distinct owner in its list, given back
+/// when it is destroyed.
 ///
 /// Entering it links its head directly, from any number of threads at once: a root
-/// frame's parent is never written, so the head is immutable after `new`.
-#[derive(Debug)]
-pub(crate) struct SharedFrame {
-    block: ptr::NonNull<SharedFrameBlock>,
+/// frame's parent is never written, so the block is immutable after `new` (but for
+/// its count).
+#[derive(Clone, Debug)]
+pub(crate) struct CapturedFrame {
+    block: Owner,
 }
 
+/// The fixed part of a [`CapturedFrame`]'s block.
 #[repr(C)]
-struct SharedFrameBlock {
-    strong: AtomicUsize,
+struct FrameBlock {
+    header: Header,
     head: FrameHead,
 }
 
-impl core::fmt::Debug for SharedFrameBlock {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("SharedFrameBlock").finish_non_exhaustive()
-    }
-}
-
-impl SharedFrame {
+impl CapturedFrame {
     /// The layout of a block of `len` entries.
     fn layout(len: usize) -> Layout {
-        let layout = Layout::new::<SharedFrameBlock>()
+        let layout = Layout::new::<FrameBlock>()
             .extend(Layout::array::<Entry>(len).expect("a capture fits in memory"))
             .and_then(|(layout, _)| {
-                layout.extend(Layout::array::<RawOwner>(len).expect("a capture fits in memory"))
+                layout.extend(Layout::array::<OwnerPtr>(len).expect("a capture fits in memory"))
             })
             .expect("a capture fits in memory")
             .0;
         layout.pad_to_align()
     }
 
-    /// A frame of the `count` entries `visible` yields, taking one strong count of each
-    /// distinct owner.
-    ///
-    /// # Safety
-    ///
-    /// Each owner's block is alive and holds its entry's value.
-    unsafe fn new(visible: impl Iterator<Item = (Entry, RawOwner)>, count: usize) -> Self {
-        // The entries must follow the head with no padding, as in every frame.
-        const {
-            assert!(size_of::<SharedFrameBlock>() % align_of::<Entry>() == 0);
-            assert!(size_of::<FrameHead>() % align_of::<Entry>() == 0);
-            assert!(align_of::<RawOwner>() <= align_of::<Entry>());
-        }
+    /// A frame of the bindings `found` lists, taking one count of each distinct owner.
+    fn new(found: &SmallList<Binding<'_>>) -> Self {
+        // The head must be followed by the entries, with no padding, as in every frame.
+        const { assert!(size_of::<FrameBlock>() % align_of::<Entry>() == 0) };
+        let count = found.len();
         let layout = Self::layout(count);
-        // SAFETY: the layout has a non-zero size (it holds at least the count).
-        let block = unsafe { alloc::alloc(layout) };
-        let Some(block) = ptr::NonNull::new(block) else {
-            alloc::handle_alloc_error(layout)
-        };
-        let block = block.cast::<SharedFrameBlock>();
-        let header = SharedFrameBlock {
-            strong: AtomicUsize::new(1),
+        let block = owner::allocate(layout).cast::<FrameBlock>();
+        let fixed = FrameBlock {
+            header: Header::new(destroy_frame),
             head: FrameHead::root(root_id(), count, None),
         };
-        // SAFETY: `block` is fresh memory of `layout`, which starts with the header.
-        unsafe { block.write(header) };
-        let head = Self::head_of(block);
-        // SAFETY: `head` is the head of this block, whose layout has room for `count`
-        // entries and `count` owners after it.
-        let entries = unsafe { entries_of(head) }.cast_mut();
-        // SAFETY: `head` is the head of this `SharedFrame` block, with its provenance,
-        // and the layout puts `count` owners after its `count` entries.
-        let owners = unsafe { owners_of(head, count) }.cast_mut();
+        // SAFETY: `block` is fresh memory of `layout`, which starts with a `FrameBlock`.
+        unsafe { block.write(fixed) };
+        // The block has room for `count` entries and then `count` owners after the head,
+        // and `head` has the provenance of the whole block.
+        let head = head_of(block.cast());
+        let entries = entries_at(head).cast_mut();
+        let owners = owners_at(head, count).cast_mut();
         let mut written = 0;
-        for (entry, owner) in visible.take(count) {
-            // SAFETY: the owners written so far are initialised.
-            let earlier = unsafe { core::slice::from_raw_parts(owners, written) };
-            if !earlier.contains(&owner) {
-                // SAFETY: the owner's block is alive, per the contract.
-                unsafe { owner.retain() };
-            }
-            // SAFETY: in bounds: `written < count`.
-            let entry_slot = unsafe { entries.add(written) };
-            // SAFETY: in bounds: `written < count`, and the block has `count` owners.
-            let owner_slot = unsafe { owners.add(written) };
-            // SAFETY: the entry slot is in bounds and not yet written.
-            unsafe { entry_slot.write(entry) };
-            // SAFETY: the owner slot is in bounds (aligned: `RawOwner`'s alignment is at
-            // most `Entry`'s) and not yet written.
-            unsafe { owner_slot.write(owner) };
+        for (index, binding) in found.iter().enumerate().take(count) {
+            let owner = binding.owner();
+            let counted = found
+                .iter()
+                .take(index)
+                .any(|earlier| earlier.owner() == owner);
+            let owner = if counted {
+                owner.as_ptr()
+            } else {
+                owner.retain().into_ptr()
+            };
+            // SAFETY: `index < count`: the block's entry slot `index`, not yet written.
+            unsafe { entries.wrapping_add(index).write(*binding.entry) };
+            // SAFETY: as above, for its owner slot (aligned: `OwnerPtr`'s alignment is
+            // at most `Entry`'s).
+            unsafe { owners.wrapping_add(index).write(owner) };
             written += 1;
         }
-        assert_eq!(written, count, "the chain changed during a capture");
-        SharedFrame { block }
-    }
-
-    /// The head, with the provenance of the whole block.
-    fn head_of(block: ptr::NonNull<SharedFrameBlock>) -> *const FrameHead {
-        // SAFETY: in bounds of the block, which is alive.
-        unsafe { &raw const (*block.as_ptr()).head }
+        // Unless every slot was written, the block is left to leak.
+        assert_eq!(written, count, "a list yields as many items as its length");
+        // SAFETY: the block's header is new and everything it covers is written; its
+        // `destroy` is this block's.
+        let block = unsafe { Owner::adopt(block.cast()) };
+        CapturedFrame { block }
     }
 
     /// The frame's head, for entering it.
     fn head(&self) -> *const FrameHead {
-        Self::head_of(self.block)
+        head_of(self.block.borrow().header())
+    }
+
+    /// A view of the frame, for as long as this handle is borrowed.
+    #[cfg(test)]
+    fn frame(&self) -> Linked<'_> {
+        // SAFETY: this handle's count keeps the block alive while it is borrowed; it
+        // is laid out by `new` and never written again; its values live in the blocks
+        // it holds counts of; it is a root frame, with no parent to keep alive.
+        match unsafe { Linked::new(self.head()) } {
+            Some(frame) => frame,
+            None => unreachable!("a block's head is not null"),
+        }
     }
 }
 
-impl Clone for SharedFrame {
-    fn clone(&self) -> Self {
-        // SAFETY: `self` holds a strong count, so the block is alive.
-        let strong = unsafe { &(*self.block.as_ptr()).strong };
-        // Relaxed, as in `Arc::clone`; abort before the count could wrap, as `Arc` does.
-        if strong.fetch_add(1, Ordering::Relaxed) > isize::MAX as usize {
-            std::process::abort();
-        }
-        SharedFrame { block: self.block }
-    }
+/// The head of the frame block whose header is at `block`, with the provenance of the
+/// whole block (only arithmetic).
+fn head_of(block: NonNull<Header>) -> *const FrameHead {
+    block
+        .as_ptr()
+        .cast::<u8>()
+        .wrapping_add(offset_of!(FrameBlock, head))
+        .cast()
 }
 
-impl Drop for SharedFrame {
-    fn drop(&mut self) {
-        // SAFETY: `self` holds a strong count, so the block is alive.
-        let strong = unsafe { &(*self.block.as_ptr()).strong };
-        // As in `Arc`'s drop: Release, then Acquire before the last holder frees.
-        if strong.fetch_sub(1, Ordering::Release) != 1 {
-            return;
-        }
-        fence(Ordering::Acquire);
-        let head = self.head();
-        // SAFETY: the block is alive until it is freed below.
-        let len = unsafe { (*head).len };
-        // SAFETY: the block's `len` owners follow its entries.
-        let owners = unsafe { owners_of(head, len) };
-        // SAFETY: the block's `len` owners, all initialised in `new`, alive until the
-        // block is freed below.
-        let owners = unsafe { core::slice::from_raw_parts(owners, len) };
-        for (index, &owner) in owners.iter().enumerate() {
-            if !owners[..index].contains(&owner) {
-                // SAFETY: the block holds one strong count of each distinct owner
-                // (taken in `new`), given up here, once.
-                unsafe { owner.release() };
-            }
-        }
-        // SAFETY: that was the last count; the block was allocated with this layout
-        // (`Entry` and `RawOwner` have no destructors).
-        unsafe { alloc::dealloc(self.block.as_ptr().cast(), Self::layout(len)) };
-    }
-}
-
-// SAFETY: as for `HeldEntry`: the owners are blocks of `Send + Sync` values, released
-// on whichever thread drops the last handle, which is what they allow; the head is
-// never written after `new` (a root frame's parent stays null), so threads that enter
-// the frame at once only read it.
-unsafe impl Send for SharedFrame {}
-// SAFETY: a shared `SharedFrame` can only be entered, which reads the head (never
-// written after `new`) and, through it, values that are `Sync`; and cloned, which
-// takes a count with an atomic add, the clone then being sent and dropped elsewhere,
-// which the `Send` impl covers.
-unsafe impl Sync for SharedFrame {}
-
-/// `slots[..count]`, known to be initialised (`<[MaybeUninit<T>]>::assume_init_ref`,
-/// which is newer than this crate's minimum Rust version).
+/// Destroys a [`CapturedFrame`]'s block whose last count was given up: gives back the
+/// count it holds of each distinct owner in its list, and frees it.
 ///
 /// # Safety
 ///
-/// The first `count` slots are initialised.
-pub(super) unsafe fn initialised<T>(slots: &[MaybeUninit<T>], count: usize) -> &[T] {
-    debug_assert!(count <= slots.len());
-    // SAFETY: `MaybeUninit<T>` has `T`'s layout, and the caller vouches for the values.
-    unsafe { core::slice::from_raw_parts(slots.as_ptr().cast::<T>(), count) }
-}
-
-/// `capture` for more than `ON_STACK` variables: walks the chain again to check
-/// shadowing, instead of allocating a buffer.
-#[cold]
-fn capture_many() -> SharedFrame {
-    let visible = || {
-        ChainEntries::from_current()
-            .enumerate()
-            .filter(|(_, (entry, _))| inherited(entry))
-            .filter(|&(position, (entry, _))| {
-                !ChainEntries::from_current()
-                    .take(position)
-                    .any(|(earlier, _)| ptr::eq(earlier.key, entry.key))
-            })
-            .map(|(_, found)| found)
+/// `header` is the header of a block made by `CapturedFrame::new` that nothing else
+/// refers to any more.
+unsafe fn destroy_frame(header: NonNull<Header>) {
+    let len = {
+        // SAFETY: the block is alive until it is freed below, laid out by `new` and
+        // never written since; its owners are alive (it holds their counts); it is a
+        // root frame, with no parent to keep alive.
+        let Some(frame) = (unsafe { Linked::new(head_of(header)) }) else {
+            unreachable!("a block's head is not null")
+        };
+        let owners = frame.owners();
+        for (index, owner) in owners.iter().enumerate() {
+            if !owners[..index].contains(owner) {
+                // SAFETY: the block holds one count of each distinct owner in its
+                // list (handed over by `new` with `into_ptr`), taken back here once.
+                drop(unsafe { Owner::from_ptr(owner.as_ptr()) });
+            }
+        }
+        owners.len()
     };
-    let count = visible().count();
-    // SAFETY: every owner belongs to a linked frame, so its block is alive.
-    unsafe { SharedFrame::new(visible(), count) }
+    owner::free(header.cast(), CapturedFrame::layout(len));
 }
 
 fn inherited(entry: &Entry) -> bool {

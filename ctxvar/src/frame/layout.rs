@@ -6,11 +6,13 @@
 //! in the parent module's documentation (`frame/mod.rs`).
 
 use core::cell::Cell;
-#[cfg(feature = "tracing")]
 use core::fmt;
-use core::ptr;
+use core::marker::PhantomData;
+use core::ptr::{self, NonNull};
+use core::slice;
 
-use super::{EMPTY_ROOT, NEVER, RawOwner};
+use super::owner::{OwnerPtr, OwnerRef};
+use super::{EMPTY_ROOT, NEVER};
 
 /// The part of a variable's metadata that does not depend on its type: its identity
 /// in the chain.
@@ -110,8 +112,8 @@ pub(crate) struct FrameHead {
     pub(super) len: usize,
     /// `Some`: every entry's value lives in this one block (a binding call's frame, or
     /// a context that captured one binding). `None`: a context's frame that captured
-    /// several, whose `[RawOwner; len]` follow its `[Entry; len]`.
-    pub(super) owner: Option<RawOwner>,
+    /// several, whose `[OwnerPtr; len]` follow its `[Entry; len]`.
+    pub(super) owner: Option<OwnerPtr>,
 }
 
 impl FrameHead {
@@ -121,7 +123,7 @@ impl FrameHead {
     }
 
     /// The head of a root frame, with its fixed id.
-    pub(super) fn root(id: u64, len: usize, owner: Option<RawOwner>) -> Self {
+    pub(super) fn root(id: u64, len: usize, owner: Option<OwnerPtr>) -> Self {
         FrameHead {
             parent: Cell::new(ptr::null()),
             id: Cell::new(id),
@@ -132,29 +134,117 @@ impl FrameHead {
     }
 }
 
-/// The entries of the frame whose head is at `frame`: right after the head.
-///
-/// # Safety
-///
-/// `frame` points to a live frame and carries the provenance of the whole frame.
+/// Where the entries of the frame whose head is at `head` start: right after the head
+/// (`repr(C)`, and the head's size is a multiple of `Entry`'s alignment). Only
+/// arithmetic: reading or writing there is the caller's business.
 #[inline(always)]
 #[allow(clippy::inline_always)]
-pub(super) unsafe fn entries_of(frame: *const FrameHead) -> *const Entry {
-    // SAFETY: per the contract; the head is `repr(C)` and a multiple of `Entry`'s
-    // alignment, so the entries start right after it.
-    unsafe { frame.add(1).cast::<Entry>() }
+pub(super) fn entries_at(head: *const FrameHead) -> *const Entry {
+    const { assert!(size_of::<FrameHead>() % align_of::<Entry>() == 0) };
+    head.wrapping_add(1).cast()
 }
 
-/// The owners of a context's frame with `len` entries: right after the entries.
-///
-/// # Safety
-///
-/// `frame` points to a live `SharedFrame`'s head, with its provenance.
+/// Where the owners of a context's frame of `len` entries start: right after its
+/// entries (see [`FrameHead::owner`]). Only arithmetic, as for [`entries_at`].
 #[inline]
-pub(super) unsafe fn owners_of(frame: *const FrameHead, len: usize) -> *const RawOwner {
-    // SAFETY: per the contract, `frame` is a live frame's head, with its provenance.
-    let entries = unsafe { entries_of(frame) };
-    // SAFETY: per the contract, the frame's `len` entries and then its owners follow
-    // the head (`SharedFrame::layout`), so the owners start `len` entries on.
-    unsafe { entries.add(len).cast::<RawOwner>() }
+pub(super) fn owners_at(head: *const FrameHead, len: usize) -> *const OwnerPtr {
+    const { assert!(align_of::<OwnerPtr>() <= align_of::<Entry>()) };
+    entries_at(head).wrapping_add(len).cast()
+}
+
+/// A frame that stays linked into this thread's chain for `'chain`, seen through its
+/// head: its entries, its owners and its parent, by safe accessors.
+///
+/// The one place the layout of a frame is read. It rests on the module invariant
+/// (every frame reachable from `current` is alive, and so is every value its entries
+/// point to), established once, where a view is made: [`with_chain`](super::with_chain)
+/// for the innermost frame, [`parent`](Self::parent) for the frames below it, and a
+/// context for the frame it holds (alive, and immutable, while its count is held).
+#[derive(Clone, Copy)]
+pub(super) struct Linked<'chain> {
+    /// With the provenance of the whole frame, entries (and owners) included.
+    head: NonNull<FrameHead>,
+    chain: PhantomData<&'chain FrameHead>,
+}
+
+impl<'chain> Linked<'chain> {
+    /// A view of the frame at `head`, or `None` for null (the end of a chain).
+    ///
+    /// # Safety
+    ///
+    /// `head` is null, or points, with the provenance of the whole frame, to a frame
+    /// that for all of `'chain`: is alive; is laid out as [`FrameHead`] says (its `len`
+    /// entries after it, then, if it has no owner, its `len` owners), all initialised
+    /// and unchanged (only the head's cells may be written); has its entries' values
+    /// and its owners' blocks alive; and, unless it is a root frame, stays linked, so
+    /// that its parent is the frame linked below it, of which all this holds too.
+    /// (The module invariant says this of every frame reachable from `current`.)
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    pub(super) unsafe fn new(head: *const FrameHead) -> Option<Self> {
+        NonNull::new(head.cast_mut()).map(|head| Linked {
+            head,
+            chain: PhantomData,
+        })
+    }
+
+    /// The frame's head.
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    pub(super) fn head(self) -> &'chain FrameHead {
+        // SAFETY: the frame is alive for `'chain` (the contract of `new`).
+        unsafe { self.head.as_ref() }
+    }
+
+    /// The frame's entries, newest first.
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    pub(super) fn entries(self) -> &'chain [Entry] {
+        let len = self.head().len;
+        // SAFETY: the frame's `len` entries follow its head, initialised and never
+        // written while the frame is viewed (the contract of `new`).
+        unsafe { slice::from_raw_parts(entries_at(self.head.as_ptr()), len) }
+    }
+
+    /// The owner of the block that holds the value of the entry at `index`.
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    pub(super) fn owner(self, index: usize) -> OwnerRef<'chain> {
+        match self.head().owner {
+            // SAFETY: the frame's owner is alive for `'chain` (the contract of `new`).
+            Some(owner) => unsafe { OwnerRef::from_ptr(owner) },
+            None => self.owners()[index],
+        }
+    }
+
+    /// A context's frame's own list of owners, one per entry; empty for a frame with
+    /// one owner for all its entries.
+    #[inline]
+    pub(super) fn owners(self) -> &'chain [OwnerRef<'chain>] {
+        let head = self.head();
+        let len = if head.owner.is_some() { 0 } else { head.len };
+        let owners = owners_at(self.head.as_ptr(), len).cast::<OwnerRef<'chain>>();
+        // SAFETY: a frame without an owner has its `len` owners after its entries,
+        // initialised and never written while it is viewed, and alive for `'chain`
+        // (the contract of `new`); an `OwnerRef` is an `OwnerPtr` with a lifetime
+        // (both `repr(transparent)` over the same pointer).
+        unsafe { slice::from_raw_parts(owners, len) }
+    }
+
+    /// The frame below this one, while this one is linked: `None` for a root frame.
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    pub(super) fn parent(self) -> Option<Linked<'chain>> {
+        // SAFETY: a linked frame's parent is the frame that was current when it was
+        // entered, linked below it (or null): it stays linked at least as long.
+        unsafe { Linked::new(self.head().parent.get()) }
+    }
+}
+
+impl fmt::Debug for Linked<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Linked")
+            .field("head", &self.head)
+            .finish_non_exhaustive()
+    }
 }

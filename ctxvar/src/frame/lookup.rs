@@ -1,17 +1,19 @@
-//! How a read finds its variable's binding: the per-variable read cache, the walk of
-//! the chain from the innermost frame outwards, and the iterator over every visible
-//! entry that captures and the tracing walk share.
+//! How a read finds its variable's binding: the per-variable read cache, and on a
+//! miss, the walk of visible bindings (`visible`) that stops at the variable's
+//! innermost one.
 //!
 //! The invariant that makes these walks sound (every frame reachable from `current`
 //! is alive, and so is every value its entries point to) is stated and argued in the
 //! parent module's documentation (`frame/mod.rs`).
 
 use core::cell::Cell;
+use core::ops::ControlFlow;
 use core::ptr;
 use std::thread::LocalKey;
 
-use super::layout::{Entry, FrameHead, VarHeader, entries_of, owners_of};
-use super::{RawOwner, with_local, with_state};
+use super::layout::{Linked, VarHeader};
+use super::visible::visible;
+use super::{with_chain, with_local, with_state};
 
 /// One variable's cache of its last lookup on this thread: `#[context_var]` declares
 /// one per variable in a `thread_local!` (see `ContextKey::__read_cache`).
@@ -54,117 +56,78 @@ impl Default for ReadCache {
     }
 }
 
-/// Every entry visible from the innermost frame outwards, in lookup order (innermost
-/// frame first, newest entry of a frame first), with the owner of its value.
-///
-/// The entries are valid as long as the frames that hold them stay linked, which is at
-/// least until the caller returns to whoever entered them.
-pub(super) struct ChainEntries {
-    frame: *const FrameHead,
-    /// The next entry of `frame` to visit.
-    index: usize,
-}
-
-impl ChainEntries {
-    pub(super) fn from_current() -> Self {
-        ChainEntries {
-            frame: with_state(|state| state.current.get()),
-            index: 0,
-        }
-    }
-}
-
-impl Iterator for ChainEntries {
-    type Item = (Entry, RawOwner);
-
-    fn next(&mut self) -> Option<(Entry, RawOwner)> {
-        while !self.frame.is_null() {
-            // SAFETY: `self.frame` is reachable from `current`, so it is alive (module
-            // invariant), and so are its entries.
-            let head = unsafe { &*self.frame };
-            if self.index < head.len {
-                let index = self.index;
-                self.index += 1;
-                // SAFETY: a frame's `len` entries follow its head (`repr(C)`), and
-                // `self.frame` carries the provenance of the whole frame.
-                let entries = unsafe { entries_of(self.frame) };
-                // SAFETY: `index < len`, so the offset stays among the frame's entries.
-                let entry = unsafe { entries.add(index) };
-                // SAFETY: an entry of a live frame, written when the frame was made.
-                let entry = unsafe { *entry };
-                let owner = if let Some(owner) = head.owner {
-                    owner
-                } else {
-                    // SAFETY: a frame without an owner is a context's `SharedFrame`,
-                    // whose `len` owners follow its entries.
-                    let owners = unsafe { owners_of(self.frame, head.len) };
-                    // SAFETY: `index < len`, so the offset stays among the frame's
-                    // `len` owners.
-                    let owner = unsafe { owners.add(index) };
-                    // SAFETY: an owner of a live `SharedFrame`, written in its `new`.
-                    unsafe { *owner }
-                };
-                return Some((entry, owner));
-            }
-            self.frame = head.parent.get();
-            self.index = 0;
-        }
-        None
-    }
-}
-
 /// Finds the innermost binding of `key` on this thread, without a cache.
 ///
 /// The returned pointer is valid as long as the frame that holds it stays linked,
 /// which is at least until the caller returns to whoever entered that frame.
 #[cfg(test)]
 pub(crate) fn lookup(key: *const VarHeader) -> Option<*const ()> {
-    with_state(|state| walk(state.current.get(), key))
+    with_chain(|chain| walk(chain, key))
 }
 
-/// `found(arg, value)` with the innermost binding of `key` on this thread, else with
-/// the variable's `default` (which must point to a value that lives for ever, of the
-/// same type as the bindings), else `missing(arg)`.
-/// `cache` is `key`'s own.
-///
-/// The pointer passed to `found` is valid as long as the frame that holds it stays
-/// linked, which is at least until the caller returns to whoever entered that frame.
-///
-/// This is every read's hot path. A cache hit calls `found` directly, so it compiles
-/// to two loads, a compare, a branch and a load, with no `Option` or null to test
-/// afterwards. A miss walks the chain and caches what it found; a default is cached
-/// like a binding, so a variable read outside its scopes for its default hits the
-/// cache too. The walk is a loop of its own rather than `ChainEntries` (which also
-/// fetches each entry's owner, for captures).
-#[inline]
-pub(crate) fn lookup_with<A, R>(
-    key: *const VarHeader,
-    cache: &'static LocalKey<ReadCache>,
-    default: impl FnOnce() -> Option<*const ()>,
-    arg: A,
-    found: impl FnOnce(A, *const ()) -> R,
-    missing: impl FnOnce(A) -> R,
-) -> R {
-    let version = with_state(|state| state.version.get());
-    with_local(cache, |cache| {
-        if cache.version.get() == version {
-            return found(arg, cache.value.get());
-        }
-        cold_path();
-        let value = walk(with_state(|state| state.current.get()), key);
-        match value.or_else(default) {
-            Some(value) => {
-                // Loaded again after the walk rather than kept from above: keeping it
-                // across the walk's call costs every hit a saved register (a push and
-                // a pop). The walk changes no version.
-                let version = with_state(|state| state.version.get());
-                cache.version.set(version);
-                cache.value.set(value);
-                found(arg, value)
+/// One variable's read: which variable, its cache, and its default.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Lookup {
+    /// The variable's key (its metadata's header).
+    pub(crate) key: *const VarHeader,
+    /// The variable's own read cache (`ContextKey::__read_cache`).
+    pub(crate) cache: &'static LocalKey<ReadCache>,
+    /// Where the variable's default is, if it has one: a value that lives for ever,
+    /// of the bindings' type. Called only when nothing binds the variable.
+    pub(crate) default: fn() -> Option<*const ()>,
+}
+
+impl Lookup {
+    /// `found(arg, value)` with the innermost binding of the variable on this thread,
+    /// else with its default, else `missing(arg)`. (`arg` goes to whichever is called,
+    /// so that both may use one value they own.)
+    ///
+    /// The pointer passed to `found` is valid as long as the frame that holds it stays
+    /// linked, which is at least until the caller returns to whoever entered that
+    /// frame.
+    ///
+    /// This is every read's hot path. A cache hit calls `found` directly, so it
+    /// compiles to two loads, a compare, a branch and a load, with no `Option` or null
+    /// to test afterwards. A miss walks the chain and caches what it found; a default
+    /// is cached like a binding, so a variable read outside its scopes for its default
+    /// hits the cache too. The walk is the one walk of visible bindings
+    /// (`visible::visible`), which stops at the first binding of the key.
+    #[inline]
+    pub(crate) fn read<A, R>(
+        self,
+        arg: A,
+        found: impl FnOnce(A, *const ()) -> R,
+        missing: impl FnOnce(A) -> R,
+    ) -> R {
+        let Lookup {
+            key,
+            cache,
+            default,
+        } = self;
+        let version = with_state(|state| state.version.get());
+        with_local(cache, |cache| {
+            if cache.version.get() == version {
+                return found(arg, cache.value.get());
             }
-            None => missing(arg),
-        }
-    })
+            cold_path();
+            let value = with_chain(
+                #[inline(always)]
+                |chain| walk(chain, key),
+            );
+            match value.or_else(default) {
+                Some(value) => {
+                    // Loaded again after the walk rather than kept from above: keeping it
+                    // across the walk's call costs every hit a saved register (a push and
+                    // a pop). The walk changes no version.
+                    let version = with_state(|state| state.version.get());
+                    cache.version.set(version);
+                    cache.value.set(value);
+                    found(arg, value)
+                }
+                None => missing(arg),
+            }
+        })
+    }
 }
 
 /// Marks the branch that calls it as unlikely (`core::hint::cold_path`, which is newer
@@ -180,81 +143,40 @@ fn cold_path() {}
 /// Checks the usual hit, the newest entry of the innermost frame, inline, and leaves
 /// the rest to `walk_rest`: inlined whole, the walk's loops take registers from the
 /// caller's hot path (a polling or reading loop), and as one call, every miss pays
-/// for it. (Its caller is `lookup_with`'s cold miss path, into which LLVM does not
+/// for it. (Its caller is `Lookup::read`'s cold miss path, into which LLVM does not
 /// inline unless told to.)
 #[inline(always)]
 #[allow(clippy::inline_always)]
-fn walk(frame: *const FrameHead, key: *const VarHeader) -> Option<*const ()> {
-    if frame.is_null() {
-        return None;
-    }
-    // SAFETY: `frame` is reachable from `current`, so it is alive (module invariant),
-    // and so are its `len` entries.
-    let head = unsafe { &*frame };
+fn walk(frame: Option<Linked<'_>>, key: *const VarHeader) -> Option<*const ()> {
+    let frame = frame?;
     // The newest entry is checked on its own: it is the usual hit, in the same cache
     // line as the head. Every binding call binds at least one variable; only a
     // context's frame may have none.
-    let rest = if head.len != 0 {
-        // SAFETY: a frame's `len >= 1` entries follow its head; `frame` carries the
-        // provenance of the whole frame (see `Frame::enter`).
-        let newest = unsafe { entries_of(frame) };
-        // SAFETY: `len >= 1`, so `newest` is the frame's first entry, alive with it.
-        let entry = unsafe { &*newest };
-        if ptr::eq(entry.key, key) {
-            return Some(entry.value);
+    if let Some(newest) = frame.entries().first() {
+        if ptr::eq(newest.key, key) {
+            return Some(newest.value);
         }
-        // SAFETY: one entry on from the first of `len >= 1`, so within the frame (or
-        // just past its last entry when `len` is 1); the other `len - 1` follow.
-        let others = unsafe { newest.add(1) };
-        walk_rest(others, head.len - 1, head.parent.get(), key)
-    } else {
-        walk_rest(ptr::null(), 0, head.parent.get(), key)
-    };
+    }
+    let rest = walk_rest(frame, key);
     (!rest.is_null()).then_some(rest)
 }
 
-/// The first of `len` binding-call entries at `entries` whose key is `key`, else the
-/// innermost binding of `key` in the chain that starts at `frame`; null if none.
+/// The innermost binding of `key` in the chain that starts at `frame`, whose newest
+/// entry was checked already: the one walk of visible bindings, choosing `key`'s; null
+/// if none.
 ///
 /// Returns a pointer rather than an `Option` (a value is never at null): one register,
 /// one test.
 #[inline(never)]
-fn walk_rest(
-    entries: *const Entry,
-    len: usize,
-    mut frame: *const FrameHead,
-    key: *const VarHeader,
-) -> *const () {
-    if let Some(value) = find(entries, len, key) {
-        return value;
+fn walk_rest(frame: Linked<'_>, key: *const VarHeader) -> *const () {
+    let found = visible(
+        Some(frame),
+        1,
+        |entry| ptr::eq(entry.key, key),
+        |binding| ControlFlow::Break(binding.entry.value),
+    );
+    match found {
+        ControlFlow::Break(value) => value,
+        ControlFlow::Continue(()) => ptr::null(),
     }
-    while !frame.is_null() {
-        // SAFETY: `frame` is reachable from `current`, so it is alive (module
-        // invariant), and so are its `len` entries.
-        let head = unsafe { &*frame };
-        // SAFETY: as in `walk`: a frame's `len` entries follow its head.
-        if let Some(value) = find(unsafe { entries_of(frame) }, head.len, key) {
-            return value;
-        }
-        frame = head.parent.get();
-    }
-    ptr::null()
-}
-
-/// The value of the first of `len` entries starting at `first` whose key is `key`.
-///
-/// Entries are stored newest first, so the first match is the one that shadows the
-/// others.
-#[inline]
-fn find(first: *const Entry, len: usize, key: *const VarHeader) -> Option<*const ()> {
-    for index in 0..len {
-        // SAFETY: the caller's frame is alive and has `len` entries.
-        let at = unsafe { first.add(index) };
-        // SAFETY: `index < len`: one of the caller's entries, alive with its frame.
-        let entry = unsafe { &*at };
-        if ptr::eq(entry.key, key) {
-            return Some(entry.value);
-        }
-    }
-    None
 }

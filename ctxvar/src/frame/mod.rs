@@ -1,13 +1,17 @@
 //! The current-frame chain: the one place that holds raw pointers.
 //!
 //! The rest of the crate makes and enters frames through safe APIs ([`OwnedFrame`],
-//! [`Captured`], [`capture`], [`lookup_with`]); this module imports nothing from the
+//! [`Captured`], [`capture`], [`Lookup`]); this module imports nothing from the
 //! crate. Its submodules each answer one question: `layout`, how a frame is laid out
-//! in memory; `lookup`, how a read finds a binding (and caches it); `capture`, how a
+//! in memory, and how a linked frame is read ([`Linked`]); `visible`, which bindings
+//! are visible from a frame (the one walk of the chain, innermost first, each variable
+//! once); `lookup`, how a read finds a binding (and caches it); `capture`, how a
 //! context keeps bindings alive beyond their frames; `traced` (feature `tracing`),
-//! which bound values a log event shows; and `owner`, the reference-counted blocks
-//! that keep bound values alive, and recycle their memory. This module holds the chain
-//! itself: the thread's state, and entering and leaving a frame.
+//! which bound values a log event shows; `owner`, the reference-counted blocks that
+//! keep bound values (and a context's frame) alive and recycle their memory, the one
+//! reference count of the crate; and `sync`, its atomics and the thread-locals as
+//! loom sees them (`loom_tests`). This module holds the chain itself: the thread's
+//! state, and entering and leaving a frame.
 //!
 //! The one other unsafe step of a read, taking a found value as its variable's type,
 //! is `key::read`, which rests on the contract of the `unsafe` trait `ContextKey`
@@ -31,6 +35,12 @@
 //! mirrors the Rust call stack, and no safe code can reorder it: there is no guard a
 //! user could leak or drop out of order.
 //!
+//! Code that reads the chain relies on the invariant in one place: it sees the chain
+//! only through [`Linked`] views, made by `with_chain` for the innermost frame (for
+//! the length of one call, which every `enter` below it outlasts) and by
+//! `Linked::parent` for the frames below it. A view's accessors (a frame's entries,
+//! owners and parent) are safe; the layout behind them is read in `layout` alone.
+//!
 //! A captured [`Context`](crate::Context) is entered as a *root* frame: its parent
 //! stays null, so inside it only the captured bindings are visible. Every frame's
 //! entries follow its head in memory (one layout for every walker); a context's frame
@@ -52,8 +62,15 @@
 //! - `Entry::value` and `FrameHead::owner` of a binding call's frame: into the one
 //!   [`Shared`] block the scope made for it, which it holds, unmoved and unreplaced,
 //!   for the frame's life.
-//! - A context's entries and owners (`HeldEntry`, `SharedFrame`): into the blocks
-//!   whose strong counts the context holds.
+//! - A context's entries and owners (`CapturedBinding`, `CapturedFrame`): into the
+//!   blocks whose strong counts the context holds, as `Owner`s (one per
+//!   binding, or the frame block's, which holds one of each distinct owner in its
+//!   list). A frame stores an owner as an `OwnerPtr`, with no lifetime and no count;
+//!   a [`Linked`] view lends it out as an `OwnerRef<'chain>`, from which a capture
+//!   takes an `Owner` of its own.
+//! - `State::memo`: an entry and its owner found in the chain whose version is
+//!   `State::memo_version`; read only while that is the thread's version, so while
+//!   that chain is linked.
 //! - `ReadCache::value`: a binding found in the chain, valid while the thread's chain
 //!   version is the cache's stamp. The version is the innermost frame's id, which
 //!   names one chain and only one (see `State::version`); every unlink puts back the
@@ -61,6 +78,7 @@
 
 use core::cell::Cell;
 use core::ptr;
+// Not through `sync`: ids are only distinct numbers (see there).
 use core::sync::atomic::{AtomicU64, Ordering};
 use std::thread::LocalKey;
 
@@ -68,18 +86,19 @@ mod capture;
 mod layout;
 mod lookup;
 mod owner;
+mod sync;
 #[cfg(feature = "tracing")]
 mod traced;
+mod visible;
 
 pub(crate) use capture::{Captured, capture};
-use layout::FrameHead;
 #[cfg(feature = "tracing")]
 pub(crate) use layout::Traced;
 pub(crate) use layout::{Entry, EntryList, EntryPair, VarHeader};
+use layout::{FrameHead, Linked};
+pub(crate) use lookup::Lookup;
 pub use lookup::ReadCache;
-pub(crate) use lookup::lookup_with;
-pub(crate) use owner::RawOwner;
-use owner::Shared;
+use owner::{OwnerPtr, OwnerRef, Shared};
 #[cfg(feature = "tracing")]
 pub(crate) use traced::for_each_traced;
 
@@ -93,7 +112,7 @@ pub(crate) struct Frame<E> {
 
 impl<E: EntryList> Frame<E> {
     /// A frame whose entries point into the block that `owner` describes.
-    pub(crate) fn new(entries: E, owner: RawOwner) -> Self {
+    pub(crate) fn new(entries: E, owner: OwnerRef<'_>) -> Self {
         Frame {
             head: FrameHead {
                 parent: Cell::new(ptr::null()),
@@ -101,7 +120,7 @@ impl<E: EntryList> Frame<E> {
                 id: Cell::new(NEVER),
                 over: Cell::new(NEVER),
                 len: E::LEN,
-                owner: Some(owner),
+                owner: Some(owner.as_ptr()),
             },
             entries,
         }
@@ -270,7 +289,7 @@ struct State {
     /// root id (same entries), so reads cached in the last one stay valid. Raw and
     /// without a count: read only while the chain it was found in is linked.
     memo_version: Cell<u64>,
-    memo: Cell<Option<(Entry, RawOwner, u64)>>,
+    memo: Cell<Option<(Entry, OwnerPtr, u64)>>,
 }
 
 impl State {
@@ -308,7 +327,7 @@ const ID_BLOCK: u64 = 1 << 10;
 /// The first id of the next block; below it, the constants above.
 static NEXT_IDS: AtomicU64 = AtomicU64::new(16);
 
-thread_local! {
+sync::per_thread! {
     // A `const` initialiser and no destructor: access is a plain thread-local load,
     // and the state stays readable during thread-local teardown (a read then finds
     // nothing, instead of panicking).
@@ -326,6 +345,23 @@ thread_local! {
     };
 }
 
+/// `f` with a view of this thread's innermost frame (`None` when no frame is entered),
+/// through which it reaches every frame of the chain.
+///
+/// The views cannot leave `f` (`'chain` is chosen here, for the call), and the chain
+/// they see stays linked for all of it: a frame is unlinked only when the `enter` that
+/// linked it returns, and every `enter` below this call returns after it; any that `f`
+/// makes returns before `f` does.
+#[inline(always)]
+#[allow(clippy::inline_always)]
+fn with_chain<R>(f: impl for<'chain> FnOnce(Option<Linked<'chain>>) -> R) -> R {
+    let innermost = with_state(|state| state.current.get());
+    // SAFETY: `innermost` is null or reachable from `current`: alive, with its entries'
+    // values, as long as it stays linked (the module invariant), which is longer than
+    // the call (above); `enter_head` stores it with the provenance of the whole frame.
+    f(unsafe { Linked::new(innermost) })
+}
+
 /// A root frame's id, for a context made now.
 fn root_id() -> u64 {
     with_state(State::fresh_id)
@@ -335,7 +371,7 @@ fn root_id() -> u64 {
 #[inline(always)]
 #[allow(clippy::inline_always)]
 fn with_state<R>(f: impl FnOnce(&State) -> R) -> R {
-    with_local(&STATE, f)
+    sync::with(&STATE, f)
 }
 
 /// `key.with(f)`, for a thread-local with a `const` initialiser and no destructor.
@@ -363,6 +399,10 @@ pub(crate) fn is_empty() -> bool {
 
 // Tests enter frames inside frames in one block; each block's comment covers all of
 // its entries.
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 #[allow(clippy::multiple_unsafe_ops_per_block)]
 mod tests;
+// Under `cfg(loom)`, only these: the other tests use `std`'s threads, which cannot use
+// loom's atomics.
+#[cfg(all(test, loom))]
+mod loom_tests;

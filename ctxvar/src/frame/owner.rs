@@ -1,6 +1,14 @@
-//! Who keeps a binding call's values alive: [`Shared`], a reference-counted block
-//! like `Arc` whose strong count a [`RawOwner`] can take and give back without knowing
-//! the value's type, and whose memory is recycled on the thread that frees it.
+//! Who keeps bound values alive: reference-counted blocks, like `Arc`'s, whose memory
+//! is recycled on the thread that frees them. This is the crate's one reference count:
+//! a binding call's values live in one ([`Shared`], the typed handle its scope holds),
+//! and so does a context's frame of several bindings (`capture::CapturedFrame`).
+//!
+//! Who holds a count is visible in the types. An [`Owner`] owns one strong count (a
+//! capture's), given back when it is dropped. An [`OwnerRef`] borrows a block that
+//! something else keeps alive for its lifetime (a frame's owner, alive while the frame
+//! is linked); [`OwnerRef::retain`] takes a count of it as an `Owner`. An
+//! [`OwnerPtr`] is how a frame stores an owner, with no lifetime: only a view of a
+//! linked frame (`layout::Linked`) hands it out, as an `OwnerRef`.
 //!
 //! Why not `Arc`: a binding call makes one such block for its values, so that a
 //! `Context` captured inside it can keep them alive without cloning them. Through the
@@ -15,20 +23,35 @@
 //! requests, on x86-64), so a read through a stale pointer into a recycled block is
 //! reported as it would be for memory given back to the allocator.
 
+use super::sync::{AtomicUsize, Ordering, fence};
 use core::alloc::Layout;
 use core::cell::Cell;
 use core::marker::PhantomData;
 use core::ops::Deref;
 use core::ptr::{self, NonNull};
-use core::sync::atomic::{AtomicUsize, Ordering, fence};
 
 /// The start of every block: its strong count, and how to destroy it.
 #[repr(C)]
-struct Header {
+pub(super) struct Header {
     strong: AtomicUsize,
     /// Drops the value and frees the block; the one thing that depends on the type.
     destroy: unsafe fn(NonNull<Header>),
 }
+
+impl Header {
+    /// The header of a new block, with one strong count, destroyed by `destroy` (which
+    /// frees the block with [`free`]).
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    pub(super) fn new(destroy: unsafe fn(NonNull<Header>)) -> Self {
+        Header {
+            strong: AtomicUsize::new(1),
+            destroy,
+        }
+    }
+}
+
+pub(super) use blocks::{allocate, free};
 
 #[repr(C)]
 struct Block<T> {
@@ -50,11 +73,8 @@ impl<T: Send + Sync> Shared<T> {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     pub(crate) fn new(value: T) -> Self {
-        let block = blocks::allocate(Layout::new::<Block<T>>()).cast::<Block<T>>();
-        let header = Header {
-            strong: AtomicUsize::new(1),
-            destroy: destroy::<T>,
-        };
+        let block = allocate(Layout::new::<Block<T>>()).cast::<Block<T>>();
+        let header = Header::new(destroy::<T>);
         // SAFETY: `block` is fresh memory with `Block<T>`'s layout.
         unsafe { block.write(Block { header, value }) };
         Shared {
@@ -65,10 +85,13 @@ impl<T: Send + Sync> Shared<T> {
 }
 
 impl<T> Shared<T> {
-    /// The owner of this handle's value, borrowed: valid while this handle is.
+    /// The owner of this handle's value, borrowed from this handle.
     #[inline]
-    pub(crate) fn owner(&self) -> RawOwner {
-        RawOwner(self.block.cast())
+    pub(crate) fn owner(&self) -> OwnerRef<'_> {
+        OwnerRef {
+            header: self.block.cast(),
+            borrowed: PhantomData,
+        }
     }
 
     /// How many strong counts the block has (for tests).
@@ -104,7 +127,7 @@ impl<T> Drop for Shared<T> {
             unsafe { destroy::<T>(header) }
         };
         // SAFETY: this handle owns one strong count, given up here.
-        unsafe { self.owner().release_with(destroy) }
+        unsafe { release(self.block.cast(), destroy) }
     }
 }
 
@@ -134,13 +157,13 @@ unsafe fn destroy<T>(header: NonNull<Header>) {
         #[inline(always)]
         #[allow(clippy::inline_always)]
         fn drop(&mut self) {
-            blocks::free(self.0.cast(), Layout::new::<Block<T>>());
+            free(self.0.cast(), Layout::new::<Block<T>>());
         }
     }
     let block = header.cast::<Block<T>>();
     if !core::mem::needs_drop::<T>() {
         // Nothing can unwind (and LLVM then inlines the whole free).
-        blocks::free(block.cast(), Layout::new::<Block<T>>());
+        free(block.cast(), Layout::new::<Block<T>>());
         return;
     }
     let _free = Free(block);
@@ -150,86 +173,193 @@ unsafe fn destroy<T>(header: NonNull<Header>) {
     unsafe { ptr::drop_in_place(value) };
 }
 
-/// One strong count of a [`Shared`] block, type-erased: a pointer to its header.
-///
-/// A frame's `RawOwner` is borrowed (the scope's `Shared` holds the count); a capture
-/// takes counts of its own with [`retain`](Self::retain) and gives them back with
-/// [`release`](Self::release).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct RawOwner(NonNull<Header>);
-
 impl core::fmt::Debug for Header {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Header").finish_non_exhaustive()
     }
 }
 
-impl RawOwner {
-    /// Takes one more strong count of the block.
-    ///
-    /// # Safety
-    ///
-    /// The block is alive (something holds a strong count of it).
+/// A block, borrowed for `'a` from whatever keeps it alive (a scope's [`Shared`], a
+/// capture's [`Owner`], or a linked frame that lists it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(transparent)]
+pub(crate) struct OwnerRef<'a> {
+    header: NonNull<Header>,
+    borrowed: PhantomData<&'a Header>,
+}
+
+impl OwnerRef<'_> {
+    /// Takes a strong count of the block, owned by the result.
     #[inline]
-    pub(crate) unsafe fn retain(self) {
-        // SAFETY: the block is alive, per the contract.
-        let header = unsafe { self.0.as_ref() };
-        // Relaxed, as in `Arc::clone`: a new count is taken from an existing one,
-        // which already orders the value's writes before this thread's reads.
-        let old = header.strong.fetch_add(1, Ordering::Relaxed);
-        if old > isize::MAX as usize {
-            // As `Arc` does: this many counts can only come from leaked handles, and
-            // the count must never wrap to zero while handles remain.
-            std::process::abort();
+    pub(crate) fn retain(self) -> Owner {
+        // SAFETY: the block is alive for `'a`, so while this is called.
+        unsafe { retain(self.header) };
+        Owner {
+            header: self.header,
         }
     }
 
-    /// Gives back one strong count; the last one drops the value and frees the block.
+    /// The block's header, with the provenance of the whole block.
+    #[inline]
+    pub(super) fn header(self) -> NonNull<Header> {
+        self.header
+    }
+
+    /// How a frame stores this owner.
+    #[inline]
+    pub(super) fn as_ptr(self) -> OwnerPtr {
+        OwnerPtr(self.header)
+    }
+
+    /// The owner a frame stored, borrowed for the lifetime the caller picks.
     ///
     /// # Safety
     ///
-    /// The caller owns one strong count of the block, which it gives up.
+    /// The block stays alive for that lifetime.
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    pub(super) unsafe fn from_ptr(owner: OwnerPtr) -> Self {
+        OwnerRef {
+            header: owner.0,
+            borrowed: PhantomData,
+        }
+    }
+}
+
+/// One strong count of a block, given back when this is dropped (whichever thread
+/// drops the last one destroys the block there).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Owner {
+    header: NonNull<Header>,
+}
+
+impl Owner {
+    /// The block, borrowed from this count.
     #[inline]
-    pub(crate) unsafe fn release(self) {
+    pub(crate) fn borrow(&self) -> OwnerRef<'_> {
+        OwnerRef {
+            header: self.header,
+            borrowed: PhantomData,
+        }
+    }
+
+    /// Takes over the one count of a new block, whose header is [`Header::new`]'s and
+    /// whose contents are initialised: dropping the result destroys it.
+    ///
+    /// # Safety
+    ///
+    /// As said; nothing else gives back that count.
+    #[inline]
+    pub(super) unsafe fn adopt(header: NonNull<Header>) -> Self {
+        Owner { header }
+    }
+
+    /// Hands this count over to a frame's list of owners, which gives it back with
+    /// [`from_ptr`](Self::from_ptr).
+    #[inline]
+    pub(super) fn into_ptr(self) -> OwnerPtr {
+        let owner = OwnerPtr(self.header);
+        core::mem::forget(self);
+        owner
+    }
+
+    /// Takes back a count that [`into_ptr`](Self::into_ptr) handed over.
+    ///
+    /// # Safety
+    ///
+    /// `owner` came from `into_ptr`, and its count is taken back once.
+    #[inline]
+    pub(super) unsafe fn from_ptr(owner: OwnerPtr) -> Self {
+        Owner { header: owner.0 }
+    }
+}
+
+impl Clone for Owner {
+    #[inline]
+    fn clone(&self) -> Self {
+        self.borrow().retain()
+    }
+}
+
+impl Drop for Owner {
+    #[inline]
+    fn drop(&mut self) {
         let destroy = |header: NonNull<Header>| {
             // SAFETY: the block is alive until it is destroyed.
             let destroy = unsafe { header.as_ref().destroy };
             // SAFETY: called once, when the last count is gone: the block's own
-            // function, as `Shared::new` stored it.
+            // function, as its maker stored it.
             unsafe { destroy(header) }
         };
-        // SAFETY: forwarded.
-        unsafe { self.release_with(destroy) }
+        // SAFETY: this owns one strong count, given up here.
+        unsafe { release(self.header, destroy) }
     }
+}
 
-    /// [`release`](Self::release), destroying the block with `destroy` (the header's
-    /// function, or the same function called directly by a caller that knows the
-    /// value's type, which saves an indirect call).
-    ///
-    /// # Safety
-    ///
-    /// As for `release`, and `destroy` does what the header's `destroy` does.
-    #[inline(always)]
-    #[allow(clippy::inline_always)]
-    unsafe fn release_with(self, destroy: impl FnOnce(NonNull<Header>)) {
-        // SAFETY: the caller's count keeps the block alive until the decrement.
-        let header = unsafe { self.0.as_ref() };
-        // The usual case, a scope nobody captured, needs no read-modify-write (an
-        // atomic one costs tens of cycles): a count of 1 is the caller's own, and no
-        // other can appear, since a new count is only ever taken from an existing one
-        // (there are no weak references). The Acquire load orders the last uses of the
-        // value by other holders, which released their counts, before its drop.
-        if header.strong.load(Ordering::Acquire) != 1 {
-            // Release, then Acquire before destroying, as in `Arc`'s drop: every use
-            // of the value on other threads happens before it is dropped.
-            if header.strong.fetch_sub(1, Ordering::Release) != 1 {
-                return;
-            }
-            fence(Ordering::Acquire);
-        }
-        // That was the last count, so nothing refers to the block any more.
-        destroy(self.0);
+// SAFETY: a block holds the values of a `Shared<T>` with `T: Send + Sync`, or a
+// context's frame, whose entries point into such blocks and to `static` keys and
+// whose head is never written after it is made (a root frame's): every thread that
+// holds a count may share what the block holds (`Sync`), and whichever gives back the
+// last count destroys it there (`Send`), as `Shared<T>` allows.
+unsafe impl Send for Owner {}
+// SAFETY: a shared `Owner` only lends the block (as above) and takes new counts with
+// an atomic add; those are `Owner`s, which the `Send` impl covers.
+unsafe impl Sync for Owner {}
+
+/// An owner as a frame stores it: a pointer to the block's header, with no lifetime
+/// and no count. Turned into an [`OwnerRef`] (by a view of a linked frame) or an
+/// [`Owner`] (by the frame that holds its count) only where that is argued.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(transparent)]
+pub(crate) struct OwnerPtr(NonNull<Header>);
+
+/// Takes one more strong count of the block.
+///
+/// # Safety
+///
+/// The block is alive (something holds a strong count of it).
+#[inline]
+unsafe fn retain(header: NonNull<Header>) {
+    // SAFETY: the block is alive, per the contract.
+    let header = unsafe { header.as_ref() };
+    // Relaxed, as in `Arc::clone`: a new count is taken from an existing one, which
+    // already orders the value's writes before this thread's reads.
+    let old = header.strong.fetch_add(1, Ordering::Relaxed);
+    if old > isize::MAX as usize {
+        // As `Arc` does: this many counts can only come from leaked handles, and the
+        // count must never wrap to zero while handles remain.
+        std::process::abort();
     }
+}
+
+/// Gives back one strong count; the last one destroys the block with `destroy` (the
+/// header's function, or the same function called directly by a caller that knows the
+/// value's type, which saves an indirect call).
+///
+/// # Safety
+///
+/// The caller owns one strong count of the block, which it gives up, and `destroy`
+/// does what the header's `destroy` does.
+#[inline(always)]
+#[allow(clippy::inline_always)]
+unsafe fn release(header: NonNull<Header>, destroy: impl FnOnce(NonNull<Header>)) {
+    // SAFETY: the caller's count keeps the block alive until the decrement.
+    let strong = unsafe { &header.as_ref().strong };
+    // The usual case, a scope nobody captured, needs no read-modify-write (an atomic
+    // one costs tens of cycles): a count of 1 is the caller's own, and no other can
+    // appear, since a new count is only ever taken from an existing one (there are no
+    // weak references). The Acquire load orders the last uses of the value by other
+    // holders, which released their counts, before its drop.
+    if strong.load(Ordering::Acquire) != 1 {
+        // Release, then Acquire before destroying, as in `Arc`'s drop: every use of
+        // the value on other threads happens before it is dropped.
+        if strong.fetch_sub(1, Ordering::Release) != 1 {
+            return;
+        }
+        fence(Ordering::Acquire);
+    }
+    // That was the last count, so nothing refers to the block any more.
+    destroy(header);
 }
 
 /// Recycling of freed blocks, per thread.
@@ -272,7 +402,7 @@ mod blocks {
         }
     }
 
-    thread_local! {
+    super::super::sync::per_thread! {
         static LISTS: Lists = const {
             Lists([const {
                 FreeList {
@@ -303,7 +433,7 @@ mod blocks {
     /// Memory for `layout` (which has a non-zero size: every block has a header).
     #[inline(always)]
     #[allow(clippy::inline_always)]
-    pub(super) fn allocate(layout: Layout) -> NonNull<u8> {
+    pub(in crate::frame) fn allocate(layout: Layout) -> NonNull<u8> {
         let Some(class) = class_of(layout) else {
             return global(layout);
         };
@@ -327,7 +457,7 @@ mod blocks {
     /// Gives back memory from [`allocate`] with the same `layout`.
     #[inline(always)]
     #[allow(clippy::inline_always)]
-    pub(super) fn free(block: NonNull<u8>, layout: Layout) {
+    pub(in crate::frame) fn free(block: NonNull<u8>, layout: Layout) {
         let Some(class) = class_of(layout) else {
             // SAFETY: `allocate` took it from the global allocator with `layout`.
             unsafe { std::alloc::dealloc(block.as_ptr(), layout) };
@@ -450,7 +580,7 @@ mod valgrind {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
@@ -473,14 +603,14 @@ mod tests {
     fn the_value_is_dropped_once_when_the_last_count_goes() {
         let drops = counter();
         let shared = Shared::new(Counted(Arc::clone(&drops)));
-        let owner = shared.owner();
-        // SAFETY: `shared` holds a count, so the block is alive.
-        unsafe { owner.retain() };
+        let owner = shared.owner().retain();
         assert_eq!(Shared::strong_count(&shared), 2);
+        let copy = owner.clone();
+        assert_eq!(Shared::strong_count(&shared), 3);
         drop(shared);
+        drop(owner);
         assert_eq!(drops.load(Ordering::SeqCst), 0, "a count is still held");
-        // SAFETY: the count taken above, given back.
-        unsafe { owner.release() };
+        drop(copy);
         assert_eq!(drops.load(Ordering::SeqCst), 1);
     }
 
@@ -492,21 +622,14 @@ mod tests {
         for _ in 0..50 {
             let drops = counter();
             let shared = Shared::new(Counted(Arc::clone(&drops)));
-            let owner = shared.owner();
-            for _ in 0..THREADS {
-                // SAFETY: `shared` holds a count, so the block is alive.
-                unsafe { owner.retain() };
-            }
             let start = Arc::new(Barrier::new(THREADS + 1));
-            let owners = SendOwner(owner);
             let threads: Vec<_> = (0..THREADS)
                 .map(|_| {
                     let start = Arc::clone(&start);
+                    let owner = shared.owner().retain();
                     std::thread::spawn(move || {
-                        let owner = owners;
                         start.wait();
-                        // SAFETY: one of the counts taken above, given back.
-                        unsafe { owner.0.release() };
+                        drop(owner);
                     })
                 })
                 .collect();
@@ -519,19 +642,17 @@ mod tests {
         }
     }
 
-    /// A `RawOwner` sent to another thread with the count it stands for.
-    #[derive(Clone, Copy)]
-    struct SendOwner(RawOwner);
-    // SAFETY: the blocks in these tests hold `Counted`, which is `Send + Sync`.
-    unsafe impl Send for SendOwner {}
-
     #[test]
     fn a_freed_block_is_reused_by_the_next_value_of_its_size_class() {
         let first = Shared::new(1_u64);
-        let address = first.owner();
+        let address = first.owner().as_ptr();
         drop(first);
         let second = Shared::new(2_u32);
-        assert_eq!(second.owner(), address, "taken from this thread's list");
+        assert_eq!(
+            second.owner().as_ptr(),
+            address,
+            "taken from this thread's list"
+        );
         assert_eq!(*second, 2);
         // A value too big for any class bypasses the lists, both ways.
         let big = Shared::new([7_u8; 512]);
@@ -553,11 +674,11 @@ mod tests {
     fn a_block_freed_on_another_thread_joins_that_threads_list() {
         let shared = Shared::new(5_u64);
         let reused = std::thread::spawn(move || {
-            let address = shared.owner();
+            let address = shared.owner().as_ptr();
             drop(shared);
             // This thread's list now has the block: its next value gets it.
             let next = Shared::new(6_u64);
-            next.owner() == address
+            next.owner().as_ptr() == address
         })
         .join()
         .unwrap();
@@ -577,10 +698,10 @@ mod tests {
             }
         }
         let shared = Shared::new(Panics);
-        let address = shared.owner();
+        let address = shared.owner().as_ptr();
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(shared)));
         assert!(result.is_err());
         // The block went back to this thread's list despite the panic.
-        assert_eq!(Shared::new(0_u64).owner(), address);
+        assert_eq!(Shared::new(0_u64).owner().as_ptr(), address);
     }
 }

@@ -292,21 +292,23 @@ thread_local! {
 
 /// `read` through the variable's cache, as `get` reads.
 fn read_cached(key: &'static VarHeader) -> Option<u32> {
-    read_cached_or(key, None)
+    read_cached_or(key, || None)
 }
 
 /// `read_cached` of a variable with a default.
-fn read_cached_or(key: &'static VarHeader, default: Option<&'static u32>) -> Option<u32> {
+fn read_cached_or(key: &'static VarHeader, default: fn() -> Option<*const ()>) -> Option<u32> {
     let cache = if ptr::eq(key, &raw const KEY_A) {
         &CACHE_A
     } else {
         &CACHE_B
     };
-    // SAFETY: every value entered in these tests is a `u32`.
-    lookup_with(
+    let lookup = Lookup {
         key,
         cache,
-        || default.map(|value| ptr::from_ref(value).cast()),
+        default,
+    };
+    // SAFETY: every value entered in these tests is a `u32`.
+    lookup.read(
         (),
         |(), value| Some(unsafe { *value.cast::<u32>() }),
         |()| None,
@@ -532,18 +534,16 @@ fn ids_are_never_shared_between_threads() {
 #[test]
 fn a_cached_default_gives_way_to_a_binding() {
     static DEFAULT: u32 = 9;
+    let nine = || Some(ptr::from_ref(&DEFAULT).cast());
     let values = Shared::new(1_u32);
     let frame = Frame::new(entry(&KEY_B, &values), Shared::owner(&values));
     let empty = FrameHead::empty_root();
     // SAFETY: `values` outlives the calls; the root frame has no entries.
     let seen = unsafe {
         enter_head(&raw const empty, true, || {
-            let default = [
-                read_cached_or(&KEY_B, Some(&DEFAULT)),
-                read_cached_or(&KEY_B, Some(&DEFAULT)),
-            ];
-            let bound = frame.enter(|| read_cached_or(&KEY_B, Some(&DEFAULT)));
-            (default, bound, read_cached_or(&KEY_B, Some(&DEFAULT)))
+            let default = [read_cached_or(&KEY_B, nine), read_cached_or(&KEY_B, nine)];
+            let bound = frame.enter(|| read_cached_or(&KEY_B, nine));
+            (default, bound, read_cached_or(&KEY_B, nine))
         })
     };
     assert_eq!(seen, ([Some(9), Some(9)], Some(1), Some(9)));
@@ -563,4 +563,60 @@ fn a_cache_is_per_thread() {
         })
     };
     assert_eq!(seen_elsewhere, None);
+}
+
+/// Twenty inheritable variables, more than the visible walk keeps on the stack.
+static MANY: [VarHeader; 20] = {
+    let mut keys = [const {
+        VarHeader {
+            name: "many",
+            module_path: "tests",
+            inherit: true,
+            #[cfg(feature = "tracing")]
+            traced: None,
+        }
+    }; 20];
+    // The last one is not inherited: a capture leaves it out.
+    keys[19].inherit = false;
+    keys
+};
+
+/// Runs `f` inside one frame per value of `values`, the first outermost, the one at
+/// index `i` binding `MANY[keys[i]]`.
+fn nested(keys: &[usize], values: &[u32], f: &mut dyn FnMut()) {
+    let Some((&first, rest)) = keys.split_first() else {
+        return f();
+    };
+    let owner = Shared::new(values[0]);
+    let frame = Frame::new(entry(&MANY[first], &owner), Shared::owner(&owner));
+    // SAFETY: `owner` outlives the call.
+    unsafe { frame.enter(|| nested(rest, &values[1..], f)) };
+}
+
+#[test]
+fn the_visible_walk_sees_past_what_it_keeps_on_the_stack() {
+    // Each of the twenty variables bound once, then 0, 7 and 19 again, innermost last:
+    // 22 bindings visible to the walk, 20 variables after shadowing.
+    let keys: Vec<usize> = (0..20).chain([0, 7, 19]).collect();
+    let values: Vec<u32> = (100..123).collect();
+    let mut captured = None;
+    nested(&keys, &values, &mut || {
+        // A read past the stack part, and the shadowing bindings.
+        assert_eq!(read(&MANY[18]), Some(118));
+        assert_eq!(read(&MANY[0]), Some(120));
+        assert_eq!(read(&MANY[19]), Some(122));
+        captured = Some(capture());
+    });
+    let captured = captured.unwrap();
+    // 19 inheritable variables, each once, each with its innermost binding.
+    assert_eq!(captured.len(), 19);
+    let seen = captured.enter(|| MANY.each_ref().map(read));
+    let expected: [Option<u32>; 20] = core::array::from_fn(|key| match key {
+        0 => Some(120),
+        7 => Some(121),
+        19 => None,
+        key => Some(100 + u32::try_from(key).unwrap()),
+    });
+    assert_eq!(seen, expected);
+    assert!(is_empty());
 }
