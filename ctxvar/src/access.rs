@@ -1,10 +1,12 @@
-//! Reading variables: the lookups behind `get`, `with`, `try_get`, `try_with` and
-//! `is_bound`, and the error they report.
+//! Reading variables: the one lookup every read makes (`read`, which takes a found
+//! value as its variable's type), the reads built on it (`try_with`, `is_bound`, the
+//! checked read of the evidence, the entry check of `#[uses_context]`), and the error
+//! they report.
 
 use core::fmt;
 
-use crate::frame::VarHeader;
-use crate::key::{self, ContextKey};
+use crate::frame::{Lookup, VarHeader};
+use crate::key::{ContextKey, key_of};
 
 /// The error of a fallible read (`try_get`, `try_with`) of a variable that is not
 /// bound where it was read and has no default.
@@ -88,7 +90,7 @@ pub(crate) fn try_with<K, R>(f: impl FnOnce(&K::Value) -> R) -> Result<R, Access
 where
     K: ContextKey + ?Sized,
 {
-    key::read::<K, _, _>(
+    read::<K, _, _>(
         f,
         |f, value| Ok(f(value)),
         |_| {
@@ -101,7 +103,7 @@ where
 
 #[inline]
 pub(crate) fn is_bound<K: ContextKey + ?Sized>() -> bool {
-    key::read::<K, _, _>((), |(), _| true, |()| false)
+    read::<K, _, _>((), |(), _| true, |()| false)
 }
 
 /// `with` where the compiler has checked that a scope provides `K`.
@@ -161,4 +163,37 @@ fn used_but_unbound(name: &str, function: &str) -> ! {
          the layer that binds `{name}` for each request: add `ctxvar::tower::BindLayer` (or \
          the baggage layer) to the router"
     )
+}
+
+/// `found(arg, value)` with `K`'s innermost binding on this thread, else its default,
+/// else `missing(arg)`: every read.
+#[inline]
+pub(crate) fn read<K: ContextKey + ?Sized, A, R>(
+    arg: A,
+    found: impl FnOnce(A, &K::Value) -> R,
+    missing: impl FnOnce(A) -> R,
+) -> R {
+    let lookup = Lookup {
+        key: key_of::<K>(),
+        cache: K::__read_cache(),
+        default: default_of::<K>,
+    };
+    lookup.read(
+        arg,
+        // SAFETY: `value` is `K`'s default, in its `static` metadata, or the value of an
+        // entry whose key is `K`'s metadata address, which holds a `K::Value`: only `K`
+        // returns that metadata (the contract of the `unsafe` trait `ContextKey`), and
+        // entries are made only from a binding of their key's own type. Either lives at
+        // least until this function returns (a frame stays linked until then).
+        |arg, value| found(arg, unsafe { &*value.cast::<K::Value>() }),
+        missing,
+    )
+}
+
+/// Where `K`'s default is, if it has one: in its `static` metadata, alive for ever.
+fn default_of<K: ContextKey + ?Sized>() -> Option<*const ()> {
+    K::__meta()
+        .default
+        .as_ref()
+        .map(|value| core::ptr::from_ref(value).cast())
 }

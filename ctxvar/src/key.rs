@@ -5,7 +5,7 @@ use std::thread::LocalKey;
 
 #[cfg(feature = "tracing")]
 use crate::frame::Traced;
-use crate::frame::{self, ReadCache, VarHeader};
+use crate::frame::{ReadCache, VarHeader};
 
 /// Implemented by `#[context_var]` for the key type `dyn NAME` of each variable.
 ///
@@ -234,39 +234,6 @@ unsafe fn format_traced<T>(
         Some(format) => format(value, f),
         None => Ok(()),
     }
-}
-
-/// `found(arg, value)` with `K`'s innermost binding on this thread, else its default,
-/// else `missing(arg)`: every read.
-#[inline]
-pub(crate) fn read<K: ContextKey + ?Sized, A, R>(
-    arg: A,
-    found: impl FnOnce(A, &K::Value) -> R,
-    missing: impl FnOnce(A) -> R,
-) -> R {
-    let lookup = frame::Lookup {
-        key: key_of::<K>(),
-        cache: K::__read_cache(),
-        default: default_of::<K>,
-    };
-    lookup.read(
-        arg,
-        // SAFETY: `value` is `K`'s default, in its `static` metadata, or the value of an
-        // entry whose key is `K`'s metadata address, which holds a `K::Value`: only `K`
-        // returns that metadata (the contract of the `unsafe` trait `ContextKey`), and
-        // entries are made only from a binding of their key's own type. Either lives at
-        // least until this function returns (a frame stays linked until then).
-        |arg, value| found(arg, unsafe { &*value.cast::<K::Value>() }),
-        missing,
-    )
-}
-
-/// Where `K`'s default is, if it has one: in its `static` metadata, alive for ever.
-fn default_of<K: ContextKey + ?Sized>() -> Option<*const ()> {
-    K::__meta()
-        .default
-        .as_ref()
-        .map(|value| core::ptr::from_ref(value).cast())
 }
 
 pub(crate) fn key_of<K: ContextKey + ?Sized>() -> *const VarHeader {

@@ -14,7 +14,7 @@
 //! state, and entering and leaving a frame.
 //!
 //! The one other unsafe step of a read, taking a found value as its variable's type,
-//! is `key::read`, which rests on the contract of the `unsafe` trait `ContextKey`
+//! is `access::read`, which rests on the contract of the `unsafe` trait `ContextKey`
 //! (each key has its own metadata and read cache).
 //!
 //! Each thread has one pointer, `current`, to the innermost *frame*. A frame holds the
