@@ -185,7 +185,7 @@
 //!     type Error = S::Error;
 //!     type Future = Scope<Binding<dyn REQUEST_ID>, S::Future>;
 //!
-//!     fn poll_ready(&mut self, cx: &mut task::Context<'_>) -> Poll<Result<(), S::Error>> {
+//!     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
 //!         self.inner.poll_ready(cx)
 //!     }
 //!
