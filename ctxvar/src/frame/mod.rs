@@ -177,9 +177,9 @@ impl<T: Send + Sync, E: EntryList> OwnedFrame<T, E> {
     ///
     /// Every entry `entries` returns points into the value it is given, at a value of
     /// the type its key was declared with.
-    // Always inlined: the call and its moves of the frame out and in cost about a
-    // third of a bind; left to LLVM, a variable bound in several places got it
-    // out of line.
+    // Always inlined: out of line, the call and its moves of the frame out and in
+    // show in the bind row of README's benchmark table, and LLVM put it out of line
+    // for a variable bound in several places.
     #[inline(always)]
     #[allow(clippy::inline_always)]
     pub(crate) unsafe fn new(value: T, entries: impl FnOnce(&T) -> E) -> Self {
@@ -196,8 +196,8 @@ impl<T, E: EntryList> OwnedFrame<T, E> {
     pub(crate) fn enter<R>(&mut self, f: impl FnOnce(&T) -> R) -> R {
         let value = &*self.owner;
         // SAFETY: the entries point into `self.owner` at values of their keys' types
-        // (the contract of `new`); `self` is borrowed for the call, so the owner is alive and the frame stays
-        // where it is.
+        // (the contract of `new`); `self` is borrowed for the call, so the owner is
+        // alive and the frame stays where it is.
         unsafe { self.frame.enter(|| f(value)) }
     }
 }

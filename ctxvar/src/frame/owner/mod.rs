@@ -346,7 +346,7 @@ unsafe fn release(header: NonNull<Header>, destroy: impl FnOnce(NonNull<Header>)
     // SAFETY: the caller's count keeps the block alive until the decrement.
     let strong = unsafe { &header.as_ref().strong };
     // The usual case, a scope nobody captured, needs no read-modify-write (an atomic
-    // one costs tens of cycles): a count of 1 is the caller's own, and no other can
+    // one is far dearer than a load): a count of 1 is the caller's own, and no other can
     // appear, since a new count is only ever taken from an existing one (there are no
     // weak references). The Acquire load orders the last uses of the value by other
     // holders, which released their counts, before its drop.
