@@ -132,7 +132,8 @@ pub(crate) struct CapturedBinding {
 // SAFETY: the entry's value lives in the block `owner` counts, which holds `Send +
 // Sync` values (see `Owner`'s impls), and its key points to a `static`.
 unsafe impl Send for CapturedBinding {}
-// SAFETY: as above: a shared `CapturedBinding` gives only shared access to its value.
+// SAFETY: a shared `CapturedBinding` gives only shared access to its value, a
+// `Sync` value in the block `owner` counts, and clones its count with an atomic add.
 unsafe impl Sync for CapturedBinding {}
 
 /// Several captured bindings, in a block of their own laid out as a root frame, and
@@ -201,8 +202,8 @@ impl CapturedFrame {
             };
             // SAFETY: `index < count`: the block's entry slot `index`, not yet written.
             unsafe { entries.wrapping_add(index).write(*binding.entry) };
-            // SAFETY: as above, for its owner slot (aligned: `OwnerPtr`'s alignment is
-            // at most `Entry`'s).
+            // SAFETY: `index < count`: the block's owner slot `index`, not yet written
+            // (aligned: `OwnerPtr`'s alignment is at most `Entry`'s).
             unsafe { owners.wrapping_add(index).write(owner) };
             written += 1;
         }

@@ -134,7 +134,7 @@ fn a_context_frame_and_its_values_are_released_once_from_any_thread() {
             let inner_frame = Frame::new(entry(&KEY_B, &inner), inner.owner());
             // SAFETY: `inner` outlives the call, and the entry points into it.
             let inside = || unsafe { inner_frame.enter(capture) };
-            // SAFETY: as above, for `outer`.
+            // SAFETY: `outer` outlives the call, and the entry points into it.
             unsafe { outer_frame.enter(inside) }
         };
         // A context's frame block of two bindings, counted like a value's block.

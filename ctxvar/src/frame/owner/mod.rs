@@ -140,7 +140,8 @@ impl<T: core::fmt::Debug> core::fmt::Debug for Shared<T> {
 // SAFETY: as for `Arc<T>`: handles on several threads share the value (`Sync`), and
 // whichever drops the last one drops the value there (`Send`).
 unsafe impl<T: Send + Sync> Send for Shared<T> {}
-// SAFETY: as above.
+// SAFETY: a shared `Shared<T>` lends `&T`, which `T: Sync` lets other threads hold,
+// and its count is atomic.
 unsafe impl<T: Send + Sync> Sync for Shared<T> {}
 
 /// Drops the value of a block whose last strong count was given up, and frees it.
@@ -302,8 +303,9 @@ impl Drop for Owner {
 // holds a count may share what the block holds (`Sync`), and whichever gives back the
 // last count destroys it there (`Send`), as `Shared<T>` allows.
 unsafe impl Send for Owner {}
-// SAFETY: a shared `Owner` only lends the block (as above) and takes new counts with
-// an atomic add; those are `Owner`s, which the `Send` impl covers.
+// SAFETY: a shared `Owner` only lends the block, for shared use, which the `Send`
+// impl argues is sound on any thread, and takes new counts with an atomic add; those
+// are `Owner`s, which the `Send` impl covers.
 unsafe impl Sync for Owner {}
 
 /// An owner as a frame stores it: a pointer to the block's header, with no lifetime
