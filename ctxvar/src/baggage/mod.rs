@@ -13,6 +13,8 @@
 //! - **Outgoing**, [`Baggage::inject`] writes each listed variable that is bound where
 //!   it is called into a request's `baggage` header, as `key=value` with the value
 //!   written by [`Display`](core::fmt::Display) and percent-encoded.
+//!   [`Baggage::inject_layer`] does it for every request a tower client sends
+//!   (hyper-util's `Client`, a tonic `Channel`), so call sites need not.
 //! - **Incoming**, [`Baggage::layer`] is a tower layer (axum, hyper, tonic) that reads
 //!   the `baggage` header of each request and binds the listed variables it finds,
 //!   parsed with [`FromStr`], for the inner service's `call` and every poll of its
@@ -202,8 +204,10 @@
 mod list;
 mod value;
 
-// Its uses. Outgoing: writing the header (`inject`).
+// Its uses. Outgoing: writing the header (`inject`), and for each request a tower
+// client sends (`outgoing`).
 mod inject;
+mod outgoing;
 
 // Incoming: reading the header into a context (`extract`), and for each request of a
 // tower service (`layer`).
@@ -220,4 +224,5 @@ mod percent;
 pub use layer::{BaggageLayer, BaggageService};
 pub use limits::{MAX_BYTES, MAX_MEMBERS};
 pub use list::Baggage;
+pub use outgoing::{InjectLayer, InjectService};
 pub use value::BaggageValue;

@@ -14,6 +14,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+use tower::{Layer, ServiceExt};
+
 use crate::{BAGGAGE, REQUEST_ID, TENANT, global_capture};
 
 type HttpClient = Client<HttpConnector, Empty<Bytes>>;
@@ -42,12 +44,23 @@ async fn b_handler() -> String {
     )
 }
 
-/// A's state: the client, B's address, and whether A injects its baggage.
+/// How A writes its baggage into its request to B.
+#[derive(Clone, Copy, Debug)]
+enum Inject {
+    /// `BAGGAGE.inject(headers)` where the request is built.
+    ByHand,
+    /// Through a client wrapped in `BAGGAGE.inject_layer()`.
+    Layer,
+    /// Not at all: the negative control.
+    Not,
+}
+
+/// A's state: the client, B's address, and how A injects its baggage.
 #[derive(Clone)]
 struct A {
     client: HttpClient,
     b: SocketAddr,
-    inject: bool,
+    inject: Inject,
 }
 
 /// A's handler: checks that it sees its own values, then calls B.
@@ -56,11 +69,19 @@ async fn a_handler(State(a): State<A>) -> String {
     let mut request = Request::get(format!("http://{}/", a.b))
         .body(Empty::new())
         .unwrap();
-    if a.inject {
+    if let Inject::ByHand = a.inject {
         BAGGAGE.inject(request.headers_mut());
     }
     tokio::task::yield_now().await;
-    let answer = get_text(&a.client, request).await;
+    let answer = if let Inject::Layer = a.inject {
+        let client = BAGGAGE.inject_layer().layer(a.client.clone());
+        let response = client.oneshot(request).await.unwrap();
+        assert!(response.status().is_success(), "{}", response.status());
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        String::from_utf8(body.to_vec()).unwrap()
+    } else {
+        get_text(&a.client, request).await
+    };
     assert_eq!(
         mine,
         (TENANT.try_get().unwrap(), REQUEST_ID.try_get().unwrap())
@@ -77,7 +98,7 @@ async fn serve(app: Router) -> SocketAddr {
 
 /// Starts B and A, sends `count` concurrent requests into A, each with its own tenant
 /// and request id, and returns `(sent, what B answered)` for each.
-async fn two_services(count: u64, inject: bool) -> Vec<(String, String)> {
+async fn two_services(count: u64, inject: Inject) -> Vec<(String, String)> {
     let b = serve(
         Router::new()
             .route("/", get(b_handler))
@@ -149,13 +170,13 @@ fn every_answer_is_its_own(results: &[(String, String)]) -> Result<(), String> {
     }
 }
 
-/// One test drives both runs, so that the log lines of the two are not interleaved.
+/// One test drives every run, so that the log lines of the runs are not interleaved.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_services_over_loopback_b_sees_each_of_a_s_requests_values_and_no_other() {
     let capture = global_capture();
     capture.clear();
 
-    let results = two_services(300, true).await;
+    let results = two_services(300, Inject::ByHand).await;
     assert_eq!(every_answer_is_its_own(&results), Ok(()));
 
     // B logged once per request, each line with its own request's fields.
@@ -170,7 +191,7 @@ async fn two_services_over_loopback_b_sees_each_of_a_s_requests_values_and_no_ot
     // Negative control: the same services, but A does not inject. B sees nothing,
     // and the check above fails.
     capture.clear();
-    let results = two_services(20, false).await;
+    let results = two_services(20, Inject::Not).await;
     let verdict = every_answer_is_its_own(&results);
     assert!(
         verdict.is_err(),
@@ -183,6 +204,15 @@ async fn two_services_over_loopback_b_sees_each_of_a_s_requests_values_and_no_ot
         "{results:?}"
     );
     assert!(b_log_lines().iter().all(Vec::is_empty));
+
+    // The client layer instead of `inject` at the call site: the same check, whose
+    // negative control is the run just above.
+    capture.clear();
+    let results = two_services(300, Inject::Layer).await;
+    assert_eq!(every_answer_is_its_own(&results), Ok(()));
+    let mut lines = b_log_lines();
+    lines.sort();
+    assert_eq!(lines, expected);
 }
 
 #[test]
