@@ -94,13 +94,19 @@ pub(crate) fn single_text<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Opti
     as_text(only.as_bytes())
 }
 
-/// Whether the lines of the list header `name`, joined by commas, take more than
+/// Whether the `lines` of a list header, joined by commas, take more than
 /// `max_bytes` bytes. Counting stops at the limit: the lines after it are not read.
-pub(crate) fn list_exceeds(headers: &HeaderMap, name: &HeaderName, max_bytes: usize) -> bool {
+///
+/// The lines are an HTTP request's (`&headers.get_all(name)`), or those of any other
+/// carrier (gRPC metadata, a message's headers) that gives a header's values as text.
+pub(crate) fn list_exceeds<'h, V: AsRef<[u8]> + ?Sized + 'h>(
+    lines: impl IntoIterator<Item = &'h V>,
+    max_bytes: usize,
+) -> bool {
     let mut size = 0usize;
-    for (n, value) in headers.get_all(name).iter().enumerate() {
+    for (n, value) in lines.into_iter().enumerate() {
         // A comma between two lines.
-        size = size.saturating_add(value.len() + usize::from(n > 0));
+        size = size.saturating_add(value.as_ref().len() + usize::from(n > 0));
         if size > max_bytes {
             return true;
         }
@@ -108,17 +114,15 @@ pub(crate) fn list_exceeds(headers: &HeaderMap, name: &HeaderName, max_bytes: us
     false
 }
 
-/// The elements of the list header `name`: every line split at its commas, each
-/// element without the spaces and tabs around it, in order, the empty ones skipped.
-/// Lazy: what the caller does not take is not read.
-pub(crate) fn list_elements<'h>(
-    headers: &'h HeaderMap,
-    name: &HeaderName,
+/// The elements of a list header given as its `lines`: every line split at its
+/// commas, each element without the spaces and tabs around it, in order, the empty
+/// ones skipped. Lazy: what the caller does not take is not read.
+pub(crate) fn list_elements<'h, V: AsRef<[u8]> + ?Sized + 'h>(
+    lines: impl IntoIterator<Item = &'h V>,
 ) -> impl Iterator<Item = &'h [u8]> {
-    headers
-        .get_all(name)
+    lines
         .into_iter()
-        .flat_map(|value| value.as_bytes().split(|&byte| byte == b','))
+        .flat_map(|value| value.as_ref().split(|&byte| byte == b','))
         .map(trim_ows)
         .filter(|element| !element.is_empty())
 }

@@ -403,9 +403,11 @@
 //!   `tower-service` and `http`). See [In a tower or axum server](#in-a-tower-or-axum-server).
 //! - `baggage`: [`baggage::Baggage`], a list of variables that travel between
 //!   services in the W3C `baggage` header: written into an outgoing request's
-//!   headers, read back by a tower layer in the service it calls (depends on
-//!   `tower-layer`, `tower-service`, `http`, `tracing`, and `opentelemetry` without its
-//!   default features, to merge with the current OpenTelemetry context's baggage).
+//!   headers (or by a client layer into every request), read back by a tower layer
+//!   in the service it calls, and carried over any other carrier as an OpenTelemetry
+//!   propagator (depends on `tower-layer`, `tower-service`, `http`, `tracing`, and
+//!   `opentelemetry` with only its `trace` feature, for the propagator API and to
+//!   merge with the current OpenTelemetry context's baggage).
 //!
 //! # Logging with `tracing`
 //!

@@ -45,8 +45,19 @@ impl Baggage {
     /// ```
     #[must_use]
     pub fn extract(&self, headers: &HeaderMap) -> Context {
+        self.extract_lines(&headers.get_all(&BAGGAGE))
+    }
+
+    /// [`extract`](Self::extract) for any carrier: `lines` are the values of its
+    /// `baggage` header (one or more, read as one list), as the
+    /// [`TextMapPropagator`](opentelemetry::propagation::TextMapPropagator) impl gets
+    /// them from an `Extractor`.
+    pub(super) fn extract_lines<'h, V: AsRef<[u8]> + ?Sized + 'h>(
+        &self,
+        lines: impl IntoIterator<Item = &'h V> + Copy,
+    ) -> Context {
         let mut found: Vec<Found<'_>> = self.vars.iter().map(|_| Found::Missing).collect();
-        if let Err(limit) = self.scan(headers, &mut found) {
+        if let Err(limit) = self.scan(lines, &mut found) {
             tracing::warn!(
                 "baggage: the `baggage` header is over {limit}; no baggage variable bound"
             );
@@ -73,16 +84,16 @@ impl Baggage {
     /// Reads the headers into `found` (one slot per entry), or says which limit they
     /// exceed. Work and memory are bounded by the limits, not by the input: the size is
     /// checked before anything is decoded, and only listed keys' values are decoded.
-    fn scan<'h>(
+    fn scan<'h, V: AsRef<[u8]> + ?Sized + 'h>(
         &self,
-        headers: &'h HeaderMap,
+        lines: impl IntoIterator<Item = &'h V> + Copy,
         found: &mut [Found<'h>],
     ) -> Result<(), &'static str> {
-        // The headers form one list, as if joined with commas.
-        if list_exceeds(headers, &BAGGAGE, MAX_BYTES) {
+        // The lines form one list, as if joined with commas.
+        if list_exceeds(lines, MAX_BYTES) {
             return Err("8192 bytes");
         }
-        for (read, member) in list_elements(headers, &BAGGAGE).enumerate() {
+        for (read, member) in list_elements(lines).enumerate() {
             if read == MAX_MEMBERS {
                 return Err("180 members");
             }

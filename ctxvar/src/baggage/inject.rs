@@ -39,6 +39,26 @@ impl Baggage {
     /// assert_eq!(request.headers()["baggage"], "tenant=a%2Cb%3Bc");
     /// ```
     pub fn inject(&self, headers: &mut HeaderMap) {
+        let text = self.outgoing(
+            headers.get_all(&BAGGAGE),
+            &opentelemetry::Context::current(),
+        );
+        // Every member was checked to be text, so it is written unless it is empty; if
+        // it were not, sending no baggage would be the safe outcome.
+        replace_text(headers, BAGGAGE, &text);
+    }
+
+    /// The text of the outgoing `baggage` header: the listed variables bound here,
+    /// then the members of `existing` (the lines of a header already on the outgoing
+    /// message), then the baggage of `otel`, the first of each key winning, within
+    /// the limits. What every carrier writes: [`inject`](Self::inject) for a
+    /// `HeaderMap`, and the [`TextMapPropagator`](opentelemetry::propagation::TextMapPropagator)
+    /// impl for any other.
+    pub(super) fn outgoing<'h, V: AsRef<[u8]> + ?Sized + 'h>(
+        &self,
+        existing: impl IntoIterator<Item = &'h V>,
+        otel: &opentelemetry::Context,
+    ) -> String {
         let mut out = Members::default();
         let mut text = String::new();
         for entry in self.vars.iter() {
@@ -54,7 +74,7 @@ impl Baggage {
                 out.push(&entry.key, &member);
             }
         }
-        for raw in list_elements(headers, &BAGGAGE) {
+        for raw in list_elements(existing) {
             if out.stop_if_full() {
                 break;
             }
@@ -67,7 +87,6 @@ impl Baggage {
                 out.push(key, member);
             }
         }
-        let otel = opentelemetry::Context::current();
         for (key, (value, metadata)) in otel.baggage() {
             if out.unread || out.stop_if_full() {
                 break;
@@ -90,7 +109,7 @@ impl Baggage {
             }
             out.push(key, &member);
         }
-        // The keys borrow from `headers`, which is rewritten next.
+        // The keys borrow from `existing`, which the caller may rewrite next.
         let Members {
             text,
             keys,
@@ -113,9 +132,7 @@ impl Baggage {
                  {MAX_MEMBERS} members and {MAX_BYTES} bytes"
             );
         }
-        // Every member was checked to be text, so it is written unless it is empty; if
-        // it were not, sending no baggage would be the safe outcome.
-        replace_text(headers, BAGGAGE, &text);
+        text
     }
 }
 

@@ -173,6 +173,26 @@
 //! OpenTelemetry propagator, call `inject` after the propagator's: a propagator
 //! replaces the `baggage` header it writes, while `inject` keeps what it finds.
 //!
+//! # Any carrier: the propagator
+//!
+//! `Baggage` is also an OpenTelemetry
+//! [`TextMapPropagator`](opentelemetry::propagation::TextMapPropagator) (see its impl
+//! on [`Baggage`]): the same header, written into any `Injector` and read from any
+//! `Extractor`, under the same rules (limits, opt-in keys, a bad value dropped with a
+//! warning that never shows it), so that the variables travel over gRPC metadata or
+//! the headers of a queue message as they do over HTTP. Compose it with
+//! `TraceContextPropagator` in a `TextMapCompositePropagator`, in place of
+//! OpenTelemetry's own `BaggagePropagator` (it writes the OpenTelemetry context's
+//! baggage too); on the receiving side, [`extracted_context`] takes the [`Context`]
+//! out of what extraction returns. Which to use:
+//!
+//! | where | use |
+//! |---|---|
+//! | a tower or axum server | [`Baggage::layer`] |
+//! | a tower HTTP client (hyper-util, a tonic `Channel`) | [`Baggage::inject_layer`] |
+//! | one request, by hand | [`Baggage::inject`], [`Baggage::extract`] |
+//! | any other carrier, or beside OpenTelemetry's trace context | the propagator |
+//!
 //! ```
 //! use ctxvar::baggage::Baggage;
 //! use ctxvar::context_var;
@@ -214,6 +234,9 @@ mod outgoing;
 mod extract;
 mod layer;
 
+// Any carrier: the list as an OpenTelemetry propagator (`propagator`).
+mod propagator;
+
 // The W3C format they share: the header's members and characters (`grammar`), its
 // limits (`limits`), the escaping of values (`percent`). What is not baggage's own
 // (header text, a list spread over several lines) is `crate::headers`.
@@ -225,4 +248,5 @@ pub use layer::{BaggageLayer, BaggageService};
 pub use limits::{MAX_BYTES, MAX_MEMBERS};
 pub use list::Baggage;
 pub use outgoing::{InjectLayer, InjectService};
+pub use propagator::extracted_context;
 pub use value::BaggageValue;

@@ -22,6 +22,7 @@ use support::Capture;
 mod extract;
 mod inject;
 mod loopback;
+mod propagator;
 
 /// The tenant of the request; shown as `tenant=..` on log lines.
 #[context_var(trace = display)]
