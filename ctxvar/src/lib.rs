@@ -655,6 +655,7 @@
     not(feature = "stream"),
     doc = "",
     doc = "[`Bindings::scope_stream`]: https://docs.rs/ctxvar/latest/ctxvar/struct.Bindings.html#method.scope_stream",
+    doc = "[`CarriedStreamExt`]: https://docs.rs/ctxvar/latest/ctxvar/trait.CarriedStreamExt.html",
     doc = "[`Context::scope_stream`]: https://docs.rs/ctxvar/latest/ctxvar/struct.Context.html#method.scope_stream"
 )]
 #![cfg_attr(
@@ -690,6 +691,9 @@ mod access;
 #[cfg_attr(docsrs, doc(cfg(feature = "baggage")))]
 pub mod baggage;
 mod bindings;
+mod carried;
+#[cfg(feature = "stream")]
+mod carried_stream;
 mod context;
 mod evidence;
 // Declared variables, for their pages: only where docs are built (and in this crate's
@@ -721,6 +725,9 @@ mod var;
 
 pub use access::AccessError;
 pub use bindings::{Binding, BindingList, Bindings};
+pub use carried::{Carried, ContextMessageExt};
+#[cfg(feature = "stream")]
+pub use carried_stream::{CarriedStreamExt, ForEachInSenderContext, ThenInSenderContext};
 pub use context::{Context, ContextFutureExt, ContextScope};
 pub use evidence::{Anchor, Provided, UsesContext};
 pub use key::{ContextKey, ContextValue, Inherited};
