@@ -101,6 +101,8 @@ pub(crate) struct Outside {
     call: String,
     /// ctxvar's helper that would carry the context, if the call has one.
     carrying_helper: Option<String>,
+    /// Whether the work is a handler run in a message's sender's context.
+    senders_context: bool,
     /// Whether the work is a closure (a thread's), not a future.
     closure: bool,
     /// The region's number.
@@ -140,6 +142,7 @@ impl syn::visit_mut::VisitMut for Rewrite<'_> {
                     here,
                     mut work,
                     carrying_helper,
+                    senders_context,
                 } = elsewhere;
                 for part in here {
                     self.visit_expr_mut(part);
@@ -149,6 +152,7 @@ impl syn::visit_mut::VisitMut for Rewrite<'_> {
                     why,
                     call,
                     carrying_helper,
+                    senders_context,
                     closure: false,
                     region: self.regions,
                 };
@@ -538,6 +542,14 @@ pub(crate) fn read_elsewhere_message(name: &str, outside: &Outside) -> String {
             "`{name}` is read in a stream that `{call}` polls after this function returns, \
              outside its context, so it is not bound there: carry the context into every \
              poll with `ctxvar::Context::current().scope_stream(stream)`"
+        ),
+        Why::AnotherContext if outside.senders_context => format!(
+            "`{name}` is read in a handler that `{call}` runs in the context its message \
+             was sent from, where this function's binding is not known to be visible: \
+             read it with `{name}.try_get()` (what the sender bound), or handle the \
+             message in a function declared `#[uses_context({name})]`; to use this \
+             function's value instead, read it before the call and move it into the \
+             handler"
         ),
         Why::AnotherContext => format!(
             "`{name}` is read in work that `{call}` runs in another context, where this \

@@ -11,7 +11,8 @@
 //! | `Context::current().run(w)`, `.scope(w)`, `.scope_stream(w)`; the same on a local captured so in the function | the same | [`Site::Carried`] |
 //! | another crate's `spawn`, `spawn_local`, `spawn_blocking` (a function or a method: `tokio::spawn`, `std::thread::spawn`, `set.spawn`, a scoped thread's `s.spawn`) | starts with nothing bound | [`Site::Elsewhere`], [`Why::Spawned`] |
 //! | `Body::from_stream(s)` (any `from_stream`) | a response body, polled after the function returns | [`Site::Elsewhere`], [`Why::Body`] |
-//! | `Context::empty().run(w)` (and `.scope`, `.scope_stream`), the same on another captured context, `w.in_context(ctx)` | runs with exactly that context's bindings | [`Site::Elsewhere`], [`Why::AnotherContext`] |
+//! | `Context::empty().run(w)` (and `.scope`, `.scope_stream`), the same on another captured context (a parameter, a message's `m.context()`, the context of `let (ctx, _) = m.into_parts()`), `w.in_context(ctx)` | runs with exactly that context's bindings | [`Site::Elsewhere`], [`Why::AnotherContext`] |
+//! | `m.run_in_sender_context(w)`, `m.scope_in_sender_context(w)`, `s.then_in_sender_context(w)`, `s.for_each_in_sender_context(w)` (methods, or called by a path ending in the name) | a handler of a `Carried` message, run with exactly its sender's bindings | [`Site::Elsewhere`], [`Why::AnotherContext`] |
 //! | `VAR.scope(v, w)`, `bindings.scope(w)`, `.sync_scope(..)`, `block_on(w)` | runs here, with some bindings added | [`Site::Here`] |
 //!
 //! A call that is none of these is not recognised: its work keeps the function's
@@ -54,6 +55,10 @@ pub(crate) struct Elsewhere<'a> {
     /// ctxvar's helper that starts the same work carrying the context, for a spawn
     /// called by its path: `ctxvar::spawn` for `tokio::spawn`.
     pub(crate) carrying_helper: Option<String>,
+    /// Whether the other context is a message's sender's (the work is the handler
+    /// given to one of [`IN_SENDER_CONTEXT`]), so the fix differs: running the handler
+    /// in the current context instead would defeat the envelope.
+    pub(crate) senders_context: bool,
 }
 
 /// Why work runs without the function's context.
@@ -113,15 +118,20 @@ impl Contexts {
     }
 
     /// Records `let NAME = INIT;` (or `let NAME: Context = ..`), seen where the
-    /// function's context is current (`in_function`) or not.
+    /// function's context is current (`in_function`) or not, and `let (NAME, _) =
+    /// message.into_parts();`, a message's sender's context.
     pub(crate) fn record(&mut self, local: &syn::Local, in_function: bool) {
-        let (ident, ty) = match &local.pat {
-            syn::Pat::Ident(pat) => (&pat.ident, None),
+        let named = match &local.pat {
+            syn::Pat::Ident(pat) => Some((&pat.ident, None)),
             syn::Pat::Type(typed) => match &*typed.pat {
-                syn::Pat::Ident(pat) => (&pat.ident, Some(&*typed.ty)),
-                _ => return,
+                syn::Pat::Ident(pat) => Some((&pat.ident, Some(&*typed.ty))),
+                _ => None,
             },
-            _ => return,
+            _ => None,
+        };
+        let Some((ident, ty)) = named else {
+            self.record_pattern(&local.pat, local.init.as_ref());
+            return;
         };
         self.captured_here.retain(|name| name != ident);
         self.other.retain(|name| name != ident);
@@ -133,6 +143,39 @@ impl Contexts {
             Some(_) => self.other.push(ident.clone()),
             None if ty.is_some_and(is_context_type) => self.other.push(ident.clone()),
             None => {}
+        }
+    }
+
+    /// Records a `let` whose pattern is not a name: the names it binds shadow any
+    /// context of that name, and the first of a pair taken from `.into_parts()` (a
+    /// `Carried` message's) is its sender's context. Recognised by the method's name,
+    /// as `.context()` is (see [`Contexts::context_is`]): another type's first part
+    /// matters only if its `run`, `scope` or `scope_stream` is given work that reads
+    /// with `get`.
+    fn record_pattern(&mut self, pat: &syn::Pat, init: Option<&syn::LocalInit>) {
+        struct Names<'p>(Vec<&'p syn::Ident>);
+        impl<'p> syn::visit::Visit<'p> for Names<'p> {
+            fn visit_pat_ident(&mut self, pat: &'p syn::PatIdent) {
+                self.0.push(&pat.ident);
+                syn::visit::visit_pat_ident(self, pat);
+            }
+        }
+        let mut names = Names(Vec::new());
+        syn::visit::Visit::visit_pat(&mut names, pat);
+        self.captured_here.retain(|name| !names.0.contains(&name));
+        self.other.retain(|name| !names.0.contains(&name));
+        let tuple = match pat {
+            syn::Pat::Type(typed) => &*typed.pat,
+            pat => pat,
+        };
+        let from_into_parts = init.is_some_and(|init| {
+            matches!(&*init.expr, Expr::MethodCall(call)
+                if call.method == "into_parts" && call.args.is_empty())
+        });
+        if let (syn::Pat::Tuple(tuple), true) = (tuple, from_into_parts) {
+            if let Some(syn::Pat::Ident(first)) = tuple.elems.first() {
+                self.other.push(first.ident.clone());
+            }
         }
     }
 
@@ -176,6 +219,13 @@ impl Contexts {
             }
             Expr::MethodCall(call) if call.method == "clone" && call.args.is_empty() => {
                 self.context_is(&call.receiver)
+            }
+            // A `Carried` message's sender's context. Recognised by name: a method of
+            // another type by that name only matters if its result's `run`, `scope` or
+            // `scope_stream` is given work that reads with `get`, and then the error
+            // says to use `try_get`.
+            Expr::MethodCall(call) if call.method == "context" && call.args.is_empty() => {
+                Some(ContextIs::Other)
             }
             Expr::Paren(paren) => self.context_is(&paren.expr),
             Expr::Reference(reference) => self.context_is(&reference.expr),
@@ -281,6 +331,18 @@ impl Helper {
 /// `scope.spawn(..)`.
 const SPAWNS: [&str; 3] = ["spawn", "spawn_local", "spawn_blocking"];
 
+/// The methods that run a handler in the context a `Carried` message was sent from:
+/// `Carried`'s own, and `CarriedStreamExt`'s for a stream of them. The handler is the
+/// one argument. Recognised by name alone, whatever the receiver: the names are
+/// ctxvar's, and the worst a method of another type with one of them can cost is a
+/// `get` in its argument reported as a read in another context (`try_get` compiles).
+pub(crate) const IN_SENDER_CONTEXT: [&str; 4] = [
+    "run_in_sender_context",
+    "scope_in_sender_context",
+    "then_in_sender_context",
+    "for_each_in_sender_context",
+];
+
 /// What `expr` does with its work, if it is a call of the table in this module's
 /// docs; `contexts` tells which locals hold contexts.
 pub(crate) fn site<'a>(expr: &'a mut Expr, contexts: &Contexts) -> Option<Site<'a>> {
@@ -293,6 +355,21 @@ pub(crate) fn site<'a>(expr: &'a mut Expr, contexts: &Contexts) -> Option<Site<'
                 return None;
             };
             let last = last_ident(&callee.path).to_string();
+            if IN_SENDER_CONTEXT.contains(&last.as_str()) && call.args.len() == 2 {
+                // `Carried::run_in_sender_context(message, handler)`.
+                let call_text = path_text(&callee.path);
+                let mut args = call.args.iter_mut();
+                let mut here = vec![&mut *call.func];
+                here.extend(args.next());
+                return Some(Site::Elsewhere(Elsewhere {
+                    why: Why::AnotherContext,
+                    call: call_text,
+                    here,
+                    work: args.collect(),
+                    carrying_helper: None,
+                    senders_context: true,
+                }));
+            }
             let why = if SPAWNS.contains(&last.as_str()) {
                 Why::Spawned
             } else if last == "from_stream" {
@@ -314,6 +391,7 @@ pub(crate) fn site<'a>(expr: &'a mut Expr, contexts: &Contexts) -> Option<Site<'
                 here: vec![&mut *call.func],
                 work: call.args.iter_mut().collect(),
                 carrying_helper,
+                senders_context: false,
             }))
         }
         Expr::MethodCall(call) => method_site(call, contexts),
@@ -346,6 +424,7 @@ fn method_site<'a>(call: &'a mut syn::ExprMethodCall, contexts: &Contexts) -> Op
             here: vec![&mut *call.receiver],
             work: call.args.iter_mut().collect(),
             carrying_helper: None,
+            senders_context: false,
         }));
     }
     if method == "in_context" && call.args.len() == 1 {
@@ -355,6 +434,17 @@ fn method_site<'a>(call: &'a mut syn::ExprMethodCall, contexts: &Contexts) -> Op
             here: call.args.iter_mut().collect(),
             work: vec![&mut *call.receiver],
             carrying_helper: None,
+            senders_context: false,
+        }));
+    }
+    if IN_SENDER_CONTEXT.contains(&method.as_str()) && call.args.len() == 1 {
+        return Some(Site::Elsewhere(Elsewhere {
+            why: Why::AnotherContext,
+            call: format!("{}.{method}", receiver_text(&call.receiver)),
+            here: vec![&mut *call.receiver],
+            work: call.args.iter_mut().collect(),
+            carrying_helper: None,
+            senders_context: true,
         }));
     }
     if method == "block_on" {
@@ -377,6 +467,7 @@ fn method_site<'a>(call: &'a mut syn::ExprMethodCall, contexts: &Contexts) -> Op
             here: vec![&mut *call.receiver],
             work: call.args.iter_mut().collect(),
             carrying_helper: None,
+            senders_context: false,
         }));
     }
     let work_kind = match method.as_str() {

@@ -167,12 +167,14 @@
 //! | a task a library spawns (hyper's HTTP/2 streams) | nothing | give the library [`executor::InheritContext::new(executor)`](executor::InheritContext) |
 //! | a `Stream` polled by someone else | its poller's bindings | [`Context::scope_stream`], [`Bindings::scope_stream`] |
 //! | a response body stream (`Body::from_stream(s)`), polled after the handler returned | nothing | `Body::from_stream(Context::current().scope_stream(s))` |
+//! | a message sent over a channel (`mpsc`, `broadcast`, a work queue) | the receiver's bindings | send [`msg.carry_current_context()`](ContextMessageExt::carry_current_context), then handle it with [`carried.run_in_sender_context(f)`](Carried::run_in_sender_context) or [`.scope_in_sender_context(f)`](Carried::scope_in_sender_context), a stream of them with [`CarriedStreamExt`] |
 //! | [`Context::empty()`]'s `run`/`scope`, a context captured elsewhere, [`fut.in_context(ctx)`](ContextFutureExt::in_context) | exactly that context's bindings | run it in `Context::current()` instead, or read with `try_get` |
 //!
 //! | helper | cost over the plain call |
 //! |---|---|
 //! | [`spawn`], [`spawn_local`], `.in_current_context()` | one capture; one frame entered per poll |
 //! | [`spawn_blocking`], [`thread::spawn`], [`Context::run`] | one capture |
+//! | [`Carried`] (`.carry_current_context()`) | one capture when made; handling it enters that context as [`Context::run`] and [`Context::scope`] do |
 //! | [`executor::InheritContext`] | one capture per task; one frame per poll |
 //!
 //! There is no `JoinSet` extension: `set.spawn(fut.in_current_context())` says what it
@@ -182,10 +184,16 @@
 //!
 //! ```
 //! # #![allow(dead_code, unused_imports)] // without the `tokio` feature, only the declaration remains
-//! use ctxvar::{Context, ContextFutureExt, context_var, with_context};
+//! use ctxvar::{Carried, Context, ContextFutureExt, ContextMessageExt};
+//! use ctxvar::{context_var, uses_context, with_context};
 //!
 //! #[context_var]
 //! static REQUEST_ID: u64;
+//!
+//! #[uses_context(REQUEST_ID)]
+//! fn handle(offset: u64) -> u64 {
+//!     REQUEST_ID.get() + offset
+//! }
 //!
 //! # #[cfg(feature = "tokio")]
 //! #[with_context(REQUEST_ID = 7)]
@@ -201,6 +209,14 @@
 //!     // A scoped thread (or a callback, or another executor): capture, then run in it.
 //!     let ctx = Context::current();
 //!     let scoped = std::thread::scope(|s| s.spawn(|| ctx.run(|| REQUEST_ID.get())).join());
+//!     // A message over a channel, handled by another task in the context it was sent
+//!     // from: this function's.
+//!     let (queue, mut jobs) = tokio::sync::mpsc::unbounded_channel::<Carried<u64>>();
+//!     let worker = tokio::spawn(async move {
+//!         let job = jobs.recv().await.unwrap();
+//!         job.run_in_sender_context(handle)
+//!     });
+//!     queue.send(0.carry_current_context()).unwrap();
 //!     // A plain task carries nothing: only the fallible reads compile there.
 //!     let plain = tokio::spawn(async move { REQUEST_ID.try_get() });
 //!     assert!(plain.await.unwrap().is_err());
@@ -211,13 +227,14 @@
 //!         blocking.await.unwrap(),
 //!         thread.join().unwrap(),
 //!         scoped.unwrap(),
+//!         worker.await.unwrap(),
 //!     ]
 //! }
 //!
 //! # #[cfg(feature = "tokio")] {
 //! # let runtime = tokio::runtime::Runtime::new().unwrap();
 //! # runtime.block_on(async {
-//! assert_eq!(every_way().await, [7; 6]);
+//! assert_eq!(every_way().await, [7; 7]);
 //! # });
 //! # }
 //! ```
@@ -273,6 +290,7 @@
 //! | another crate's `spawn`, `spawn_local`, `spawn_blocking` (a function or a method: `tokio::spawn`, `set.spawn`, a scoped thread's `s.spawn`) | starts with nothing bound | a compile error naming the call and the fix |
 //! | `Body::from_stream(s)` (any `from_stream`) | a body polled after the handler returned | a compile error: `scope_stream` |
 //! | `Context::empty()`'s or a context parameter's `run`/`scope`/`scope_stream`, `w.in_context(ctx)` | exactly that context's bindings | a compile error: `try_get`, or `Context::current()` |
+//! | a message's handler: `carried.run_in_sender_context(f)`, `.scope_in_sender_context(f)`, a stream's `.then_in_sender_context(f)`, `.for_each_in_sender_context(f)`; a message's context, `carried.context()`'s or `into_parts()`'s, as above | exactly the sender's bindings | a compile error: `try_get`, a handler declared `#[uses_context]`, or read before the call and move the value in |
 //! | `VAR.scope(v, w)`, `bindings.scope(w)`, `block_on(w)` | runs here, with bindings added | compiles |
 //!
 //! Carried work gets evidence of its own, since it runs in the context captured at the
@@ -657,6 +675,7 @@
     not(feature = "stream"),
     doc = "",
     doc = "[`Bindings::scope_stream`]: https://docs.rs/ctxvar/latest/ctxvar/struct.Bindings.html#method.scope_stream",
+    doc = "[`CarriedStreamExt`]: https://docs.rs/ctxvar/latest/ctxvar/trait.CarriedStreamExt.html",
     doc = "[`Context::scope_stream`]: https://docs.rs/ctxvar/latest/ctxvar/struct.Context.html#method.scope_stream"
 )]
 #![cfg_attr(
@@ -692,6 +711,9 @@ mod access;
 #[cfg_attr(docsrs, doc(cfg(feature = "baggage")))]
 pub mod baggage;
 mod bindings;
+mod carried;
+#[cfg(feature = "stream")]
+mod carried_stream;
 mod context;
 mod evidence;
 // Declared variables, for their pages: only where docs are built (and in this crate's
@@ -723,6 +745,9 @@ mod var;
 
 pub use access::AccessError;
 pub use bindings::{Binding, BindingList, Bindings};
+pub use carried::{Carried, ContextMessageExt};
+#[cfg(feature = "stream")]
+pub use carried_stream::{CarriedStreamExt, ForEachInSenderContext, ThenInSenderContext};
 pub use context::{Context, ContextFutureExt, ContextScope};
 pub use evidence::{Anchor, Provided, UsesContext};
 pub use key::{ContextKey, ContextValue, Inherited};

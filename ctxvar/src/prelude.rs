@@ -21,6 +21,14 @@
 //! known to be bound, which the compiler checks through the variable's own name.
 //! Import the variable, or read it inside a `#[with_context]`/`#[uses_context]`
 //! function.
+//!
+//! It also brings, as `_` (their names stay free for yours), the traits of the
+//! extension methods `.in_current_context()` on futures, `.carry_current_context()` on
+//! any message and, with the feature `stream`, `.then_in_sender_context(..)` and
+//! `.for_each_in_sender_context(..)` on streams of messages.
 
+#[cfg(feature = "stream")]
+pub use crate::CarriedStreamExt as _;
 pub use crate::ContextFutureExt as _;
+pub use crate::ContextMessageExt as _;
 pub use crate::ContextVar as _;
