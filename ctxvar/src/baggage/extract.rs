@@ -56,6 +56,16 @@ impl Baggage {
         &self,
         lines: impl IntoIterator<Item = &'h V> + Copy,
     ) -> Context {
+        self.extract_lines_bound(lines, &mut |_, _| {})
+    }
+
+    /// [`extract_lines`](Self::extract_lines), calling `bound(key, text)` for each
+    /// listed variable it binds (decoded, and parsed as its type).
+    pub(super) fn extract_lines_bound<'h, V: AsRef<[u8]> + ?Sized + 'h>(
+        &self,
+        lines: impl IntoIterator<Item = &'h V> + Copy,
+        bound: &mut dyn FnMut(&str, &str),
+    ) -> Context {
         let mut found: Vec<Found<'_>> = self.vars.iter().map(|_| Found::Missing).collect();
         if let Err(limit) = self.scan(lines, &mut found) {
             tracing::warn!(
@@ -77,7 +87,7 @@ impl Baggage {
             }
         }
         let mut ctx = None;
-        bind_nested(&values, &mut ctx);
+        bind_nested(&values, &mut ctx, bound);
         ctx.unwrap_or_else(Context::current)
     }
 
@@ -128,18 +138,26 @@ enum Found<'h> {
 /// Binds each value in turn, each scope inside the previous one, and captures the
 /// context at the innermost level into `out`. A value that does not parse is skipped
 /// (with a warning) and the rest are still bound.
-fn bind_nested(values: &[(&ListedVar, Cow<'_, str>)], out: &mut Option<Context>) {
+fn bind_nested(
+    values: &[(&ListedVar, Cow<'_, str>)],
+    out: &mut Option<Context>,
+    bound: &mut dyn FnMut(&str, &str),
+) {
     let Some(((entry, text), rest)) = values.split_first() else {
         *out = Some(Context::current());
         return;
     };
-    if (entry.bind)(text, &mut || bind_nested(rest, out)).is_err() {
+    let bind_rest = &mut || {
+        bound(&entry.key, text);
+        bind_nested(rest, out, bound);
+    };
+    if (entry.bind)(text, bind_rest).is_err() {
         tracing::warn!(
             key = %entry.key,
             "baggage: the value of `{}` does not parse as the type of `{}`; not bound",
             entry.key,
             entry.var,
         );
-        bind_nested(rest, out);
+        bind_nested(rest, out, bound);
     }
 }

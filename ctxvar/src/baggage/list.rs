@@ -58,6 +58,10 @@ pub(super) struct ListedVar {
 #[derive(Clone, Default)]
 pub struct Baggage {
     pub(super) vars: Arc<[ListedVar]>,
+    /// Whether the propagator's extraction also puts the values it binds into the
+    /// OpenTelemetry context's baggage (see
+    /// [`merge_into_opentelemetry_baggage`](Self::merge_into_opentelemetry_baggage)).
+    pub(super) into_otel: bool,
 }
 
 impl Baggage {
@@ -137,7 +141,10 @@ impl Baggage {
         };
         let mut vars = self.vars.to_vec();
         vars.push(entry);
-        Baggage { vars: vars.into() }
+        Baggage {
+            vars: vars.into(),
+            into_otel: self.into_otel,
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 
 use std::sync::LazyLock;
 
+use opentelemetry::baggage::BaggageExt as _;
 use opentelemetry::propagation::text_map_propagator::FieldIter;
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 
@@ -26,10 +27,14 @@ static FIELDS: LazyLock<[String; 1]> = LazyLock::new(|| ["baggage".to_owned()]);
 /// - **Extracting** returns the OpenTelemetry context it is given, carrying the
 ///   [`Context`] with the listed variables found bound (over the bindings in effect
 ///   where it is called); [`extracted_context`] takes it out, to run the handler in.
-///   The OpenTelemetry context's own baggage is left as it was.
+///   The OpenTelemetry context's own baggage is left as it was, unless the list asks
+///   for the values to be merged into it
+///   ([`merge_into_opentelemetry_baggage`](Baggage::merge_into_opentelemetry_baggage)).
 ///
 /// It composes with `TraceContextPropagator` in a `TextMapCompositePropagator`, and
-/// can be installed as the global propagator.
+/// can be installed as the global propagator. What it extracts is whatever the sender
+/// wrote: as with the [layer](Baggage::layer), never authorise on a variable bound
+/// from it unless the sender is trusted (see the [module documentation](super)).
 ///
 /// ```
 /// use std::collections::HashMap;
@@ -70,12 +75,59 @@ impl TextMapPropagator for Baggage {
         extractor: &dyn Extractor,
     ) -> opentelemetry::Context {
         let values = extractor.get_all("baggage").unwrap_or_default();
-        let ctx = self.extract_lines(&values);
-        cx.with_value(Extracted(ctx))
+        if !self.into_otel {
+            return cx.with_value(Extracted(self.extract_lines(&values)));
+        }
+        // The context's baggage, then the values bound, which replace its members of
+        // the same keys (as they shadow them in the ctxvar context).
+        let mut merged = opentelemetry::baggage::Baggage::new();
+        for (key, (value, metadata)) in cx.baggage() {
+            merged.insert_with_metadata(key.clone(), value.clone(), metadata.clone());
+        }
+        let ctx = self.extract_lines_bound(&values, &mut |key, text| {
+            merged.insert(key.to_owned(), text.to_owned());
+        });
+        cx.with_value(Extracted(ctx)).with_baggage(merged)
     }
 
     fn fields(&self) -> FieldIter<'_> {
         FieldIter::new(&*FIELDS)
+    }
+}
+
+impl Baggage {
+    /// Makes the propagator's extraction also add the values it binds to the
+    /// OpenTelemetry context's baggage, for code that reads them there (a span
+    /// processor, an exporter); the members already in it are kept, those of the
+    /// same keys replaced. Only what was bound is added: a listed value that did not
+    /// decode or parse is in neither.
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    ///
+    /// use ctxvar::baggage::Baggage;
+    /// use ctxvar::context_var;
+    /// use opentelemetry::baggage::BaggageExt;
+    /// use opentelemetry::propagation::TextMapPropagator;
+    ///
+    /// #[context_var]
+    /// static TENANT: String;
+    /// #[context_var]
+    /// static SHARD: u32;
+    ///
+    /// let baggage = Baggage::new()
+    ///     .var("tenant", TENANT)
+    ///     .var("shard", SHARD)
+    ///     .merge_into_opentelemetry_baggage();
+    /// let headers = HashMap::from([("baggage".to_owned(), "tenant=acme,shard=x".to_owned())]);
+    /// let cx = TextMapPropagator::extract(&baggage, &headers);
+    /// assert_eq!(cx.baggage().get("tenant").map(|v| v.as_str()), Some("acme"));
+    /// assert_eq!(cx.baggage().get("shard"), None); // `x` is not a `u32`
+    /// ```
+    #[must_use]
+    pub fn merge_into_opentelemetry_baggage(mut self) -> Self {
+        self.into_otel = true;
+        self
     }
 }
 

@@ -162,3 +162,32 @@ fn hostile_values_in_any_carrier_bind_nothing_and_never_panic() {
         Ok("first".to_owned())
     );
 }
+
+#[test]
+fn extraction_merges_into_the_opentelemetry_baggage_only_when_asked() {
+    let headers = HashMap::from([(
+        "baggage".to_owned(),
+        "tenant=acme,request.id=seven".to_owned(),
+    )]);
+    let cx = opentelemetry::Context::new().with_baggage([
+        KeyValue::new("region", "eu"),
+        KeyValue::new("tenant", "stale"),
+    ]);
+    let value = |cx: &opentelemetry::Context, key: &str| {
+        cx.baggage().get(key).map(|value| value.as_str().to_owned())
+    };
+
+    // By default the OpenTelemetry baggage is left as it was.
+    let plain = BAGGAGE.extract_with_context(&cx, &headers);
+    assert_eq!(value(&plain, "tenant").as_deref(), Some("stale"));
+    assert_eq!(value(&plain, "request.id"), None);
+
+    // Asked for: the values bound replace the members of their keys; the rest stay;
+    // a value that did not parse (`seven` is not a `u64`) is added to neither.
+    let merging = BAGGAGE.clone().merge_into_opentelemetry_baggage();
+    let merged = merging.extract_with_context(&cx, &headers);
+    assert_eq!(value(&merged, "tenant").as_deref(), Some("acme"));
+    assert_eq!(value(&merged, "region").as_deref(), Some("eu"));
+    assert_eq!(value(&merged, "request.id"), None);
+    assert_eq!(received(&merged), Some((Ok("acme".to_owned()), false)));
+}
