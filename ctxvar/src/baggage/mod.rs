@@ -192,6 +192,11 @@
 //! | a tower HTTP client (hyper-util, a tonic `Channel`) | [`Baggage::inject_layer`] |
 //! | one request, by hand | [`Baggage::inject`], [`Baggage::extract`] |
 //! | any other carrier, or beside OpenTelemetry's trace context | the propagator |
+//! | a message handed to another task of the same process (a channel, a queue in memory) | no header at all: [`Carried`](crate::Carried), `msg.carry_current_context()` |
+//!
+//! reqwest is not a tower client: its requests carry an `http::HeaderMap`, so build
+//! the request, call [`Baggage::inject`] on `request.headers_mut()`, and `execute` it
+//! (with `reqwest-middleware`, the same call in a middleware's `handle`).
 //!
 //! ```
 //! use ctxvar::baggage::Baggage;
