@@ -17,19 +17,21 @@ use std::pin::Pin;
 use std::sync::LazyLock;
 use std::task::{Context, Poll};
 
-use bytes::{Buf, BufMut};
 use ctxvar::baggage::{Baggage, InjectService};
 use ctxvar::context_var;
 use futures::{Stream, StreamExt};
 use http::uri::PathAndQuery;
 use tonic::body::Body;
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::metadata::MetadataValue;
 use tonic::server::NamedService;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Channel, Endpoint, Server};
 use tonic::{Request, Response, Status};
 use tower::{Service, ServiceBuilder, service_fn};
+
+#[path = "../../ctxvar/examples/grpc_services/text_codec.rs"]
+mod text_codec;
+use text_codec::TextCodec;
 
 #[context_var]
 static TENANT: String;
@@ -59,47 +61,6 @@ const WATCH_UNSCOPED: &str = "/ctxvar.test.Echo/WatchUnscoped";
 
 /// How many messages a `Watch` call streams.
 const MESSAGES: usize = 5;
-
-/// Messages are UTF-8 text, one message one string.
-#[derive(Clone, Copy, Debug, Default)]
-struct TextCodec;
-
-impl Codec for TextCodec {
-    type Encode = String;
-    type Decode = String;
-    type Encoder = Self;
-    type Decoder = Self;
-
-    fn encoder(&mut self) -> Self {
-        *self
-    }
-
-    fn decoder(&mut self) -> Self {
-        *self
-    }
-}
-
-impl Encoder for TextCodec {
-    type Item = String;
-    type Error = Status;
-
-    fn encode(&mut self, item: String, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        dst.put_slice(item.as_bytes());
-        Ok(())
-    }
-}
-
-impl Decoder for TextCodec {
-    type Item = String;
-    type Error = Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<String>, Status> {
-        let bytes = src.copy_to_bytes(src.remaining());
-        String::from_utf8(bytes.to_vec())
-            .map(Some)
-            .map_err(|_| Status::invalid_argument("a message that is not UTF-8"))
-    }
-}
 
 /// What the code reading it sees: `tenant=.. request.id=.. secret=..`, `none` where unbound.
 fn whoami() -> String {

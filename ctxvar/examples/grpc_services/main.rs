@@ -34,7 +34,6 @@ use std::pin::Pin;
 use std::sync::LazyLock;
 use std::task::{Context, Poll};
 
-use bytes::{Buf, BufMut};
 use ctxvar::baggage::{Baggage, InjectService};
 use ctxvar::tower::BindLayer;
 use ctxvar::{context_var, uses_context};
@@ -42,12 +41,14 @@ use futures::StreamExt;
 use http::HeaderName;
 use http::uri::PathAndQuery;
 use tonic::body::Body;
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::server::NamedService;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Channel, Endpoint, Server};
 use tonic::{Request, Response, Status};
 use tower::{ServiceBuilder, service_fn};
+
+mod text_codec;
+use text_codec::TextCodec;
 
 /// The tenant the call is for.
 #[context_var]
@@ -67,47 +68,6 @@ static BAGGAGE: LazyLock<Baggage> = LazyLock::new(|| {
 
 /// A client through which every call carries the listed variables bound where it is made.
 type BaggageClient = tonic::client::Grpc<InjectService<Channel>>;
-
-/// Messages are UTF-8 text, one message one string.
-#[derive(Clone, Copy, Debug, Default)]
-struct TextCodec;
-
-impl Codec for TextCodec {
-    type Encode = String;
-    type Decode = String;
-    type Encoder = Self;
-    type Decoder = Self;
-
-    fn encoder(&mut self) -> Self {
-        *self
-    }
-
-    fn decoder(&mut self) -> Self {
-        *self
-    }
-}
-
-impl Encoder for TextCodec {
-    type Item = String;
-    type Error = Status;
-
-    fn encode(&mut self, item: String, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        dst.put_slice(item.as_bytes());
-        Ok(())
-    }
-}
-
-impl Decoder for TextCodec {
-    type Item = String;
-    type Error = Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<String>, Status> {
-        let bytes = src.copy_to_bytes(src.remaining());
-        String::from_utf8(bytes.to_vec())
-            .map(Some)
-            .map_err(|_| Status::invalid_argument("a message that is not UTF-8"))
-    }
-}
 
 /// What B sees. The caller may send no baggage, so it reads with `try_get`.
 fn b_sees() -> String {
